@@ -1,0 +1,50 @@
+using System.Text;
+
+namespace SpineProd.IO;
+
+/// <summary>
+/// Every file SpineProd writes goes through here: written to a temporary file beside the target and
+/// renamed over it, so a crash never leaves a half-written script, list or state file; and, for
+/// plan outputs, not rewritten when the bytes are the same, so incremental builds keep timestamps.
+/// </summary>
+public static class AtomicFile
+{
+    private static readonly UTF8Encoding Utf8NoBom = new(false);
+
+    /// <summary>Writes <paramref name="content"/> atomically. Returns false when the file already had it.</summary>
+    public static bool WriteIfChanged(string path, string content) => WriteIfChanged(path, Utf8NoBom.GetBytes(content));
+
+    public static bool WriteIfChanged(string path, byte[] content)
+    {
+        if (File.Exists(path))
+        {
+            var info = new FileInfo(path);
+            if (info.Length == content.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(content))
+                return false;
+        }
+        Write(path, content);
+        return true;
+    }
+
+    public static void Write(string path, string content) => Write(path, Utf8NoBom.GetBytes(content));
+
+    public static void Write(string path, byte[] content)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        Directory.CreateDirectory(dir);
+        var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                fs.Write(content);
+                fs.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, path, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SpineProd.IO;
+
+namespace SpineProd.Planning;
+
+/// <summary>
+/// What Build computes and Preview/Submit/Status read: the production's stages, each cut into
+/// arrays of tasks. Written as <c>plan.json</c> in the production's intermediate folder, next to the
+/// chunk lists and scripts it names (paths in the plan are relative to that folder unless noted).
+/// Inputs are never stored here (a million of them would not belong in one JSON file): task N of a
+/// stage is line N % ArraySize of its array's chunk list.
+/// </summary>
+public sealed class ProductionPlan
+{
+    public const int FormatVersion = 1;
+    public int Format { get; set; } = FormatVersion;
+    /// <summary>Full path of the .spineproj.</summary>
+    public string ProductionFile { get; set; } = "";
+    /// <summary>The .spineproj file name without extension; names the production's state folder.</summary>
+    public string ProductionName { get; set; } = "";
+    /// <summary>sha256 over every stage's ordered input list and settings: identifies this plan.</summary>
+    public string PlanSha256 { get; set; } = "";
+    /// <summary>MaxArraySize used, and where it came from (property, cluster, profiles).</summary>
+    public int MaxArraySize { get; set; }
+    public string MaxArraySizeSource { get; set; } = "";
+    /// <summary>Full path of the folder Submit creates job folders in (JobsDir).</summary>
+    public string JobsDir { get; set; } = "";
+    /// <summary>Full path of the production's state folder (markers, ledger, default output).</summary>
+    public string StateDir { get; set; } = "";
+    public string Scheduler { get; set; } = "slurm";
+    public List<StagePlan> Stages { get; set; } = new();
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    public static ProductionPlan FromJson(string json) => JsonSerializer.Deserialize<ProductionPlan>(json, Json)!;
+    public static ProductionPlan Load(string path) => FromJson(File.ReadAllText(path));
+    public bool Save(string path) => AtomicFile.WriteIfChanged(path, ToJson());
+}
+
+public sealed class StagePlan
+{
+    public string Name { get; set; } = "";
+    /// <summary>Base SLURM job name; arrays are named <c>JobName</c> or <c>JobName_N</c> when there are several.</summary>
+    public string JobName { get; set; } = "";
+    public string Detector { get; set; } = "";
+    /// <summary>The config as the user named it (for people).</summary>
+    public string Config { get; set; } = "";
+    /// <summary>Config files this stage's job folder carries (relative to the stage's plan folder), e.g. a composite.</summary>
+    public List<string> ConfigFiles { get; set; } = new();
+    /// <summary>The path SPINE is given with -c, as the job script sees it (relative to the job folder or absolute).</summary>
+    public string ConfigArgument { get; set; } = "";
+    public string? ConfigSha256 { get; set; }
+    public List<string> ApplyMods { get; set; } = new();
+    /// <summary>Profile as requested (e.g. "auto") and as resolved.</summary>
+    public string Profile { get; set; } = "";
+    public string ResolvedProfile { get; set; } = "";
+    public Resources Resources { get; set; } = new();
+    /// <summary>A user dependency (e.g. afterok:123) added to every array of the stage.</summary>
+    public string? Dependency { get; set; }
+    public List<string> DependsOn { get; set; } = new();
+    public List<string> Cleanup { get; set; } = new();
+    /// <summary>Full path of the stage's output folder (stable across resubmissions).</summary>
+    public string OutputDir { get; set; } = "";
+    /// <summary>The -o argument given to SPINE (full path).</summary>
+    public string Output { get; set; } = "";
+    public int FileCount { get; set; }
+    public int TaskCount { get; set; }
+    public int FilesPerTask { get; set; } = 1;
+    public int? MaxRunningTasks { get; set; }
+    /// <summary>Array size used to cut tasks (task N is in array N / ArraySize, line N % ArraySize).</summary>
+    public int ArraySize { get; set; }
+    public List<ArrayPlan> Arrays { get; set; } = new();
+}
+
+public sealed class ArrayPlan
+{
+    /// <summary>0-based index of the array within its stage.</summary>
+    public int Index { get; set; }
+    public string JobName { get; set; } = "";
+    /// <summary>Stage-wide index of this array's first task.</summary>
+    public int FirstTask { get; set; }
+    public int TaskCount { get; set; }
+    public int FileCount { get; set; }
+    /// <summary>The --array value, e.g. "0-999%50".</summary>
+    public string ArraySpec { get; set; } = "";
+    /// <summary>
+    /// Relative to the stage's plan folder <c>&lt;intermediate dir&gt;/&lt;stage&gt;/</c>, which Submit copies
+    /// into the stage's job folder, where the script runs (sbatch --chdir).
+    /// </summary>
+    public string Script { get; set; } = "";
+    /// <summary>One line per array index: that task's inputs joined with ','.</summary>
+    public string ChunkFile { get; set; } = "";
+    /// <summary>One line per array index: that task's stage-wide task index.</summary>
+    public string TasksFile { get; set; } = "";
+}
+
+public sealed class Resources
+{
+    public string? Account { get; set; }
+    public string? Partition { get; set; }
+    public string? Qos { get; set; }
+    public int Gpus { get; set; }
+    public int CpusPerTask { get; set; } = 1;
+    public string? MemPerCpu { get; set; }
+    public string? Time { get; set; }
+    public string? Description { get; set; }
+}
