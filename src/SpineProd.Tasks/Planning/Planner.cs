@@ -53,7 +53,7 @@ public sealed partial class Planner
     }
 
     /// <summary>A stage with everything resolved, before it is written.</summary>
-    private sealed record ResolvedStage(StagePlan Plan, List<string> Inputs, JobRuntime Runtime, ResolvedJobConfig Config, string Template);
+    private sealed record ResolvedStage(StageRequest Request, StagePlan Plan, List<string> Inputs, JobRuntime Runtime, ResolvedJobConfig Config, string Template, string CleanupTemplate);
 
     public ProductionPlan Plan()
     {
@@ -80,10 +80,17 @@ public sealed partial class Planner
             Scheduler = _request.Scheduler,
         };
 
-        var inputsByStage = ReadInputs(stageRequests, multiStage);
+        // Stages are planned upstream first: a stage may read another's planned outputs.
+        var order = StageOrder(stageRequests);
+        var byName = new Dictionary<string, ResolvedStage>(StringComparer.Ordinal);
         var resolved = new List<ResolvedStage>();
-        foreach (var stage in stageRequests)
-            resolved.Add(ResolveStage(stage, multiStage, catalog, inputsByStage[stage.Name], maxArraySize));
+        foreach (var stage in order)
+        {
+            var r = ResolveStage(stage, multiStage, catalog, () => ReadInputs(stage, stageRequests, multiStage, byName), maxArraySize);
+            byName[stage.Name] = r;
+            resolved.Add(r);
+        }
+        PlanCleanups(resolved, catalog);
 
         CheckJobNamesUnique(resolved);
         plan.Stages = resolved.Select(s => s.Plan).ToList();
@@ -116,50 +123,135 @@ public sealed partial class Planner
 
     // ---------------------------------------------------------------- inputs
 
-    private Dictionary<string, InputList> ReadInputs(IReadOnlyList<StageRequest> stages, bool multiStage)
+    /// <summary>
+    /// The inputs of one stage, in declaration order: its Source files, SourceList entries and globs,
+    /// and the planned outputs of the stages it reads from (InputsFrom, or a glob inside an upstream
+    /// stage's output folder), which are known before anything has run.
+    /// </summary>
+    private InputList ReadInputs(StageRequest stage, IReadOnlyList<StageRequest> stages, bool multiStage, Dictionary<string, ResolvedStage> upstream)
     {
-        var byStage = stages.ToDictionary(s => s.Name, _ => new InputList(), StringComparer.Ordinal);
-        var xml = _request.Xml;
+        var list = new InputList();
         foreach (var item in _request.Sources)
         {
-            string stage = item.Stage is { Length: > 0 } st ? st : stages[0].Name;
-            string itemType = item.IsList ? "SourceList" : "Source";
-            int line = xml?.ItemLine(itemType, item.FullPath) ?? 0;
-            if (!byStage.TryGetValue(stage, out var list))
+            string target = item.Stage is { Length: > 0 } st ? st : stages[0].Name;
+            string itemType = item.Kind switch { SourceKind.List => "SourceList", _ => "Source" };
+            string declaredIn = item.DeclaredIn ?? _request.ProductionFile;
+            if (!stages.Any(s => s.Name == target))
             {
-                _diagnostics.Add(new("SPN4001", $"{itemType} '{item.FullPath}' names stage '{stage}', which is not a <Stage> of this production. Stages: {string.Join(", ", byStage.Keys)}.", _request.ProductionFile, line, 1, IsError: true));
+                if (stage == stages[0])
+                    _diagnostics.Add(new("SPN4001", $"{itemType} '{item.FullPath}' names stage '{target}', which is not a stage of this production. Stages: {string.Join(", ", stages.Select(s => s.Name))}.", declaredIn, item.Line, 1, IsError: true));
                 continue;
             }
-            if (multiStage && item.Stage is not { Length: > 0 } && stages.Count > 1)
+            if (multiStage && stages.Count > 1 && item.Stage is not { Length: > 0 })
             {
-                _diagnostics.Add(new("SPN4002", $"{itemType} '{item.FullPath}' has no Stage metadata; with several stages every Source and SourceList must name its stage (Stage=\"...\").", _request.ProductionFile, line, 1, IsError: true));
+                if (stage == stages[0])
+                    _diagnostics.Add(new("SPN4002", $"{itemType} '{item.FullPath}' has no Stage metadata; with several stages every Source and SourceList must name its stage (Stage=\"...\").", declaredIn, item.Line, 1, IsError: true));
                 continue;
             }
-            if (item.IsList)
-                ReadSourceList(item.FullPath, line, list);
-            else if (!File.Exists(item.FullPath))
-                _diagnostics.Add(new("SPN1011", $"Source file '{item.FullPath}' does not exist.", _request.ProductionFile, line, 1, IsError: true));
-            else
-                list.Add(item.FullPath, list.FileId(_request.ProductionFile), line);
+            if (target != stage.Name) continue;
+            switch (item.Kind)
+            {
+                case SourceKind.List:
+                    ReadSourceList(item.FullPath, declaredIn, item.Line, list);
+                    break;
+                case SourceKind.Glob:
+                    ExpandGlob(item, list, upstream);
+                    break;
+                default:
+                    if (File.Exists(item.FullPath))
+                        list.Add(item.FullPath, list.FileId(declaredIn), item.Line);
+                    else
+                        _diagnostics.Add(new("SPN1011", $"Source file '{item.FullPath}' does not exist.", declaredIn, item.Line, 1, IsError: true));
+                    break;
+            }
         }
+        foreach (var from in SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")))
+            if (upstream.TryGetValue(from, out var up))
+                foreach (var output in PlannedOutputs(up))
+                    list.Add(output, list.FileId(stage.File), stage.Line);
 
-        if (xml is not null)
-            foreach (var (pattern, line, stage) in xml.ItemPatterns("Source"))
+        if (_request.Xml is { } xml && stage == stages[0])
+            foreach (var (pattern, line, _) in xml.ItemPatterns("Source"))
                 if (ProductionFile.IsGlob(pattern) && !pattern.Contains("$(") && !pattern.Contains("@("))
                 {
                     var regex = ProductionFile.GlobToRegex(Path.GetFullPath(pattern, _request.ProductionDir));
-                    if (!_request.Sources.Any(s => !s.IsList && regex.IsMatch(s.FullPath.Replace('\\', '/'))))
+                    if (!_request.Sources.Any(s => s.Kind == SourceKind.File && regex.IsMatch(s.FullPath.Replace('\\', '/'))))
                         _diagnostics.Add(new("SPN1012", $"Source glob '{pattern}' matched no file.", _request.ProductionFile, line, 1));
                 }
-        return byStage;
+        return list;
     }
 
-    private void ReadSourceList(string path, int itemLine, InputList into)
+    /// <summary>
+    /// A pipeline's glob: inside an upstream stage's output folder it selects that stage's planned
+    /// outputs (nothing exists yet when a pipeline is planned); elsewhere it is expanded on disk.
+    /// </summary>
+    private void ExpandGlob(SourceItem item, InputList list, Dictionary<string, ResolvedStage> upstream)
+    {
+        var regex = ProductionFile.GlobToRegex(item.FullPath);
+        string declaredIn = item.DeclaredIn ?? _request.ProductionFile;
+        int fileId = list.FileId(declaredIn);
+        foreach (var up in upstream.Values)
+            if (item.FullPath.StartsWith(up.Plan.OutputDir + "/", StringComparison.Ordinal))
+            {
+                foreach (var output in PlannedOutputs(up))
+                    if (regex.IsMatch(output)) list.Add(output, fileId, item.Line);
+                return;
+            }
+        int wildcard = item.FullPath.IndexOfAny(['*', '?']);
+        string root = Path.GetDirectoryName(item.FullPath[..wildcard] + "x")!;
+        bool deep = item.FullPath.IndexOf('/', wildcard) >= 0 || item.FullPath.Contains("**");
+        int before = list.Paths.Count;
+        if (Directory.Exists(root))
+            foreach (var f in Directory.EnumerateFiles(root, "*", deep ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal))
+                if (regex.IsMatch(f)) list.Add(f, fileId, item.Line);
+        if (list.Paths.Count == before)
+            _diagnostics.Add(new("SPN1012", $"Glob '{item.FullPath}' matched no file.", declaredIn, item.Line, 1));
+    }
+
+    /// <summary>The files a stage will write: SPINE's split_output names, &lt;output dir&gt;/&lt;input stem&gt;_&lt;output stem&gt;.h5.</summary>
+    private static IEnumerable<string> PlannedOutputs(ResolvedStage stage)
+    {
+        string suffix = "_" + Path.GetFileNameWithoutExtension(stage.Plan.Output) + ".h5";
+        return stage.Inputs.Select(i => Path.Combine(stage.Plan.OutputDir, Path.GetFileNameWithoutExtension(i) + suffix));
+    }
+
+    /// <summary>Stages in dependency order (declaration order where free); unknown names and cycles are errors at their stage.</summary>
+    private static List<StageRequest> StageOrder(IReadOnlyList<StageRequest> stages)
+    {
+        var byName = new Dictionary<string, StageRequest>(StringComparer.Ordinal);
+        foreach (var s in stages)
+            if (!byName.TryAdd(s.Name, s))
+                throw new SpineProdException("SPN4004", $"Two stages are named '{s.Name}'.", s.File, s.Line, 1);
+        IEnumerable<string> Upstream(StageRequest s) =>
+            SplitList(s.Metadata.GetValueOrDefault("DependsOn")).Concat(SplitList(s.Metadata.GetValueOrDefault("InputsFrom"))).Distinct();
+        foreach (var s in stages)
+            foreach (var u in Upstream(s))
+                if (!byName.ContainsKey(u))
+                    throw new SpineProdException("SPN4005", $"Stage '{s.Name}' depends on '{u}', which is not a stage. Stages: {string.Join(", ", byName.Keys)}.", s.File, s.Line, 1);
+        var order = new List<StageRequest>();
+        var state = new Dictionary<string, int>(); // 1 = visiting, 2 = done
+        void Visit(StageRequest s, List<string> path)
+        {
+            if (state.GetValueOrDefault(s.Name) == 2) return;
+            if (state.GetValueOrDefault(s.Name) == 1)
+                throw new SpineProdException("SPN4006", $"Stages depend on each other in a cycle: {string.Join(" -> ", path.SkipWhile(n => n != s.Name).Append(s.Name))}.", s.File, s.Line, 1);
+            state[s.Name] = 1;
+            path.Add(s.Name);
+            foreach (var u in Upstream(s)) Visit(byName[u], path);
+            path.RemoveAt(path.Count - 1);
+            state[s.Name] = 2;
+            order.Add(s);
+        }
+        foreach (var s in stages) Visit(s, new List<string>());
+        return order;
+    }
+
+    private void ReadSourceList(string path, string declaredIn, int itemLine, InputList into)
     {
         if (Directory.Exists(path))
-            throw new SpineProdException("SPN1014", $"SourceList '{path}' is a directory; a source list is a text file with one input path a line.", _request.ProductionFile, itemLine, 1);
+            throw new SpineProdException("SPN1014", $"SourceList '{path}' is a directory; a source list is a text file with one input path a line.", declaredIn, itemLine, 1);
         if (!File.Exists(path))
-            throw new SpineProdException("SPN1013", $"SourceList '{path}' does not exist.", _request.ProductionFile, itemLine, 1);
+            throw new SpineProdException("SPN1013", $"SourceList '{path}' does not exist.", declaredIn, itemLine, 1);
         _dependencies.Add(path);
         string baseDir = Path.GetDirectoryName(path)!;
         int fileId = into.FileId(path);
@@ -227,7 +319,7 @@ public sealed partial class Planner
 
     // ---------------------------------------------------------------- stages
 
-    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, InputList rawInputs, int maxArraySize)
+    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, Func<InputList> readInputs, int maxArraySize)
     {
         SettingValue S(string name, params string[] aliases) => Setting(multiStage ? stage : null, name, aliases);
 
@@ -303,7 +395,7 @@ public sealed partial class Planner
         var templateSetting = S("JobTemplate");
         string template = Path.GetFullPath(templateSetting.Value, _request.ProductionDir);
 
-        var inputs = CheckInputs(stage.Name, rawInputs);
+        var inputs = CheckInputs(stage.Name, readInputs());
         if (inputs.Count == 0 && !_diagnostics.Any(d => d.IsError))
             throw new SpineProdException("SPN1010", multiStage
                 ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
@@ -325,7 +417,7 @@ public sealed partial class Planner
             Resources = resources,
             Dependency = dependency.IsSet ? dependency.Value : null,
             DependsOn = SplitList(stage.Metadata.GetValueOrDefault("DependsOn")),
-            Cleanup = SplitList(stage.Metadata.GetValueOrDefault("Cleanup")),
+            InputsFrom = SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")),
             OutputDir = outputDir,
             Output = output,
             FileCount = inputs.Count,
@@ -333,7 +425,123 @@ public sealed partial class Planner
             MaxRunningTasks = throttle,
         };
         Chunk(stagePlan, maxArraySize);
-        return new ResolvedStage(stagePlan, inputs, runtime, config, template);
+        string cleanupTemplate = Path.GetFullPath(S("CleanupTemplate").Value, _request.ProductionDir);
+        return new ResolvedStage(stage, stagePlan, inputs, runtime, config, template, cleanupTemplate);
+    }
+
+    /// <summary>
+    /// Cleanup jobs: a stage's Cleanup paths are removed by a small job that waits afterok on every
+    /// stage downstream of it. Only paths inside the production's own folders are allowed: the
+    /// state folder, and each stage's output folder (refused: "..", paths elsewhere, symlinks that
+    /// lead out, and any folder that holds the repository or the production itself).
+    /// </summary>
+    private void PlanCleanups(List<ResolvedStage> stages, ProfileCatalog catalog)
+    {
+        foreach (var stage in stages)
+        {
+            var raw = SplitList(stage.Request.Metadata.GetValueOrDefault("Cleanup"));
+            if (raw.Count == 0) continue;
+            var paths = new List<string>();
+            foreach (var p in raw)
+            {
+                string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(p, _request.ProductionDir));
+                string? why = CleanupRefusal(p, full, stages);
+                if (why is not null)
+                {
+                    _diagnostics.Add(new("SPN4008", $"Cleanup path '{p}' of stage '{stage.Plan.Name}' is refused: {why}. A cleanup may remove only paths inside the production's own folders ({_request.StateDir} or a stage's output folder).", stage.Request.File, stage.Request.Line, 1, IsError: true));
+                    continue;
+                }
+                paths.Add(full);
+            }
+            var downstream = Downstream(stage.Plan.Name, stages);
+            if (downstream.Count == 0)
+            {
+                _diagnostics.Add(new("SPN4007", $"Stage '{stage.Plan.Name}' has Cleanup paths but no stage depends on it, so nothing would tell when its files are no longer needed; no cleanup job is planned.", stage.Request.File, stage.Request.Line, 1));
+                continue;
+            }
+            var cleanupProfile = catalog.CleanupProfile is { } cp && catalog.Profiles.TryGetValue(cp, out var prof) ? prof : null;
+            stage.Plan.Cleanup = new CleanupPlan
+            {
+                JobName = $"cleanup_{stage.Plan.JobName}",
+                Script = $"cleanup_{stage.Plan.Name}.sbatch",
+                Paths = paths,
+                AfterStages = downstream,
+                Account = stage.Plan.Resources.Account,
+                Partition = cleanupProfile?.Partition ?? stage.Plan.Resources.Partition,
+            };
+        }
+    }
+
+    /// <summary>Every stage that depends on <paramref name="name"/>, directly or through others, in plan order.</summary>
+    private static List<string> Downstream(string name, List<ResolvedStage> stages)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal) { name };
+        bool grew = true;
+        while (grew)
+        {
+            grew = false;
+            foreach (var s in stages)
+                if (!found.Contains(s.Plan.Name) && s.Plan.DependsOn.Concat(s.Plan.InputsFrom).Any(found.Contains))
+                    grew = found.Add(s.Plan.Name) | grew;
+        }
+        return stages.Select(s => s.Plan.Name).Where(n => n != name && found.Contains(n)).ToList();
+    }
+
+    /// <summary>The roots a cleanup may remove inside (the state folder) or inside-or-equal (stage output folders).</summary>
+    private (List<string> Inside, List<string> InsideOrEqual) CleanupRoots(List<ResolvedStage> stages)
+    {
+        string state = Path.TrimEndingDirectorySeparator(_request.StateDir);
+        // An output folder that holds the repository, the production or its state is no cleanup root.
+        var outputs = stages.Select(s => s.Plan.OutputDir).Distinct()
+            .Where(o => !new[] { _request.RepoRoot, _request.ProductionDir, state }.Any(ours => IsSameOrAncestor(o, ours)))
+            .ToList();
+        return ([state], outputs);
+    }
+
+    private string? CleanupRefusal(string raw, string full, List<ResolvedStage> stages)
+    {
+        if (raw.Replace('\\', '/').Split('/').Contains(".."))
+            return "it contains '..'";
+        var (inside, insideOrEqual) = CleanupRoots(stages);
+        bool Allowed(string path) =>
+            inside.Any(r => path.StartsWith(r + "/", StringComparison.Ordinal)) ||
+            insideOrEqual.Any(r => path == r || path.StartsWith(r + "/", StringComparison.Ordinal));
+        if (!Allowed(full))
+            return "it is outside the production's folders";
+        // A symlink on the way (the path itself or a folder under the root) may lead elsewhere.
+        string real = RealPath(full);
+        if (real != full && !Allowed(real))
+            return $"it leads through a symbolic link to '{real}'";
+        return null;
+    }
+
+    /// <summary>The path with every existing symbolic link on it resolved (missing tails kept as they are).</summary>
+    private static string RealPath(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string current = "/";
+        for (int i = 0; i < parts.Length; i++)
+        {
+            string next = Path.Combine(current, parts[i]);
+            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (info.Exists && info.LinkTarget is not null)
+            {
+                var target = info.ResolveLinkTarget(returnFinalTarget: true);
+                next = target is null ? next : Path.TrimEndingDirectorySeparator(RealPath(target.FullName));
+            }
+            else if (!info.Exists)
+                return Path.Combine([next, .. parts[(i + 1)..]]);
+            current = next;
+        }
+        return current;
+    }
+
+    /// <summary>Is <paramref name="dir"/> the folder <paramref name="path"/>, or a folder above it?</summary>
+    private static bool IsSameOrAncestor(string dir, string path)
+    {
+        dir = Path.TrimEndingDirectorySeparator(dir);
+        path = Path.TrimEndingDirectorySeparator(path);
+        return dir == path || path.StartsWith(dir + "/", StringComparison.Ordinal);
     }
 
     /// <summary>Cuts a stage's tasks into arrays of at most <paramref name="maxArraySize"/> tasks, each indexed 0..N-1.</summary>
@@ -484,6 +692,15 @@ public sealed partial class Planner
                 expected.Add(array.ChunkFile);
                 expected.Add(array.Script);
             }
+            if (stage.Plan.Cleanup is { } cleanup)
+            {
+                if (!renderers.TryGetValue(stage.CleanupTemplate, out var cleanupRenderer))
+                    renderers[stage.CleanupTemplate] = cleanupRenderer = new JobScriptRenderer(stage.CleanupTemplate);
+                _dependencies.Add(stage.CleanupTemplate);
+                var (inside, insideOrEqual) = CleanupRoots(stages);
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, cleanup.Script), cleanupRenderer.RenderCleanup(plan, stage.Plan, cleanup, inside, insideOrEqual)));
+                expected.Add(cleanup.Script);
+            }
             foreach (var (relative, content) in stage.Config.FilesToWrite)
             {
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, "config", relative), content));
@@ -495,6 +712,11 @@ public sealed partial class Planner
         foreach (var old in Directory.EnumerateDirectories(_request.IntermediateDir))
             if (!stages.Any(s => s.Plan.Name == Path.GetFileName(old)) && File.Exists(Path.Combine(old, "files_chunk_0.txt")))
                 Directory.Delete(old, recursive: true);
+        if (plan.Stages.Count > 1)
+        {
+            Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.mmd"), StageGraph.Mermaid(plan)));
+            Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.dot"), StageGraph.Dot(plan)));
+        }
         Count(plan.Save(Path.Combine(_request.IntermediateDir, "plan.json")));
     }
 
@@ -535,6 +757,6 @@ public sealed partial class Planner
     // after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:<id>[_<task>][+<min>](:...)* | singleton, joined by , or ?
     [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
     private static partial Regex DependencyPattern();
-    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch)$")]
+    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
     private static partial Regex StaleCandidate();
 }
