@@ -27,8 +27,17 @@ public sealed partial class Planner
     /// <summary>Files read besides the MSBuild items (configs, templates): the next build's Inputs.</summary>
     public IReadOnlyList<string> Dependencies => _dependencies;
     /// <summary>Counts of files written and left unchanged, for the build's summary line.</summary>
-    public int FilesWritten { get; private set; }
-    public int FilesUnchanged { get; private set; }
+    public int FilesWritten => _filesWritten;
+    public int FilesUnchanged => _filesUnchanged;
+    /// <summary>Where the time went (read, check, write), for `-v:n` and the benchmark.</summary>
+    public List<(string Phase, TimeSpan Time)> Timings { get; } = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    private void Lap(string phase)
+    {
+        Timings.Add((phase, _clock.Elapsed));
+        _clock.Restart();
+    }
 
     /// <summary>A stage's inputs in order, each with the file and line it came from (for diagnostics).</summary>
     private sealed class InputList
@@ -98,6 +107,7 @@ public sealed partial class Planner
 
         if (_diagnostics.Any(d => d.IsError)) return plan;
         Write(plan, resolved);
+        Lap("write");
         return plan;
     }
 
@@ -281,35 +291,38 @@ public sealed partial class Planner
     private List<string> CheckInputs(string stage, InputList list)
     {
         var inputs = list.Paths;
-        var seen = new HashSet<string>(inputs.Count, StringComparer.Ordinal);
-        var names = new Dictionary<string, string>(inputs.Count, StringComparer.Ordinal);
+        // One map from file name to the first input with it finds both duplicates (same path) and
+        // collisions (same name, other path); looked up by span, so no name strings are allocated.
+        var byName = new Dictionary<string, int>(inputs.Count, StringComparer.Ordinal);
+        var lookup = byName.GetAlternateLookup<ReadOnlySpan<char>>();
         var unique = new List<string>(inputs.Count);
         int duplicates = 0;
         for (int i = 0; i < inputs.Count; i++)
         {
             string input = inputs[i];
-            var (fileId, line) = list.Origins[i];
-            string origin = list.Files[fileId];
-            var bad = input.IndexOfAny([',', '\n', '\r', '\t']);
+            var bad = input.AsSpan().IndexOfAny(',', '\n', '\t');
+            if (bad < 0) bad = input.IndexOf('\r');
             if (bad >= 0)
             {
+                var (fileId, line) = list.Origins[i];
                 string what = input[bad] == ',' ? "a comma (task lists are comma-separated)" : "a newline or tab";
-                _diagnostics.Add(new("SPN1017", $"Input path '{input.Replace("\n", "\\n")}' contains {what}; it cannot be passed to a job safely. Rename the file.", origin, line, 1, IsError: true));
+                _diagnostics.Add(new("SPN1017", $"Input path '{input.Replace("\n", "\\n")}' contains {what}; it cannot be passed to a job safely. Rename the file.", list.Files[fileId], line, 1, IsError: true));
                 continue;
             }
-            if (!seen.Add(input))
+            var name = Path.GetFileName(input.AsSpan());
+            if (lookup.TryGetValue(name, out int first))
             {
-                if (duplicates++ < 10)
-                    _diagnostics.Add(new("SPN1015", $"Input '{input}' is listed more than once in stage '{stage}'; it is processed once.", origin, line, 1));
+                var (fileId, line) = list.Origins[i];
+                if (inputs[first] == input)
+                {
+                    if (duplicates++ < 10)
+                        _diagnostics.Add(new("SPN1015", $"Input '{input}' is listed more than once in stage '{stage}'; it is processed once.", list.Files[fileId], line, 1));
+                }
+                else
+                    _diagnostics.Add(new("SPN1016", $"Inputs '{inputs[first]}' and '{input}' have the same file name '{name}': their outputs would overwrite each other. Rename one or split them into two productions.", list.Files[fileId], line, 1, IsError: true));
                 continue;
             }
-            string name = Path.GetFileName(input);
-            if (names.TryGetValue(name, out var other))
-            {
-                _diagnostics.Add(new("SPN1016", $"Inputs '{other}' and '{input}' have the same file name '{name}': their outputs would overwrite each other. Rename one or split them into two productions.", origin, line, 1, IsError: true));
-                continue;
-            }
-            names[name] = input;
+            lookup[name] = i;
             unique.Add(input);
         }
         if (duplicates > 10)
@@ -395,7 +408,10 @@ public sealed partial class Planner
         var templateSetting = S("JobTemplate");
         string template = Path.GetFullPath(templateSetting.Value, _request.ProductionDir);
 
-        var inputs = CheckInputs(stage.Name, readInputs());
+        var raw = readInputs();
+        Lap($"read {stage.Name}");
+        var inputs = CheckInputs(stage.Name, raw);
+        Lap($"check {stage.Name}");
         if (inputs.Count == 0 && !_diagnostics.Any(d => d.IsError))
             throw new SpineProdException("SPN1010", multiStage
                 ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
@@ -671,8 +687,9 @@ public sealed partial class Planner
             string dir = Path.Combine(_request.IntermediateDir, stage.Plan.Name);
             Directory.CreateDirectory(dir);
             var expected = new HashSet<string>(StringComparer.Ordinal);
-            var sb = new StringBuilder();
-            foreach (var array in stage.Plan.Arrays)
+            // Arrays are independent files: written in parallel (the comparison with what is on
+            // disk dominates for large productions).
+            Parallel.ForEach(stage.Plan.Arrays, () => new StringBuilder(), (array, _, sb) =>
             {
                 sb.Clear();
                 int firstFile = array.FirstTask * stage.Plan.FilesPerTask;
@@ -689,6 +706,10 @@ public sealed partial class Planner
                 }
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), sb.ToString()));
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.Script), renderer.Render(plan, stage.Plan, array, stage.Runtime)));
+                return sb;
+            }, _ => { });
+            foreach (var array in stage.Plan.Arrays)
+            {
                 expected.Add(array.ChunkFile);
                 expected.Add(array.Script);
             }
@@ -731,9 +752,11 @@ public sealed partial class Planner
         }
     }
 
+    private int _filesWritten, _filesUnchanged;
+
     private void Count(bool written)
     {
-        if (written) FilesWritten++; else FilesUnchanged++;
+        if (written) Interlocked.Increment(ref _filesWritten); else Interlocked.Increment(ref _filesUnchanged);
     }
 
     private static string PlanHash(List<ResolvedStage> stages)
