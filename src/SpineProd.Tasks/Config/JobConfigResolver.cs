@@ -169,6 +169,15 @@ public static class JobConfigResolver
 
     private sealed record Located(string? File, string? LatestDir);
 
+    /// <summary>Where a SpineConfig points: a file, or a detector folder whose latest composite is built.</summary>
+    public static (string? File, string? LatestDir) LocateConfig(string spineConfig, string productionDir, string repoRoot, IReadOnlyDictionary<string, string?> env)
+    {
+        if (string.IsNullOrWhiteSpace(spineConfig))
+            throw new SpineProdException(ConfigErrors.SpineConfigNotFound, "SpineConfig is empty: set it to a SPINE config file, a detector folder (infer/icarus) or a 'latest' name.");
+        var l = Locate(spineConfig.Trim(), Path.GetFullPath(productionDir), Path.GetFullPath(repoRoot), env);
+        return (l.File, l.LatestDir);
+    }
+
     /// <summary>
     /// Finds the SpineConfig: relative to the production, the repository root, its <c>config/</c> folder
     /// (the newer <c>config/infer/&lt;det&gt;</c> layout) and each SPINE_CONFIG_PATH entry; a file (with
