@@ -190,7 +190,7 @@ public static class JobConfigResolver
             : new List<string> { productionDir, repoRoot, Path.Combine(repoRoot, "config") }.Concat(SpineConfigLoader.SearchPath(env)).ToList();
         foreach (var root in roots)
         {
-            var p = Path.GetFullPath(root.Length == 0 ? spec : Path.Combine(root, spec));
+            var p = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root.Length == 0 ? spec : Path.Combine(root, spec)));
             if (Directory.Exists(p))
             {
                 if (LatestAndModifiers.HasComponents(p)) return new Located(null, p);
