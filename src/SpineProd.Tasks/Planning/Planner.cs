@@ -29,6 +29,8 @@ public sealed partial class Planner
     /// <summary>Counts of files written and left unchanged, for the build's summary line.</summary>
     public int FilesWritten => _filesWritten;
     public int FilesUnchanged => _filesUnchanged;
+    /// <summary>What was chosen and why (latest picks, modifier versions), for the build log.</summary>
+    public List<string> Messages { get; } = new();
     /// <summary>Where the time went (read, check, write), for `-v:n` and the benchmark.</summary>
     public List<(string Phase, TimeSpan Time)> Timings { get; } = new();
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
@@ -353,6 +355,8 @@ public sealed partial class Planner
             throw new SpineProdException(e.Code, e.Message, configSetting.File, configSetting.Line, configSetting.Line > 0 ? 1 : 0, e);
         }
         _dependencies.AddRange(config.Dependencies);
+        _diagnostics.AddRange(config.Warnings);
+        Messages.AddRange(config.Messages.Select(m => $"{stage.Name}: {m}"));
 
         var detectorSetting = S("Detector");
         string detector = detectorSetting.IsSet ? detectorSetting.Value
@@ -392,14 +396,15 @@ public sealed partial class Planner
         if (dependency.IsSet && !DependencyPattern().IsMatch(dependency.Value))
             throw Invalid("SPN1024", dependency, $"Dependency '{dependency.Value}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
 
-        // Outputs: one folder per stage that stays the same across resubmissions.
+        // Outputs: one folder per stage that stays the same across resubmissions. Relative output
+        // and cleanup paths are relative to the production's state folder: they are its own.
         var outputDirSetting = S("OutputDir");
         var outputSetting = S("OutputFile");
-        string outputDir = outputDirSetting.IsSet ? Path.GetFullPath(outputDirSetting.Value, _request.ProductionDir)
-            : outputSetting.IsSet ? Path.GetDirectoryName(Path.GetFullPath(outputSetting.Value, _request.ProductionDir))!
+        string outputDir = outputDirSetting.IsSet ? Path.GetFullPath(outputDirSetting.Value, _request.StateDir)
+            : outputSetting.IsSet ? Path.GetDirectoryName(Path.GetFullPath(outputSetting.Value, _request.StateDir))!
             : Path.Combine(_request.StateDir, "output", multiStage ? stage.Name : "");
         outputDir = Path.TrimEndingDirectorySeparator(outputDir);
-        string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.ProductionDir) : Path.Combine(outputDir, jobName + ".h5");
+        string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.StateDir) : Path.Combine(outputDir, jobName + ".h5");
         foreach (var (value, what) in new[] { (output, "Output"), (outputDir, "OutputDir") })
             if (value.IndexOfAny(['\n', '\r']) >= 0)
                 throw Invalid("SPN1025", what == "Output" ? outputSetting : outputDirSetting, $"{what} contains a newline");
@@ -460,7 +465,7 @@ public sealed partial class Planner
             var paths = new List<string>();
             foreach (var p in raw)
             {
-                string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(p, _request.ProductionDir));
+                string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(p, _request.StateDir));
                 string? why = CleanupRefusal(p, full, stages);
                 if (why is not null)
                 {

@@ -97,6 +97,7 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
         }
         if (Log.HasLoggedErrors) return;
         IO.AtomicFile.WriteIfChanged(DependenciesFile, string.Join("\n", planner.Dependencies.Distinct(StringComparer.Ordinal)));
+        foreach (var m in planner.Messages) Log.LogMessage(MessageImportance.Normal, "SpineProd: {0}", m);
         Log.LogMessage(MessageImportance.Normal, "SpineProd timings: {0}", string.Join(", ", planner.Timings.Select(t => $"{t.Phase} {t.Time.TotalSeconds:F2} s")));
         int arrays = plan.Stages.Sum(s => s.Arrays.Count);
         Log.LogMessage(MessageImportance.High, "SpineProd: {0}: {1} stage(s), {2} file(s), {3} task(s), {4} array(s) (MaxArraySize {5}, {6}); {7} file(s) written, {8} unchanged",

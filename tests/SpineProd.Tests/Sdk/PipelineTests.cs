@@ -13,7 +13,7 @@ public sealed class PipelineTests
         var p = new ScratchProduction(name);
         p.List("reco.txt", p.Inputs(5));
         p.Write("", $"""
-            <Stage Include="reco" Config="spine.yaml" FilesPerTask="2" OutputDir="jobs/test/reco" Cleanup="jobs/test/reco" {recoExtra} />
+            <Stage Include="reco" Config="spine.yaml" FilesPerTask="2" OutputDir="reco" Cleanup="reco" {recoExtra} />
             <Stage Include="ana" Config="spine.yaml" InputsFrom="reco" Profile="s3df_milano" {anaExtra} />
             <SourceList Include="reco.txt" Stage="reco" />
             """);
@@ -51,7 +51,7 @@ public sealed class PipelineTests
     [InlineData("DependsOn=\"nosuch\"", "", "SPN4005")]
     [InlineData("DependsOn=\"ana\"", "", "SPN4006")]
     [InlineData("", "Cleanup=\"/tmp\"", "SPN4008")]
-    [InlineData("", "Cleanup=\"jobs/test/../../..\"", "SPN4008")]
+    [InlineData("", "Cleanup=\"reco/../../..\"", "SPN4008")]
     public void Stage_graph_and_cleanup_mistakes_are_errors_at_the_production(string recoExtra, string anaExtra, string code)
     {
         var p = TwoStages("graph-" + code, recoExtra, anaExtra);
@@ -68,7 +68,7 @@ public sealed class PipelineTests
     [Fact]
     public void A_cleanup_path_through_a_symlink_that_leads_out_is_refused()
     {
-        var p = TwoStages("symlink", anaExtra: "Cleanup=\"jobs/test/escape\"");
+        var p = TwoStages("symlink", anaExtra: "Cleanup=\"escape\"");
         Directory.CreateDirectory(Path.Combine(p.Dir, "jobs", "test"));
         var outside = Repo.Scratch("outside");
         File.CreateSymbolicLink(Path.Combine(p.Dir, "jobs", "test", "escape"), outside);
