@@ -33,6 +33,8 @@ public sealed class TaskInfo
     public ArraySubmission? ArraySubmission { get; set; }
 
     public bool IsLive => Status is TaskStatus.Pending or TaskStatus.Running;
+    /// <summary>Pending behind a dependency that can never be satisfied (an upstream task failed): it will never run as it is.</summary>
+    public bool IsBlocked => Status == TaskStatus.Pending && Scheduler?.Reason == "DependencyNeverSatisfied";
     public bool IsDone => Status == TaskStatus.Completed;
 
     /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
