@@ -4,7 +4,7 @@ using SpineProd.Scheduler;
 namespace SpineProd.Submission;
 
 /// <summary>Where a task stands, in the words Status prints and resubmission explains.</summary>
-public enum TaskStatus
+public enum TaskState
 {
     NotSubmitted,
     Pending,
@@ -24,7 +24,7 @@ public sealed class TaskInfo
     public int Task { get; init; }
     public int IndexInArray => Task - Array.FirstTask;
     public required IReadOnlyList<string> Inputs { get; init; }
-    public TaskStatus Status { get; set; }
+    public TaskState Status { get; set; }
     /// <summary>Human detail: the scheduler state, a reason, or why a marker did not count.</summary>
     public string Detail { get; set; } = "";
     public SchedulerTask? Scheduler { get; set; }
@@ -32,10 +32,10 @@ public sealed class TaskInfo
     public StageSubmission? StageSubmission { get; set; }
     public ArraySubmission? ArraySubmission { get; set; }
 
-    public bool IsLive => Status is TaskStatus.Pending or TaskStatus.Running;
+    public bool IsLive => Status is TaskState.Pending or TaskState.Running;
     /// <summary>Pending behind a dependency that can never be satisfied (an upstream task failed): it will never run as it is.</summary>
-    public bool IsBlocked => Status == TaskStatus.Pending && Scheduler?.Reason == "DependencyNeverSatisfied";
-    public bool IsDone => Status == TaskStatus.Completed;
+    public bool IsBlocked => Status == TaskState.Pending && Scheduler?.Reason == "DependencyNeverSatisfied";
+    public bool IsDone => Status == TaskState.Completed;
 
     /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
     public string? LogPath(string extension) =>
@@ -136,14 +136,14 @@ public sealed class ProductionState
                     if (markers.Contains(task.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                     {
                         markerProblem = CheckMarker(MarkerPath(plan, stage.Name, task), info.Inputs);
-                        if (markerProblem is null) { info.Status = TaskStatus.Completed; info.Detail = "completion marker"; }
+                        if (markerProblem is null) { info.Status = TaskState.Completed; info.Detail = "completion marker"; }
                     }
                     if (latest.TryGetValue(task, out var l))
                     {
                         (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
                         if (l.Item3.JobId is not null) info.Scheduler = state.Snapshot.Find(l.Item3.JobId, i);
                     }
-                    if (info.Status != TaskStatus.Completed) Classify(info, markerProblem);
+                    if (info.Status != TaskState.Completed) Classify(info, markerProblem);
                     list.Add(info);
                 }
             }
@@ -161,6 +161,16 @@ public sealed class ProductionState
         return lines.SequenceEqual(inputs) ? null : "its completion marker lists other inputs (the sources changed since it ran)";
     }
 
+    /// <summary>SLURM's "code:signal" as words: ", exit code 1", ", killed by signal 9".</summary>
+    public static string FormatExit(string? exitCode)
+    {
+        if (string.IsNullOrEmpty(exitCode)) return "";
+        var parts = exitCode.Split(':');
+        if (parts.Length == 2 && parts[1] == "0") return $", exit code {parts[0]}";
+        if (parts.Length == 2 && parts[0] == "0") return $", signal {parts[1]}";
+        return $", exit code {exitCode}";
+    }
+
     private static void Classify(TaskInfo info, string? markerProblem)
     {
         var arr = info.ArraySubmission;
@@ -168,36 +178,36 @@ public sealed class ProductionState
         string suffix = markerProblem is null ? "" : $"; {markerProblem}";
         if (arr is null)
         {
-            info.Status = TaskStatus.NotSubmitted;
+            info.Status = TaskState.NotSubmitted;
             info.Detail = "never submitted" + suffix;
             return;
         }
         if (arr.State == ArraySubmissionState.Submitting || arr.JobId is null)
         {
-            info.Status = TaskStatus.Failed;
+            info.Status = TaskState.Failed;
             info.Detail = "its submission was interrupted and never confirmed" + suffix;
             return;
         }
         if (sched is null)
         {
-            info.Status = TaskStatus.Failed;
+            info.Status = TaskState.Failed;
             info.Detail = $"the scheduler has no record of job {info.SchedulerId}" + suffix;
             return;
         }
-        string exit = sched.ExitCode is null or "" ? "" : $", exit code {sched.ExitCode}";
+        string exit = FormatExit(sched.ExitCode);
         string reason = sched.Reason is null ? "" : $" ({sched.Reason})";
         (info.Status, info.Detail) = sched.Kind switch
         {
-            TaskStateKind.Pending => (TaskStatus.Pending, $"{sched.RawState}{reason}"),
-            TaskStateKind.Running => (TaskStatus.Running, sched.RawState),
-            TaskStateKind.Completed => (TaskStatus.Failed, $"job {info.SchedulerId} COMPLETED but left no valid completion marker" + suffix),
-            TaskStateKind.Failed => (TaskStatus.Failed, $"FAILED{exit}"),
-            TaskStateKind.Timeout => (TaskStatus.Timeout, $"TIMEOUT{exit}"),
-            TaskStateKind.OutOfMemory => (TaskStatus.OutOfMemory, $"OUT_OF_MEMORY{exit}"),
-            TaskStateKind.Cancelled => (TaskStatus.Cancelled, $"{sched.RawState}{reason}"),
-            TaskStateKind.NodeFail => (TaskStatus.Failed, $"{sched.RawState} (node failure){exit}"),
-            TaskStateKind.Preempted => (TaskStatus.Cancelled, $"{sched.RawState}"),
-            _ => (TaskStatus.Failed, $"scheduler state {sched.RawState}{exit}"),
+            TaskStateKind.Pending => (TaskState.Pending, $"{sched.RawState}{reason}"),
+            TaskStateKind.Running => (TaskState.Running, sched.RawState),
+            TaskStateKind.Completed => (TaskState.Failed, $"job {info.SchedulerId} COMPLETED but left no valid completion marker" + suffix),
+            TaskStateKind.Failed => (TaskState.Failed, $"FAILED{exit}"),
+            TaskStateKind.Timeout => (TaskState.Timeout, $"TIMEOUT{exit}"),
+            TaskStateKind.OutOfMemory => (TaskState.OutOfMemory, $"OUT_OF_MEMORY{exit}"),
+            TaskStateKind.Cancelled => (TaskState.Cancelled, $"{sched.RawState}{reason}"),
+            TaskStateKind.NodeFail => (TaskState.Failed, $"{sched.RawState} (node failure){exit}"),
+            TaskStateKind.Preempted => (TaskState.Cancelled, $"{sched.RawState}"),
+            _ => (TaskState.Failed, $"scheduler state {sched.RawState}{exit}"),
         };
     }
 }

@@ -18,14 +18,14 @@ public sealed class StatusCounts
         Total++;
         switch (t.Status)
         {
-            case TaskStatus.Completed: Completed++; break;
-            case TaskStatus.Pending: Pending++; if (t.IsBlocked) Blocked++; break;
-            case TaskStatus.Running: Running++; break;
-            case TaskStatus.Failed: Failed++; break;
-            case TaskStatus.Timeout: Timeout++; break;
-            case TaskStatus.OutOfMemory: OutOfMemory++; break;
-            case TaskStatus.Cancelled: Cancelled++; break;
-            case TaskStatus.NotSubmitted: NotSubmitted++; break;
+            case TaskState.Completed: Completed++; break;
+            case TaskState.Pending: Pending++; if (t.IsBlocked) Blocked++; break;
+            case TaskState.Running: Running++; break;
+            case TaskState.Failed: Failed++; break;
+            case TaskState.Timeout: Timeout++; break;
+            case TaskState.OutOfMemory: OutOfMemory++; break;
+            case TaskState.Cancelled: Cancelled++; break;
+            case TaskState.NotSubmitted: NotSubmitted++; break;
         }
     }
 
@@ -68,7 +68,7 @@ public sealed class StatusReport
                 if (!report.ByArray.TryGetValue((stage.Name, t.Array.Index), out var ac))
                     ac = report.ByArray[(stage.Name, t.Array.Index)] = new StatusCounts();
                 ac.Add(t);
-                if (t.Status is TaskStatus.Failed or TaskStatus.Timeout or TaskStatus.OutOfMemory or TaskStatus.Cancelled || t.IsBlocked)
+                if (t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled || t.IsBlocked)
                     report.Problems.Add(t);
             }
         }

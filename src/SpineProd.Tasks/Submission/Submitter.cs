@@ -70,13 +70,13 @@ public sealed class Submitter
         _ctx = context;
     }
 
-    public static string ReasonLabel(TaskStatus s) => s switch
+    public static string ReasonLabel(TaskState s) => s switch
     {
-        TaskStatus.NotSubmitted => "never submitted",
-        TaskStatus.Failed => "failed",
-        TaskStatus.Timeout => "timed out",
-        TaskStatus.OutOfMemory => "out of memory",
-        TaskStatus.Cancelled => "cancelled",
+        TaskState.NotSubmitted => "never submitted",
+        TaskState.Failed => "failed",
+        TaskState.Timeout => "timed out",
+        TaskState.OutOfMemory => "out of memory",
+        TaskState.Cancelled => "cancelled",
         _ => s.ToString().ToLowerInvariant(),
     };
 
@@ -110,7 +110,7 @@ public sealed class Submitter
         foreach (var stage in plan.Stages)
         {
             var tasks = state.Stages[stage.Name];
-            var chosen = tasks.Where(t => t.IsBlocked || (!t.IsDone && !t.IsLive && (_ctx.Resubmit != ResubmitMode.Failed || t.Status != TaskStatus.NotSubmitted))).ToList();
+            var chosen = tasks.Where(t => t.IsBlocked || (!t.IsDone && !t.IsLive && (_ctx.Resubmit != ResubmitMode.Failed || t.Status != TaskState.NotSubmitted))).ToList();
             toSubmit[stage.Name] = chosen;
             int done = tasks.Count(t => t.IsDone), live = tasks.Count(t => t.IsLive && !t.IsBlocked);
             int waiting = tasks.Count(t => !t.IsDone && !t.IsLive) - chosen.Count(t => !t.IsBlocked);
