@@ -326,7 +326,10 @@ public sealed class LocalScheduler : IScheduler
                 case "cpus-per-task": CpusPerTask = value; break;
                 case "account": Account = value; break;
                 case "mem-per-cpu": MemPerCpu = value; break;
-                case "time": TimeLimit = ParseSlurmTime(value); break;
+                case "time":
+                    // validated at build time (SPN1021); an unreadable value here means no local limit
+                    try { TimeLimit = ParseSlurmTime(value); } catch (Exception e) when (e is FormatException or OverflowException) { TimeLimit = null; }
+                    break;
             }
         }
     }

@@ -268,6 +268,14 @@ public sealed class SlurmClient : IScheduler
     /// </summary>
     public int? QueryMaxArraySize(TimeSpan timeout, out string? why)
     {
+        // `scontrol ping` fails in milliseconds when no controller answers, where `show config`
+        // takes ~9 s of retries: ask it first so a build with SLURM installed but down stays fast.
+        var ping = Exec(_options.Scontrol, ["ping"], timeout);
+        if (!ping.Succeeded || !ping.Stdout.Contains("is UP", StringComparison.Ordinal))
+        {
+            why = ping.NotFound ? "no scontrol here" : ping.TimedOut ? "scontrol ping timed out" : "no SLURM controller answers (scontrol ping)";
+            return null;
+        }
         var r = Exec(_options.Scontrol, ["show", "config"], timeout);
         if (!r.Succeeded) { why = r.NotFound ? "no scontrol here" : r.TimedOut ? "scontrol timed out" : r.Message; return null; }
         var n = ParseMaxArraySize(r.Stdout);

@@ -16,8 +16,9 @@ public sealed class CancelProduction : Microsoft.Build.Utilities.Task
 
     public override bool Execute() => Log.Run(ProjectFile, () =>
     {
-        var schedulers = Schedulers.Factory(StateDir, null, 0, null, ProjectFile);
-        var outcome = Canceller.Cancel(StateDir, ProductionName, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
+        var stateDir = Path.GetFullPath(StateDir, Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
+        var schedulers = Schedulers.Factory(stateDir, null, 0, null, ProjectFile);
+        var outcome = Canceller.Cancel(stateDir, ProductionName, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
         CancelledJobIds = outcome.JobIds.ToArray();
     });
 }

@@ -14,11 +14,18 @@ internal static class ClusterTaskSupport
     {
         if (!File.Exists(planFile))
             throw new SpineProdException("SPN3001", $"no plan at {planFile}; build the production first (dotnet build {Path.GetFileName(projectFile)})", projectFile);
-        try { return ProductionPlan.Load(planFile); }
+        ProductionPlan plan;
+        try { plan = ProductionPlan.Load(planFile); }
         catch (System.Text.Json.JsonException e)
         {
             throw new SpineProdException("SPN3001", $"the plan {planFile} is not readable ({e.Message}); build the production again (-t:Rebuild)", projectFile);
         }
+        // The job scripts run in their job folders: a relative state folder would put markers and
+        // outputs inside each job folder, where Status would never find them.
+        foreach (var (what, path) in new[] { ("SpineProdStateDir", plan.StateDir), ("JobsDir", plan.JobsDir) })
+            if (!Path.IsPathRooted(path))
+                throw new SpineProdException("SPN3019", $"{what} '{path}' in the plan is a relative path; give a full path (or let the SDK derive it) and build again", projectFile);
+        return plan;
     }
 
     public static void Log(TaskLoggingHelper log, Submission.LogLevel level, string message)

@@ -201,6 +201,12 @@ public sealed class SlurmClientTests
         runner.Answer("scontrol", new ProcessResult(127, "", "", NotFound: true));
         Assert.Null(client.QueryMaxArraySize(TimeSpan.FromSeconds(1), out var why));
         Assert.Contains("no scontrol", why);
+        // a controller that is down: ping says so at once, and the slow `show config` is never run
+        runner.Answer("scontrol", new ProcessResult(1, "Slurmctld(primary) at vm is DOWN\n", ""));
+        Assert.Null(client.QueryMaxArraySize(TimeSpan.FromSeconds(1), out why));
+        Assert.DoesNotContain(runner.Calls, c => c.Args.Contains("config"));
+        runner.Answer("scontrol", FakeRunner.Ok("Slurmctld(primary) at vm is UP\n"), FakeRunner.Ok("MaxArraySize = 77\n"));
+        Assert.Equal(77, client.QueryMaxArraySize(TimeSpan.FromSeconds(1), out _));
     }
 
     [Fact]
