@@ -43,7 +43,10 @@ while IFS= read -r input || [ -n "$input" ]; do
     mib=${BASH_REMATCH[1]:-1024}; [ -n "$mib" ] || mib=1024
     echo "spine-test-double: holding ${mib} MiB for $input"
     # tail buffers the whole newline-free stream in memory: a bounded, dependency-free hog
-    head -c "${mib}M" /dev/zero | tail -n 1 >/dev/null
+    if ! head -c "${mib}M" /dev/zero | tail -n 1 >/dev/null; then
+      echo "spine-test-double: killed while holding ${mib} MiB (out of memory)" >&2
+      exit 137
+    fi
   fi
   if [[ "$name" == *FAIL* ]]; then
     dir=$(dirname -- "$input")
