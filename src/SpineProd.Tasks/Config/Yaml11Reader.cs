@@ -71,6 +71,14 @@ public sealed class Yaml11Reader
             // PyYAML's scanner/parser errors: SPINE reports them as ConfigIncludeError "Error loading".
             throw Syntax(CleanMessage(e.Message), e.Start);
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's parser ran out of events (e.g. an unclosed flow collection): report at the end.
+            var lines = text.Split('\n');
+            var last = lines.Length - (text.EndsWith('\n') ? 1 : 0);
+            throw new SpineProdException(ConfigErrors.YamlSyntax,
+                $"Error loading {File}: unexpected end of the stream (an unclosed '[' or '{{'?)", File, Math.Max(1, last), 1);
+        }
         return root;
     }
 
