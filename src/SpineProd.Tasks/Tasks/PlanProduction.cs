@@ -1,13 +1,19 @@
+using System.Collections;
 using Microsoft.Build.Framework;
-using Microsoft.Build.Utilities;
+using SpineProd.Diagnostics;
+using SpineProd.Planning;
 
 namespace SpineProd.Tasks;
 
-/// <summary>Validates a production and writes its plan (placeholder until the planner lands).</summary>
+/// <summary>
+/// Build: validates the production and writes its plan (chunk lists, job scripts, plan.json) into
+/// the intermediate folder. A thin adapter over <see cref="Planner"/>.
+/// </summary>
 public sealed class PlanProduction : Microsoft.Build.Utilities.Task
 {
     [Required] public string ProjectFile { get; set; } = "";
-    public ITaskItem[] Settings { get; set; } = [];
+    /// <summary>One item whose metadata are the production's settings (SpineProd.Plan.targets).</summary>
+    [Required] public ITaskItem[] Settings { get; set; } = [];
     public ITaskItem[] Sources { get; set; } = [];
     public ITaskItem[] SourceLists { get; set; } = [];
     public ITaskItem[] Stages { get; set; } = [];
@@ -15,11 +21,87 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
     public string? MaxArraySize { get; set; }
     public string? MaxArraySizeSource { get; set; }
     public string Scheduler { get; set; } = "slurm";
+    [Required] public string RepoRoot { get; set; } = "";
     [Required] public string JobsDir { get; set; } = "";
     [Required] public string StateDir { get; set; } = "";
     [Required] public string IntermediateDir { get; set; } = "";
-    [Required] public string PlanFile { get; set; } = "";
     [Required] public string DependenciesFile { get; set; } = "";
 
-    public override bool Execute() => !Log.HasLoggedErrors;
+    /// <summary>An item's custom metadata (the engine's dictionary type differs in and out of proc).</summary>
+    internal static Dictionary<string, string> Metadata(ITaskItem item)
+    {
+        var result = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        var custom = item.CloneCustomMetadata();
+        foreach (string key in custom.Keys) result[key] = item.GetMetadata(key);
+        return result;
+    }
+
+    public override bool Execute() => Log.Run(ProjectFile, () =>
+    {
+        var xml = ProductionFile.Load(ProjectFile);
+        foreach (var d in xml.FindTypos()) Log.LogSpn(d, ProjectFile);
+        if (Log.HasLoggedErrors) return;
+
+        var settings = Metadata(Settings[0]);
+        var globals = BuildEngine is IBuildEngine6 e6
+            ? new HashSet<string>(e6.GetGlobalProperties().Keys, StringComparer.OrdinalIgnoreCase)
+            : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        if (Scheduler is not ("slurm" or "local"))
+            throw new SpineProdException("SPN1030", $"Scheduler must be slurm or local, not '{Scheduler}'.", ProjectFile, xml.PropertyLine("Scheduler"), 0);
+        int? maxArray = null;
+        if (!string.IsNullOrWhiteSpace(MaxArraySize))
+            maxArray = int.TryParse(MaxArraySize, out int m) && m >= 1 ? m
+                : throw new SpineProdException("SPN1023", $"MaxArraySize must be a whole number of at least 1, not '{MaxArraySize}'.", ProjectFile, xml.PropertyLine("MaxArraySize"), 0);
+
+        var stages = Stages.Select(s => new StageRequest(s.ItemSpec, Metadata(s), ProjectFile, xml.ItemLine("Stage", s.ItemSpec))).ToList();
+        var sources = Sources.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.File, ProjectFile, xml.ItemLine("Source", s.ItemSpec)))
+            .Concat(SourceLists.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.List, ProjectFile, xml.ItemLine("SourceList", s.ItemSpec)))).ToList();
+        if (!string.IsNullOrWhiteSpace(PipelineFile))
+        {
+            // A spine-prod pipeline replaces the production's own stages and sources; its
+            // properties still apply to every stage as defaults.
+            var pipeline = Planning.PipelineFile.Read(Path.GetFullPath(PipelineFile, Path.GetDirectoryName(ProjectFile)!), RepoRoot);
+            foreach (var w in pipeline.Warnings) Log.LogSpn(w, ProjectFile);
+            if (stages.Count + sources.Count > 0)
+                Log.LogMessage(MessageImportance.High, "SpineProd: PipelineFile {0} replaces this production's own Stage, Source and SourceList items.", PipelineFile);
+            stages = pipeline.Stages;
+            sources = pipeline.Sources;
+        }
+
+        var request = new PlanRequest
+        {
+            ProductionFile = ProjectFile,
+            RepoRoot = RepoRoot,
+            Settings = settings,
+            GlobalProperties = globals,
+            Stages = stages,
+            Sources = sources,
+            MaxArraySize = maxArray,
+            MaxArraySizeSource = MaxArraySizeSource,
+            JobsDir = JobsDir,
+            StateDir = StateDir,
+            IntermediateDir = IntermediateDir,
+            Scheduler = Scheduler,
+            Environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (string?)e.Value),
+            Xml = xml,
+        };
+        var planner = new Planner(request);
+        ProductionPlan plan;
+        try
+        {
+            plan = planner.Plan();
+        }
+        finally
+        {
+            foreach (var d in planner.Diagnostics) Log.LogSpn(d, ProjectFile);
+        }
+        if (Log.HasLoggedErrors) return;
+        IO.AtomicFile.WriteIfChanged(DependenciesFile, string.Join("\n", planner.Dependencies.Distinct(StringComparer.Ordinal)));
+        foreach (var m in planner.Messages) Log.LogMessage(MessageImportance.Normal, "SpineProd: {0}", m);
+        Log.LogMessage(MessageImportance.Normal, "SpineProd timings: {0}", string.Join(", ", planner.Timings.Select(t => $"{t.Phase} {t.Time.TotalSeconds:F2} s")));
+        int arrays = plan.Stages.Sum(s => s.Arrays.Count);
+        Log.LogMessage(MessageImportance.High, "SpineProd: {0}: {1} stage(s), {2} file(s), {3} task(s), {4} array(s) (MaxArraySize {5}, {6}); {7} file(s) written, {8} unchanged",
+            plan.ProductionName, plan.Stages.Count, plan.Stages.Sum(s => s.FileCount), plan.Stages.Sum(s => s.TaskCount), arrays,
+            plan.MaxArraySize, plan.MaxArraySizeSource, planner.FilesWritten, planner.FilesUnchanged);
+    });
 }

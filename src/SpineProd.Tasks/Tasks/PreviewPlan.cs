@@ -1,11 +1,20 @@
 using Microsoft.Build.Framework;
+using SpineProd.Diagnostics;
+using SpineProd.Planning;
 
 namespace SpineProd.Tasks;
 
-/// <summary>Prints the plan (placeholder until the planner lands).</summary>
+/// <summary>Preview: prints the plan Build wrote. Never calls a scheduler.</summary>
 public sealed class PreviewPlan : Microsoft.Build.Utilities.Task
 {
     [Required] public string PlanFile { get; set; } = "";
-    public string? ProjectFile { get; set; }
-    public override bool Execute() => !Log.HasLoggedErrors;
+    [Required] public string ProjectFile { get; set; } = "";
+
+    public override bool Execute() => Log.Run(ProjectFile, () =>
+    {
+        if (!File.Exists(PlanFile))
+            throw new SpineProdException("SPN1401", $"No plan at '{PlanFile}': run the Build target first.", ProjectFile);
+        var plan = ProductionPlan.Load(PlanFile);
+        Log.LogMessage(MessageImportance.High, "{0}", PlanPrinter.Format(plan, Path.GetDirectoryName(PlanFile)!));
+    });
 }

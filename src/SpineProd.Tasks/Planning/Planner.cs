@@ -1,0 +1,790 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.RegularExpressions;
+using SpineProd.Config;
+using SpineProd.Diagnostics;
+using SpineProd.IO;
+using SpineProd.Profiles;
+using SpineProd.Rendering;
+
+namespace SpineProd.Planning;
+
+/// <summary>
+/// Turns a production into a plan and writes it: per stage, the chunk lists and job scripts, and
+/// plan.json. Every file is written only when its bytes change, so an unchanged production leaves
+/// every timestamp alone. Inputs from source lists are read here, never as MSBuild items.
+/// </summary>
+public sealed partial class Planner
+{
+    private readonly PlanRequest _request;
+    private readonly List<SpnDiagnostic> _diagnostics = new();
+    private readonly List<string> _dependencies = new();
+
+    public Planner(PlanRequest request) => _request = request;
+
+    /// <summary>Warnings (and, with IsError, errors that did not stop planning) found on the way.</summary>
+    public IReadOnlyList<SpnDiagnostic> Diagnostics => _diagnostics;
+    /// <summary>Files read besides the MSBuild items (configs, templates): the next build's Inputs.</summary>
+    public IReadOnlyList<string> Dependencies => _dependencies;
+    /// <summary>Counts of files written and left unchanged, for the build's summary line.</summary>
+    public int FilesWritten => _filesWritten;
+    public int FilesUnchanged => _filesUnchanged;
+    /// <summary>What was chosen and why (latest picks, modifier versions), for the build log.</summary>
+    public List<string> Messages { get; } = new();
+    /// <summary>Where the time went (read, check, write), for `-v:n` and the benchmark.</summary>
+    public List<(string Phase, TimeSpan Time)> Timings { get; } = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+
+    private void Lap(string phase)
+    {
+        Timings.Add((phase, _clock.Elapsed));
+        _clock.Restart();
+    }
+
+    /// <summary>A stage's inputs in order, each with the file and line it came from (for diagnostics).</summary>
+    private sealed class InputList
+    {
+        public readonly List<string> Paths = new();
+        public readonly List<(int File, int Line)> Origins = new();
+        public readonly List<string> Files = new();
+
+        public void Add(string path, int file, int line)
+        {
+            Paths.Add(path);
+            Origins.Add((file, line));
+        }
+
+        public int FileId(string file)
+        {
+            int i = Files.IndexOf(file);
+            if (i >= 0) return i;
+            Files.Add(file);
+            return Files.Count - 1;
+        }
+    }
+
+    /// <summary>A stage with everything resolved, before it is written.</summary>
+    private sealed record ResolvedStage(StageRequest Request, StagePlan Plan, List<string> Inputs, JobRuntime Runtime, ResolvedJobConfig Config, string Template, string CleanupTemplate);
+
+    public ProductionPlan Plan()
+    {
+        var first = Setting(null, "ProfilesFile");
+        var catalog = ProfileCatalog.Load(Path.GetFullPath(first.Value, _request.ProductionDir));
+        _dependencies.Add(catalog.File);
+
+        var stageRequests = _request.Stages.Count > 0
+            ? _request.Stages
+            : [new StageRequest(_request.ProductionName, new Dictionary<string, string>(), _request.ProductionFile, 0)];
+        bool multiStage = _request.Stages.Count > 0;
+
+        int maxArraySize = _request.MaxArraySize ?? catalog.MaxArraySize ?? 1000;
+        string maxArraySource = _request.MaxArraySize is null ? (catalog.MaxArraySize is null ? "built-in default" : $"defaults.max_array_size in {Path.GetFileName(catalog.File)}") : _request.MaxArraySizeSource ?? "property";
+
+        var plan = new ProductionPlan
+        {
+            ProductionFile = _request.ProductionFile,
+            ProductionName = _request.ProductionName,
+            MaxArraySize = maxArraySize,
+            MaxArraySizeSource = maxArraySource,
+            JobsDir = _request.JobsDir,
+            StateDir = _request.StateDir,
+            Scheduler = _request.Scheduler,
+        };
+
+        // Stages are planned upstream first: a stage may read another's planned outputs.
+        var order = StageOrder(stageRequests);
+        var byName = new Dictionary<string, ResolvedStage>(StringComparer.Ordinal);
+        var resolved = new List<ResolvedStage>();
+        foreach (var stage in order)
+        {
+            var r = ResolveStage(stage, multiStage, catalog, () => ReadInputs(stage, stageRequests, multiStage, byName), maxArraySize);
+            byName[stage.Name] = r;
+            resolved.Add(r);
+        }
+        PlanCleanups(resolved, catalog);
+
+        CheckJobNamesUnique(resolved);
+        plan.Stages = resolved.Select(s => s.Plan).ToList();
+        plan.PlanSha256 = PlanHash(resolved);
+
+        if (_diagnostics.Any(d => d.IsError)) return plan;
+        Write(plan, resolved);
+        Lap("write");
+        return plan;
+    }
+
+    // ---------------------------------------------------------------- settings
+
+    /// <summary>Precedence: -p: on the command line > stage metadata > the production's property.</summary>
+    private SettingValue Setting(StageRequest? stage, string name, params string[] stageAliases)
+    {
+        string propertyName = name == "OutputFile" ? "Output" : name;
+        var settings = _request.Settings;
+        if (_request.GlobalProperties.Contains(propertyName) && settings.TryGetValue(name, out var global))
+            return new SettingValue(global.Trim(), _request.ProductionFile, 0, $"-p:{propertyName} on the command line");
+        if (stage is not null)
+            foreach (var key in stageAliases.Prepend(name))
+                if (stage.Metadata.TryGetValue(key, out var v) && v.Length > 0)
+                    return new SettingValue(v.Trim(), stage.File, stage.Line, $"{key} of stage '{stage.Name}'");
+        settings.TryGetValue(name, out var value);
+        return new SettingValue((value ?? "").Trim(), _request.ProductionFile, _request.Xml?.PropertyLine(propertyName) ?? 0, $"<{propertyName}>");
+    }
+
+    private SpineProdException Invalid(string code, SettingValue s, string message) =>
+        new(code, $"{message} (from {s.Origin}).", s.File, s.Line, s.Line > 0 ? 1 : 0);
+
+    // ---------------------------------------------------------------- inputs
+
+    /// <summary>
+    /// The inputs of one stage, in declaration order: its Source files, SourceList entries and globs,
+    /// and the planned outputs of the stages it reads from (InputsFrom, or a glob inside an upstream
+    /// stage's output folder), which are known before anything has run.
+    /// </summary>
+    private InputList ReadInputs(StageRequest stage, IReadOnlyList<StageRequest> stages, bool multiStage, Dictionary<string, ResolvedStage> upstream)
+    {
+        var list = new InputList();
+        foreach (var item in _request.Sources)
+        {
+            string target = item.Stage is { Length: > 0 } st ? st : stages[0].Name;
+            string itemType = item.Kind switch { SourceKind.List => "SourceList", _ => "Source" };
+            string declaredIn = item.DeclaredIn ?? _request.ProductionFile;
+            if (!stages.Any(s => s.Name == target))
+            {
+                if (stage == stages[0])
+                    _diagnostics.Add(new("SPN4001", $"{itemType} '{item.FullPath}' names stage '{target}', which is not a stage of this production. Stages: {string.Join(", ", stages.Select(s => s.Name))}.", declaredIn, item.Line, 1, IsError: true));
+                continue;
+            }
+            if (multiStage && stages.Count > 1 && item.Stage is not { Length: > 0 })
+            {
+                if (stage == stages[0])
+                    _diagnostics.Add(new("SPN4002", $"{itemType} '{item.FullPath}' has no Stage metadata; with several stages every Source and SourceList must name its stage (Stage=\"...\").", declaredIn, item.Line, 1, IsError: true));
+                continue;
+            }
+            if (target != stage.Name) continue;
+            switch (item.Kind)
+            {
+                case SourceKind.List:
+                    ReadSourceList(item.FullPath, declaredIn, item.Line, list);
+                    break;
+                case SourceKind.Glob:
+                    ExpandGlob(item, list, upstream);
+                    break;
+                default:
+                    if (File.Exists(item.FullPath))
+                        list.Add(item.FullPath, list.FileId(declaredIn), item.Line);
+                    else
+                        _diagnostics.Add(new("SPN1011", $"Source file '{item.FullPath}' does not exist.", declaredIn, item.Line, 1, IsError: true));
+                    break;
+            }
+        }
+        foreach (var from in SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")))
+            if (upstream.TryGetValue(from, out var up))
+                foreach (var output in PlannedOutputs(up))
+                    list.Add(output, list.FileId(stage.File), stage.Line);
+
+        if (_request.Xml is { } xml && stage == stages[0])
+            foreach (var (pattern, line, _) in xml.ItemPatterns("Source"))
+                if (ProductionFile.IsGlob(pattern) && !pattern.Contains("$(") && !pattern.Contains("@("))
+                {
+                    var regex = ProductionFile.GlobToRegex(Path.GetFullPath(pattern, _request.ProductionDir));
+                    if (!_request.Sources.Any(s => s.Kind == SourceKind.File && regex.IsMatch(s.FullPath.Replace('\\', '/'))))
+                        _diagnostics.Add(new("SPN1012", $"Source glob '{pattern}' matched no file.", _request.ProductionFile, line, 1));
+                }
+        return list;
+    }
+
+    /// <summary>
+    /// A pipeline's glob: inside an upstream stage's output folder it selects that stage's planned
+    /// outputs (nothing exists yet when a pipeline is planned); elsewhere it is expanded on disk.
+    /// </summary>
+    private void ExpandGlob(SourceItem item, InputList list, Dictionary<string, ResolvedStage> upstream)
+    {
+        var regex = ProductionFile.GlobToRegex(item.FullPath);
+        string declaredIn = item.DeclaredIn ?? _request.ProductionFile;
+        int fileId = list.FileId(declaredIn);
+        foreach (var up in upstream.Values)
+            if (item.FullPath.StartsWith(up.Plan.OutputDir + "/", StringComparison.Ordinal))
+            {
+                foreach (var output in PlannedOutputs(up))
+                    if (regex.IsMatch(output)) list.Add(output, fileId, item.Line);
+                return;
+            }
+        int wildcard = item.FullPath.IndexOfAny(['*', '?']);
+        string root = Path.GetDirectoryName(item.FullPath[..wildcard] + "x")!;
+        bool deep = item.FullPath.IndexOf('/', wildcard) >= 0 || item.FullPath.Contains("**");
+        int before = list.Paths.Count;
+        if (Directory.Exists(root))
+            foreach (var f in Directory.EnumerateFiles(root, "*", deep ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal))
+                if (regex.IsMatch(f)) list.Add(f, fileId, item.Line);
+        if (list.Paths.Count == before)
+            _diagnostics.Add(new("SPN1012", $"Glob '{item.FullPath}' matched no file.", declaredIn, item.Line, 1));
+    }
+
+    /// <summary>The files a stage will write: SPINE's split_output names, &lt;output dir&gt;/&lt;input stem&gt;_&lt;output stem&gt;.h5.</summary>
+    private static IEnumerable<string> PlannedOutputs(ResolvedStage stage)
+    {
+        string suffix = "_" + Path.GetFileNameWithoutExtension(stage.Plan.Output) + ".h5";
+        return stage.Inputs.Select(i => Path.Combine(stage.Plan.OutputDir, Path.GetFileNameWithoutExtension(i) + suffix));
+    }
+
+    /// <summary>Stages in dependency order (declaration order where free); unknown names and cycles are errors at their stage.</summary>
+    private static List<StageRequest> StageOrder(IReadOnlyList<StageRequest> stages)
+    {
+        var byName = new Dictionary<string, StageRequest>(StringComparer.Ordinal);
+        foreach (var s in stages)
+            if (!byName.TryAdd(s.Name, s))
+                throw new SpineProdException("SPN4004", $"Two stages are named '{s.Name}'.", s.File, s.Line, 1);
+        IEnumerable<string> Upstream(StageRequest s) =>
+            SplitList(s.Metadata.GetValueOrDefault("DependsOn")).Concat(SplitList(s.Metadata.GetValueOrDefault("InputsFrom"))).Distinct();
+        foreach (var s in stages)
+            foreach (var u in Upstream(s))
+                if (!byName.ContainsKey(u))
+                    throw new SpineProdException("SPN4005", $"Stage '{s.Name}' depends on '{u}', which is not a stage. Stages: {string.Join(", ", byName.Keys)}.", s.File, s.Line, 1);
+        var order = new List<StageRequest>();
+        var state = new Dictionary<string, int>(); // 1 = visiting, 2 = done
+        void Visit(StageRequest s, List<string> path)
+        {
+            if (state.GetValueOrDefault(s.Name) == 2) return;
+            if (state.GetValueOrDefault(s.Name) == 1)
+                throw new SpineProdException("SPN4006", $"Stages depend on each other in a cycle: {string.Join(" -> ", path.SkipWhile(n => n != s.Name).Append(s.Name))}.", s.File, s.Line, 1);
+            state[s.Name] = 1;
+            path.Add(s.Name);
+            foreach (var u in Upstream(s)) Visit(byName[u], path);
+            path.RemoveAt(path.Count - 1);
+            state[s.Name] = 2;
+            order.Add(s);
+        }
+        foreach (var s in stages) Visit(s, new List<string>());
+        return order;
+    }
+
+    private void ReadSourceList(string path, string declaredIn, int itemLine, InputList into)
+    {
+        if (Directory.Exists(path))
+            throw new SpineProdException("SPN1014", $"SourceList '{path}' is a directory; a source list is a text file with one input path a line.", declaredIn, itemLine, 1);
+        if (!File.Exists(path))
+            throw new SpineProdException("SPN1013", $"SourceList '{path}' does not exist.", declaredIn, itemLine, 1);
+        _dependencies.Add(path);
+        string baseDir = Path.GetDirectoryName(path)!;
+        int fileId = into.FileId(path);
+        using var reader = new StreamReader(path, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
+        int lineNo = 0;
+        string? line;
+        try
+        {
+            while ((line = reader.ReadLine()) is not null)
+            {
+                lineNo++;
+                var entry = line.Trim();
+                if (entry.Length == 0 || entry[0] == '#') continue;
+                if (entry.Contains('\0'))
+                    throw new SpineProdException("SPN1014", "SourceList is not a text file (it contains NUL bytes); a source list has one input path a line.", path, lineNo, 1);
+                // Relative entries are relative to the list file (jobs run in their job folder).
+                into.Add(entry[0] == '/' ? entry : Path.GetFullPath(entry, baseDir), fileId, lineNo);
+            }
+        }
+        catch (DecoderFallbackException)
+        {
+            throw new SpineProdException("SPN1014", "SourceList is not UTF-8 text (is it a binary file?); a source list has one input path a line.", path, lineNo + 1, 1);
+        }
+    }
+
+    /// <summary>Keeps the first of duplicate inputs (warning) and refuses two inputs with one file name (their outputs would collide).</summary>
+    private List<string> CheckInputs(string stage, InputList list)
+    {
+        var inputs = list.Paths;
+        // One map from file name to the first input with it finds both duplicates (same path) and
+        // collisions (same name, other path); looked up by span, so no name strings are allocated.
+        var byName = new Dictionary<string, int>(inputs.Count, StringComparer.Ordinal);
+        var lookup = byName.GetAlternateLookup<ReadOnlySpan<char>>();
+        var unique = new List<string>(inputs.Count);
+        int duplicates = 0;
+        for (int i = 0; i < inputs.Count; i++)
+        {
+            string input = inputs[i];
+            var bad = input.AsSpan().IndexOfAny(',', '\n', '\t');
+            if (bad < 0) bad = input.IndexOf('\r');
+            if (bad >= 0)
+            {
+                var (fileId, line) = list.Origins[i];
+                string what = input[bad] == ',' ? "a comma (task lists are comma-separated)" : "a newline or tab";
+                _diagnostics.Add(new("SPN1017", $"Input path '{input.Replace("\n", "\\n")}' contains {what}; it cannot be passed to a job safely. Rename the file.", list.Files[fileId], line, 1, IsError: true));
+                continue;
+            }
+            var name = Path.GetFileName(input.AsSpan());
+            if (lookup.TryGetValue(name, out int first))
+            {
+                var (fileId, line) = list.Origins[i];
+                if (inputs[first] == input)
+                {
+                    if (duplicates++ < 10)
+                        _diagnostics.Add(new("SPN1015", $"Input '{input}' is listed more than once in stage '{stage}'; it is processed once.", list.Files[fileId], line, 1));
+                }
+                else
+                    _diagnostics.Add(new("SPN1016", $"Inputs '{inputs[first]}' and '{input}' have the same file name '{name}': their outputs would overwrite each other. Rename one or split them into two productions.", list.Files[fileId], line, 1, IsError: true));
+                continue;
+            }
+            lookup[name] = i;
+            unique.Add(input);
+        }
+        if (duplicates > 10)
+            _diagnostics.Add(new("SPN1015", $"{duplicates} duplicate inputs in stage '{stage}' in all (the first 10 are listed); each is processed once.", _request.ProductionFile, 0, 0));
+        return unique;
+    }
+
+    // ---------------------------------------------------------------- stages
+
+    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, Func<InputList> readInputs, int maxArraySize)
+    {
+        SettingValue S(string name, params string[] aliases) => Setting(multiStage ? stage : null, name, aliases);
+
+        // Config first: the detector and the default job name come from it.
+        var configSetting = S("SpineConfig", "Config");
+        if (!configSetting.IsSet)
+            throw new SpineProdException("SPN1027", multiStage
+                ? $"Stage '{stage.Name}' has no Config (and the production sets no <SpineConfig>)."
+                : "The production sets no <SpineConfig>: name the SPINE config to run (e.g. ../infer/icarus/latest).", stage.File, stage.Line, stage.Line > 0 ? 1 : 0);
+        var mods = S("ApplyMods").Value.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        ResolvedJobConfig config;
+        try
+        {
+            config = JobConfigResolver.Resolve(configSetting.Value, mods, _request.ProductionDir, _request.RepoRoot, _request.Environment);
+        }
+        catch (SpineProdException e) when (e.File is null)
+        {
+            throw new SpineProdException(e.Code, e.Message, configSetting.File, configSetting.Line, configSetting.Line > 0 ? 1 : 0, e);
+        }
+        _dependencies.AddRange(config.Dependencies);
+        _diagnostics.AddRange(config.Warnings);
+        Messages.AddRange(config.Messages.Select(m => $"{stage.Name}: {m}"));
+
+        var detectorSetting = S("Detector");
+        string detector = detectorSetting.IsSet ? detectorSetting.Value
+            : config.Detector ?? catalog.DetectDetector(Path.GetFullPath(configSetting.Value, _request.ProductionDir));
+
+        var profileSetting = S("Profile");
+        string profileName = profileSetting.IsSet ? profileSetting.Value : ProfileCatalog.AutoProfile;
+        Profile profile;
+        try { profile = catalog.Resolve(profileName, detector); }
+        catch (SpineProdException e) { throw new SpineProdException(e.Code, e.Message, profileSetting.File, profileSetting.Line, 1); }
+
+        var resources = new Resources
+        {
+            Account = Pick(S("Account"), profile.Account, catalog.Detector(detector)?.Account, catalog.DefaultAccount),
+            Partition = Pick(S("Partition"), profile.Partition),
+            Qos = Pick(S("Qos"), profile.Qos),
+            Gpus = PickInt(S("Gpus"), profile.Gpus, 0),
+            CpusPerTask = PickInt(S("CpusPerTask"), profile.CpusPerTask, 1),
+            MemPerCpu = Pick(S("MemPerCpu"), profile.MemPerCpu),
+            Time = Pick(S("Time"), profile.Time),
+            Description = profile.Description,
+        };
+        ValidateResources(resources, S);
+
+        var jobNameSetting = S("JobName");
+        string jobName = jobNameSetting.IsSet ? jobNameSetting.Value
+            : multiStage ? $"spine_{detector}_{stage.Name}" : $"spine_{detector}_{config.ConfigStem}";
+        jobName = SafeName(jobName, jobNameSetting);
+
+        int filesPerTask = PositiveInt(S("FilesPerTask"), "SPN1020", "FilesPerTask", 1);
+        var throttleSetting = S("MaxRunningTasks", "Ntasks");
+        int? throttle = throttleSetting.IsSet ? PositiveInt(throttleSetting, "SPN1022", "MaxRunningTasks", 1) : null;
+        if (maxArraySize < 1)
+            throw new SpineProdException("SPN1023", $"MaxArraySize must be a positive integer, not {maxArraySize}.", _request.ProductionFile, _request.Xml?.PropertyLine("MaxArraySize") ?? 0, 1);
+
+        var dependency = S("Dependency");
+        if (dependency.IsSet && !DependencyPattern().IsMatch(dependency.Value))
+            throw Invalid("SPN1024", dependency, $"Dependency '{dependency.Value}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
+
+        // Outputs: one folder per stage that stays the same across resubmissions. Relative output
+        // and cleanup paths are relative to the production's state folder: they are its own.
+        var outputDirSetting = S("OutputDir");
+        var outputSetting = S("OutputFile");
+        string outputDir = outputDirSetting.IsSet ? Path.GetFullPath(outputDirSetting.Value, _request.StateDir)
+            : outputSetting.IsSet ? Path.GetDirectoryName(Path.GetFullPath(outputSetting.Value, _request.StateDir))!
+            : Path.Combine(_request.StateDir, "output", multiStage ? stage.Name : "");
+        outputDir = Path.TrimEndingDirectorySeparator(outputDir);
+        string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.StateDir) : Path.Combine(outputDir, jobName + ".h5");
+        foreach (var (value, what) in new[] { (output, "Output"), (outputDir, "OutputDir") })
+            if (value.IndexOfAny(['\n', '\r']) >= 0)
+                throw Invalid("SPN1025", what == "Output" ? outputSetting : outputDirSetting, $"{what} contains a newline");
+
+        var runtime = Runtime(S);
+        var templateSetting = S("JobTemplate");
+        string template = Path.GetFullPath(templateSetting.Value, _request.ProductionDir);
+
+        var raw = readInputs();
+        Lap($"read {stage.Name}");
+        var inputs = CheckInputs(stage.Name, raw);
+        Lap($"check {stage.Name}");
+        if (inputs.Count == 0 && !_diagnostics.Any(d => d.IsError))
+            throw new SpineProdException("SPN1010", multiStage
+                ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
+                : "The production has no inputs: add <Source Include=\"...\"/> (files or globs) or <SourceList Include=\"list.txt\"/> items (or the lists are empty).",
+                stage.File, stage.Line, stage.Line > 0 ? 1 : 0);
+
+        var stagePlan = new StagePlan
+        {
+            Name = stage.Name,
+            JobName = jobName,
+            Detector = detector,
+            Config = config.DisplayName,
+            ConfigArgument = config.ConfigArgument,
+            ConfigSha256 = config.ResolvedSha256.Length > 0 ? config.ResolvedSha256 : null,
+            ConfigFiles = config.FilesToWrite.Keys.Select(k => "config/" + k).OrderBy(k => k, StringComparer.Ordinal).ToList(),
+            ApplyMods = mods.ToList(),
+            Profile = profileName,
+            ResolvedProfile = profile.Name,
+            Resources = resources,
+            Dependency = dependency.IsSet ? dependency.Value : null,
+            DependsOn = SplitList(stage.Metadata.GetValueOrDefault("DependsOn")),
+            InputsFrom = SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")),
+            OutputDir = outputDir,
+            Output = output,
+            FileCount = inputs.Count,
+            FilesPerTask = filesPerTask,
+            MaxRunningTasks = throttle,
+        };
+        Chunk(stagePlan, maxArraySize);
+        string cleanupTemplate = Path.GetFullPath(S("CleanupTemplate").Value, _request.ProductionDir);
+        return new ResolvedStage(stage, stagePlan, inputs, runtime, config, template, cleanupTemplate);
+    }
+
+    /// <summary>
+    /// Cleanup jobs: a stage's Cleanup paths are removed by a small job that waits afterok on every
+    /// stage downstream of it. Only paths inside the production's own folders are allowed: the
+    /// state folder, and each stage's output folder (refused: "..", paths elsewhere, symlinks that
+    /// lead out, and any folder that holds the repository or the production itself).
+    /// </summary>
+    private void PlanCleanups(List<ResolvedStage> stages, ProfileCatalog catalog)
+    {
+        foreach (var stage in stages)
+        {
+            var raw = SplitList(stage.Request.Metadata.GetValueOrDefault("Cleanup"));
+            if (raw.Count == 0) continue;
+            var paths = new List<string>();
+            foreach (var p in raw)
+            {
+                string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(p, _request.StateDir));
+                string? why = CleanupRefusal(p, full, stages);
+                if (why is not null)
+                {
+                    _diagnostics.Add(new("SPN4008", $"Cleanup path '{p}' of stage '{stage.Plan.Name}' is refused: {why}. A cleanup may remove only paths inside the production's own folders ({_request.StateDir} or a stage's output folder).", stage.Request.File, stage.Request.Line, 1, IsError: true));
+                    continue;
+                }
+                paths.Add(full);
+            }
+            var downstream = Downstream(stage.Plan.Name, stages);
+            if (downstream.Count == 0)
+            {
+                _diagnostics.Add(new("SPN4007", $"Stage '{stage.Plan.Name}' has Cleanup paths but no stage depends on it, so nothing would tell when its files are no longer needed; no cleanup job is planned.", stage.Request.File, stage.Request.Line, 1));
+                continue;
+            }
+            var cleanupProfile = catalog.CleanupProfile is { } cp && catalog.Profiles.TryGetValue(cp, out var prof) ? prof : null;
+            stage.Plan.Cleanup = new CleanupPlan
+            {
+                JobName = $"cleanup_{stage.Plan.JobName}",
+                Script = $"cleanup_{stage.Plan.Name}.sbatch",
+                Paths = paths,
+                AfterStages = downstream,
+                Account = stage.Plan.Resources.Account,
+                Partition = cleanupProfile?.Partition ?? stage.Plan.Resources.Partition,
+            };
+        }
+    }
+
+    /// <summary>Every stage that depends on <paramref name="name"/>, directly or through others, in plan order.</summary>
+    private static List<string> Downstream(string name, List<ResolvedStage> stages)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal) { name };
+        bool grew = true;
+        while (grew)
+        {
+            grew = false;
+            foreach (var s in stages)
+                if (!found.Contains(s.Plan.Name) && s.Plan.DependsOn.Concat(s.Plan.InputsFrom).Any(found.Contains))
+                    grew = found.Add(s.Plan.Name) | grew;
+        }
+        return stages.Select(s => s.Plan.Name).Where(n => n != name && found.Contains(n)).ToList();
+    }
+
+    /// <summary>The roots a cleanup may remove inside (the state folder) or inside-or-equal (stage output folders).</summary>
+    private (List<string> Inside, List<string> InsideOrEqual) CleanupRoots(List<ResolvedStage> stages)
+    {
+        string state = Path.TrimEndingDirectorySeparator(_request.StateDir);
+        // An output folder that holds the repository, the production or its state is no cleanup root.
+        var outputs = stages.Select(s => s.Plan.OutputDir).Distinct()
+            .Where(o => !new[] { _request.RepoRoot, _request.ProductionDir, state }.Any(ours => IsSameOrAncestor(o, ours)))
+            .ToList();
+        return ([state], outputs);
+    }
+
+    private string? CleanupRefusal(string raw, string full, List<ResolvedStage> stages)
+    {
+        if (raw.Replace('\\', '/').Split('/').Contains(".."))
+            return "it contains '..'";
+        var (inside, insideOrEqual) = CleanupRoots(stages);
+        bool Allowed(string path) =>
+            inside.Any(r => path.StartsWith(r + "/", StringComparison.Ordinal)) ||
+            insideOrEqual.Any(r => path == r || path.StartsWith(r + "/", StringComparison.Ordinal));
+        if (!Allowed(full))
+            return "it is outside the production's folders";
+        // A symlink on the way (the path itself or a folder under the root) may lead elsewhere.
+        string real = RealPath(full);
+        if (real != full && !Allowed(real))
+            return $"it leads through a symbolic link to '{real}'";
+        return null;
+    }
+
+    /// <summary>The path with every existing symbolic link on it resolved (missing tails kept as they are).</summary>
+    private static string RealPath(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string current = "/";
+        for (int i = 0; i < parts.Length; i++)
+        {
+            string next = Path.Combine(current, parts[i]);
+            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (info.Exists && info.LinkTarget is not null)
+            {
+                var target = info.ResolveLinkTarget(returnFinalTarget: true);
+                next = target is null ? next : Path.TrimEndingDirectorySeparator(RealPath(target.FullName));
+            }
+            else if (!info.Exists)
+                return Path.Combine([next, .. parts[(i + 1)..]]);
+            current = next;
+        }
+        return current;
+    }
+
+    /// <summary>Is <paramref name="dir"/> the folder <paramref name="path"/>, or a folder above it?</summary>
+    private static bool IsSameOrAncestor(string dir, string path)
+    {
+        dir = Path.TrimEndingDirectorySeparator(dir);
+        path = Path.TrimEndingDirectorySeparator(path);
+        return dir == path || path.StartsWith(dir + "/", StringComparison.Ordinal);
+    }
+
+    /// <summary>Cuts a stage's tasks into arrays of at most <paramref name="maxArraySize"/> tasks, each indexed 0..N-1.</summary>
+    public static void Chunk(StagePlan stage, int maxArraySize)
+    {
+        stage.TaskCount = (stage.FileCount + stage.FilesPerTask - 1) / stage.FilesPerTask;
+        stage.ArraySize = maxArraySize;
+        int arrays = (stage.TaskCount + maxArraySize - 1) / maxArraySize;
+        stage.Arrays = new List<ArrayPlan>(arrays);
+        for (int a = 0; a < arrays; a++)
+        {
+            int first = a * maxArraySize;
+            int count = Math.Min(maxArraySize, stage.TaskCount - first);
+            int firstFile = first * stage.FilesPerTask;
+            int files = Math.Min(count * stage.FilesPerTask, stage.FileCount - firstFile);
+            stage.Arrays.Add(new ArrayPlan
+            {
+                Index = a,
+                JobName = arrays > 1 ? $"{stage.JobName}_{a}" : stage.JobName,
+                FirstTask = first,
+                TaskCount = count,
+                FileCount = files,
+                ArraySpec = ArraySpec(count, stage.MaxRunningTasks),
+                Script = $"submit_chunk_{a}.sbatch",
+                ChunkFile = $"files_chunk_{a}.txt",
+            });
+        }
+    }
+
+    /// <summary>"0-(n-1)", with the %throttle only when it limits anything (as spine-prod).</summary>
+    public static string ArraySpec(int count, int? maxRunning) =>
+        (count == 1 ? "0" : $"0-{count - 1}") + (maxRunning is int m && m < count ? $"%{m}" : "");
+
+    private JobRuntime Runtime(Func<string, string[], SettingValue> s)
+    {
+        var commandSetting = s("SpineCommand", []);
+        List<string> words;
+        try { words = ShellQuote.SplitWords(commandSetting.Value); }
+        catch (FormatException e) { throw Invalid("SPN1028", commandSetting, $"SpineCommand cannot be split into words: {e.Message}"); }
+        if (words.Count == 0) throw Invalid("SPN1028", commandSetting, "SpineCommand is empty");
+        foreach (var w in words)
+            if (w.IndexOfAny(['\n', '\r', '\0']) >= 0) throw Invalid("SPN1028", commandSetting, "SpineCommand contains a newline");
+
+        var containerSetting = s("Container", []);
+        string container = containerSetting.Value.ToLowerInvariant();
+        if (container is not ("singularity" or "apptainer" or "none"))
+            throw Invalid("SPN1029", containerSetting, $"Container must be singularity, apptainer or none, not '{containerSetting.Value}'");
+        var image = s("ContainerImage", []);
+        var binds = s("ContainerBindPaths", []);
+        var larcv = s("LarcvBaseDir", []);
+        foreach (var v in new[] { image, binds, larcv })
+            if (v.Value.IndexOfAny(['\n', '\r', '\0']) >= 0) throw Invalid("SPN1025", v, "the value contains a newline");
+        var flash = s("Flashmatch", []);
+        bool flashmatch = flash.Value.Equals("true", StringComparison.OrdinalIgnoreCase);
+        if (flash.IsSet && !flashmatch && !flash.Value.Equals("false", StringComparison.OrdinalIgnoreCase))
+            throw Invalid("SPN1025", flash, $"Flashmatch must be true or false, not '{flash.Value}'");
+        return new JobRuntime(words, container, image.Value, binds.Value,
+            larcv.IsSet ? Path.GetFullPath(larcv.Value, _request.ProductionDir) : null, flashmatch);
+    }
+
+    private static string? Pick(SettingValue property, params string?[] fallbacks) =>
+        property.IsSet ? property.Value : fallbacks.FirstOrDefault(f => !string.IsNullOrEmpty(f));
+
+    private static int PickInt(SettingValue property, int profileValue, int min)
+    {
+        if (!property.IsSet) return profileValue;
+        if (int.TryParse(property.Value, out int v) && v >= min) return v;
+        throw new SpineProdException("SPN1026", $"'{property.Value}' is not a whole number >= {min} (from {property.Origin}).", property.File, property.Line, 1);
+    }
+
+    private static int PositiveInt(SettingValue s, string code, string name, int fallback)
+    {
+        if (!s.IsSet) return fallback;
+        if (int.TryParse(s.Value, out int v) && v >= 1) return v;
+        throw new SpineProdException(code, $"{name} must be a whole number of at least 1, not '{s.Value}' (from {s.Origin}).", s.File, s.Line, s.Line > 0 ? 1 : 0);
+    }
+
+    private void ValidateResources(Resources r, Func<string, string[], SettingValue> s)
+    {
+        void Check(string? value, string name, Regex pattern, string expected)
+        {
+            if (value is null) return;
+            if (!pattern.IsMatch(value))
+            {
+                var setting = s(name, []);
+                throw setting.IsSet
+                    ? Invalid(name == "Time" ? "SPN1021" : "SPN1025", setting, $"{name} '{value}' is not valid: expected {expected}")
+                    : new SpineProdException(name == "Time" ? "SPN1021" : "SPN1025", $"{name} '{value}' from the profile is not valid: expected {expected}.", _request.ProductionFile, 0, 0);
+            }
+        }
+        Check(r.Account, "Account", SlurmWord(), "letters, digits and _ . : + -");
+        Check(r.Partition, "Partition", SlurmWord(), "letters, digits and _ . : + -");
+        Check(r.Qos, "Qos", SlurmWord(), "letters, digits and _ . : + -");
+        Check(r.MemPerCpu, "MemPerCpu", MemoryPattern(), "a size such as 4g, 4000M or 8G");
+        Check(r.Time, "Time", TimePattern(), "SLURM time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS");
+        if (r.MemPerCpu is null || r.Time is null)
+            throw new SpineProdException("SPN1303", "The profile gives no mem_per_cpu or time, and the production sets neither.", _request.ProductionFile, 0, 0);
+    }
+
+    private string SafeName(string name, SettingValue setting)
+    {
+        if (!SlurmWord().IsMatch(name) || name.Contains(':'))
+            throw Invalid("SPN1025", setting, $"JobName '{name}' may use only letters, digits and _ . + -");
+        return name;
+    }
+
+    private void CheckJobNamesUnique(List<ResolvedStage> stages)
+    {
+        foreach (var g in stages.GroupBy(s => s.Plan.JobName).Where(g => g.Count() > 1))
+            throw new SpineProdException("SPN4003", $"Stages {string.Join(", ", g.Select(s => s.Plan.Name))} have the same JobName '{g.Key}'; give each stage its own.", _request.ProductionFile, 0, 0);
+    }
+
+    private static List<string> SplitList(string? value) =>
+        (value ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+
+    // ---------------------------------------------------------------- writing
+
+    private void Write(ProductionPlan plan, List<ResolvedStage> stages)
+    {
+        Directory.CreateDirectory(_request.IntermediateDir);
+        var renderers = new Dictionary<string, JobScriptRenderer>(StringComparer.Ordinal);
+        foreach (var stage in stages)
+        {
+            if (!renderers.TryGetValue(stage.Template, out var renderer))
+                renderers[stage.Template] = renderer = new JobScriptRenderer(stage.Template);
+            _dependencies.Add(stage.Template);
+            string dir = Path.Combine(_request.IntermediateDir, stage.Plan.Name);
+            Directory.CreateDirectory(dir);
+            var expected = new HashSet<string>(StringComparer.Ordinal);
+            // Arrays are independent files: written in parallel (the comparison with what is on
+            // disk dominates for large productions).
+            Parallel.ForEach(stage.Plan.Arrays, () => new StringBuilder(), (array, _, sb) =>
+            {
+                sb.Clear();
+                int firstFile = array.FirstTask * stage.Plan.FilesPerTask;
+                int end = firstFile + array.FileCount;
+                for (int f = firstFile; f < end; f += stage.Plan.FilesPerTask)
+                {
+                    int groupEnd = Math.Min(f + stage.Plan.FilesPerTask, end);
+                    for (int g = f; g < groupEnd; g++)
+                    {
+                        if (g > f) sb.Append(',');
+                        sb.Append(stage.Inputs[g]);
+                    }
+                    sb.Append('\n');
+                }
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), sb.ToString()));
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.Script), renderer.Render(plan, stage.Plan, array, stage.Runtime)));
+                return sb;
+            }, _ => { });
+            foreach (var array in stage.Plan.Arrays)
+            {
+                expected.Add(array.ChunkFile);
+                expected.Add(array.Script);
+            }
+            if (stage.Plan.Cleanup is { } cleanup)
+            {
+                if (!renderers.TryGetValue(stage.CleanupTemplate, out var cleanupRenderer))
+                    renderers[stage.CleanupTemplate] = cleanupRenderer = new JobScriptRenderer(stage.CleanupTemplate);
+                _dependencies.Add(stage.CleanupTemplate);
+                var (inside, insideOrEqual) = CleanupRoots(stages);
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, cleanup.Script), cleanupRenderer.RenderCleanup(plan, stage.Plan, cleanup, inside, insideOrEqual)));
+                expected.Add(cleanup.Script);
+            }
+            foreach (var (relative, content) in stage.Config.FilesToWrite)
+            {
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, "config", relative), content));
+                expected.Add("config/" + relative.Replace('\\', '/'));
+            }
+            RemoveStale(dir, expected);
+        }
+        // Folders of stages that no longer exist.
+        foreach (var old in Directory.EnumerateDirectories(_request.IntermediateDir))
+            if (!stages.Any(s => s.Plan.Name == Path.GetFileName(old)) && File.Exists(Path.Combine(old, "files_chunk_0.txt")))
+                Directory.Delete(old, recursive: true);
+        if (plan.Stages.Count > 1)
+        {
+            Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.mmd"), StageGraph.Mermaid(plan)));
+            Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.dot"), StageGraph.Dot(plan)));
+        }
+        Count(plan.Save(Path.Combine(_request.IntermediateDir, "plan.json")));
+    }
+
+    /// <summary>Deletes plan files a previous, larger plan left (only our own file patterns, only in our folder).</summary>
+    private static void RemoveStale(string dir, HashSet<string> expected)
+    {
+        foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
+        {
+            string rel = Path.GetRelativePath(dir, file).Replace('\\', '/');
+            bool ours = StaleCandidate().IsMatch(rel) || rel.StartsWith("config/", StringComparison.Ordinal);
+            if (ours && !expected.Contains(rel)) File.Delete(file);
+        }
+    }
+
+    private int _filesWritten, _filesUnchanged;
+
+    private void Count(bool written)
+    {
+        if (written) Interlocked.Increment(ref _filesWritten); else Interlocked.Increment(ref _filesUnchanged);
+    }
+
+    private static string PlanHash(List<ResolvedStage> stages)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var s in stages)
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes($"{s.Plan.Name}\n{s.Plan.JobName}\n{s.Plan.ConfigArgument}\n{s.Plan.FilesPerTask}\n{s.Plan.ArraySize}\n"));
+            foreach (var input in s.Inputs) sha.AppendData(Encoding.UTF8.GetBytes(input + "\n"));
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+
+    [GeneratedRegex(@"^[A-Za-z0-9_.:+-]+$")]
+    private static partial Regex SlurmWord();
+    [GeneratedRegex(@"^[0-9]+[KMGTkmgt]?[Bb]?$")]
+    private static partial Regex MemoryPattern();
+    // minutes | MM:SS | HH:MM:SS | D-HH | D-HH:MM | D-HH:MM:SS
+    [GeneratedRegex(@"^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}|\d+-\d{1,2}:\d{1,2}|\d+-\d{1,2}:\d{1,2}:\d{1,2}|UNLIMITED|INFINITE)$")]
+    private static partial Regex TimePattern();
+    // after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:<id>[_<task>][+<min>](:...)* | singleton, joined by , or ?
+    [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
+    private static partial Regex DependencyPattern();
+    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
+    private static partial Regex StaleCandidate();
+}

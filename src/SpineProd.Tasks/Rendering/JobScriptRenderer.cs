@@ -1,0 +1,131 @@
+using Scriban;
+using Scriban.Runtime;
+using SpineProd.Diagnostics;
+using SpineProd.IO;
+using SpineProd.Planning;
+
+namespace SpineProd.Rendering;
+
+/// <summary>How the job of a stage runs SPINE: the command, container and optional set-up.</summary>
+public sealed record JobRuntime(
+    IReadOnlyList<string> SpineCommand,
+    string Container,            // "singularity", "apptainer" or "none"
+    string ContainerImage,
+    string ContainerBindPaths,
+    string? LarcvBaseDir,
+    bool Flashmatch);
+
+/// <summary>
+/// Renders job scripts from a Scriban template (templates/job.sbatch.scriban). The model hands the
+/// template values already quoted for bash (<c>*_q</c>) and #SBATCH values that validation limited
+/// to safe characters, so a template cannot forget to quote. Custom templates can call
+/// <c>sh_quote</c> (literal) and <c>sh_quote_env</c> (allowing $VAR).
+/// </summary>
+public sealed class JobScriptRenderer
+{
+    public const string Version = "0.1.0";
+    private readonly Template _template;
+    private readonly string _templatePath;
+
+    public JobScriptRenderer(string templatePath)
+    {
+        _templatePath = templatePath;
+        if (!File.Exists(templatePath))
+            throw new SpineProdException("SPN1101", $"The job template '{templatePath}' does not exist. Set <JobTemplate> to a Scriban template (see templates/job.sbatch.scriban).");
+        _template = Template.Parse(File.ReadAllText(templatePath), templatePath);
+        if (_template.HasErrors)
+        {
+            var m = _template.Messages.First();
+            throw new SpineProdException("SPN1102", $"The job template has an error: {m.Message}", templatePath, m.Span.Start.Line + 1, m.Span.Start.Column + 1);
+        }
+    }
+
+    /// <summary>The job script of one array of a stage.</summary>
+    public string Render(ProductionPlan plan, StagePlan stage, ArrayPlan array, JobRuntime runtime)
+    {
+        var r = stage.Resources;
+        bool container = runtime.Container != "none";
+        var model = new ScriptObject
+        {
+            ["version"] = Version,
+            ["production"] = Path.GetFileName(plan.ProductionFile),
+            ["stage"] = stage.Name,
+            ["array_index"] = array.Index,
+            ["array_count"] = stage.Arrays.Count,
+            ["task_count"] = array.TaskCount,
+            ["first_task"] = array.FirstTask,
+            ["account"] = r.Account,
+            ["partition"] = r.Partition,
+            ["qos"] = r.Qos,
+            ["cpus_per_task"] = r.CpusPerTask,
+            ["mem_per_cpu"] = r.MemPerCpu,
+            ["time"] = r.Time,
+            ["gpus"] = r.Gpus,
+            ["array_spec"] = array.ArraySpec,
+            ["job_name"] = array.JobName,
+            ["dependency"] = stage.Dependency,
+            ["chunk_file_q"] = ShellQuote.Literal(array.ChunkFile),
+            ["output_q"] = ShellQuote.Literal(stage.Output),
+            ["config_q"] = ShellQuote.Literal(stage.ConfigArgument),
+            ["marker_dir_q"] = ShellQuote.Literal(Path.Combine(plan.StateDir, "markers", stage.Name)),
+            ["verify_config"] = stage.ConfigFiles.Contains("config/sources.sha256"),
+            ["spine_command_q"] = string.Join(" ", runtime.SpineCommand.Select(ShellQuote.AllowingEnvironment)),
+            ["container"] = container,
+            ["container_q"] = ShellQuote.Literal(runtime.Container),
+            ["container_image_q"] = ShellQuote.AllowingEnvironment(runtime.ContainerImage),
+            ["bind_paths_q"] = ShellQuote.AllowingEnvironment(runtime.ContainerBindPaths),
+            ["larcv_basedir_q"] = runtime.LarcvBaseDir is { Length: > 0 } l ? ShellQuote.Literal(l) : null,
+            ["container_setup"] = ContainerSetup(runtime),
+        };
+        return Render(model);
+    }
+
+    /// <summary>The cleanup job of a stage (cleanup.sbatch.scriban).</summary>
+    public string RenderCleanup(ProductionPlan plan, StagePlan stage, CleanupPlan cleanup, IEnumerable<string> allowedInside, IEnumerable<string> allowedInsideOrEqual)
+    {
+        var model = new ScriptObject
+        {
+            ["version"] = Version,
+            ["production"] = Path.GetFileName(plan.ProductionFile),
+            ["stage"] = stage.Name,
+            ["account"] = cleanup.Account,
+            ["partition"] = cleanup.Partition,
+            ["job_name"] = cleanup.JobName,
+            ["after_stages"] = string.Join(", ", cleanup.AfterStages),
+            ["paths_q"] = string.Join(" ", cleanup.Paths.Select(ShellQuote.Literal)),
+            ["allowed_inside_q"] = string.Join(" ", allowedInside.Select(ShellQuote.Literal)),
+            ["allowed_exact_q"] = string.Join(" ", allowedInsideOrEqual.Select(ShellQuote.Literal)),
+        };
+        return Render(model);
+    }
+
+    private string Render(ScriptObject model)
+    {
+        model.Import("sh_quote", new Func<string, string>(ShellQuote.Literal));
+        model.Import("sh_quote_env", new Func<string, string>(ShellQuote.AllowingEnvironment));
+        var context = new TemplateContext { StrictVariables = true, MemberRenamer = m => m.Name };
+        context.PushGlobal(model);
+        try
+        {
+            return _template.Render(context);
+        }
+        catch (Scriban.Syntax.ScriptRuntimeException e)
+        {
+            throw new SpineProdException("SPN1102", $"The job template failed to render: {e.OriginalMessage}", _templatePath, e.Span.Start.Line + 1, e.Span.Start.Column + 1);
+        }
+    }
+
+    /// <summary>
+    /// Shell text run inside the container before SPINE (single-quoted in the script, so it must not
+    /// contain a single quote: it is built only from constants and variable names).
+    /// </summary>
+    private static string ContainerSetup(JobRuntime runtime)
+    {
+        var parts = new List<string>();
+        if (runtime.LarcvBaseDir is { Length: > 0 })
+            parts.Add("unset which; source \"${SPINEPROD_LARCV_BASEDIR}/configure.sh\"; ");
+        if (runtime.Flashmatch)
+            parts.Add("source \"${FMATCH_BASEDIR}/configure.sh\"; ");
+        return string.Concat(parts);
+    }
+}

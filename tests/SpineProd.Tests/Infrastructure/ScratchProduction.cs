@@ -1,0 +1,65 @@
+namespace SpineProd.Tests.Infrastructure;
+
+/// <summary>
+/// A production written for one test into a scratch folder inside the repository (so the SDK
+/// resolves as it does for users), with a minimal SPINE config and real input files.
+/// </summary>
+public sealed class ScratchProduction
+{
+    public string Dir { get; }
+    public string ProjectFile { get; }
+
+    public ScratchProduction(string name)
+    {
+        Dir = Repo.Scratch(name);
+        ProjectFile = Path.Combine(Dir, "test.spineproj");
+        File.WriteAllText(Path.Combine(Dir, "spine.yaml"), "base:\n  iterations: -1\nio:\n  loader:\n    batch_size: 1\n");
+    }
+
+    /// <summary>Creates <paramref name="count"/> input files under inputs/ and returns their paths.</summary>
+    public List<string> Inputs(int count, string prefix = "run")
+    {
+        var dir = Path.Combine(Dir, "inputs");
+        Directory.CreateDirectory(dir);
+        var files = new List<string>();
+        for (int i = 0; i < count; i++)
+        {
+            var f = Path.Combine(dir, $"{prefix}_{i:D4}.root");
+            File.WriteAllText(f, "");
+            files.Add(f);
+        }
+        return files;
+    }
+
+    public string List(string name, IEnumerable<string> lines)
+    {
+        var path = Path.Combine(Dir, name);
+        File.WriteAllLines(path, lines);
+        return path;
+    }
+
+    /// <summary>Writes the .spineproj: properties then items, as XML fragments.</summary>
+    public ScratchProduction Write(string properties, string items)
+    {
+        File.WriteAllText(ProjectFile, $"""
+            <Project Sdk="SpineProd.Sdk">
+              <PropertyGroup>
+                <SpineConfig>spine.yaml</SpineConfig>
+                <Container>none</Container>
+                <JobsDir>jobs</JobsDir>
+            {properties}
+              </PropertyGroup>
+              <ItemGroup>
+            {items}
+              </ItemGroup>
+            </Project>
+            """);
+        return this;
+    }
+
+    public string PlanDir => Path.Combine(Dir, "obj", "test");
+    public string StageDir => Path.Combine(PlanDir, "test");
+
+    public BuildOutcome Build(string target = "Build", IDictionary<string, string>? properties = null) =>
+        ProductionBuild.Run(ProjectFile, target, properties);
+}
