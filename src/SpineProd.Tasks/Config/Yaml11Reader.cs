@@ -47,6 +47,7 @@ public sealed class Yaml11Reader
 
     public YNode? Compose(string text)
     {
+        CheckPrintable(text);
         var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
         var open = new HashSet<YNode>(); // nodes being composed: an alias to one is a recursive structure
@@ -79,7 +80,29 @@ public sealed class Yaml11Reader
             throw new SpineProdException(ConfigErrors.YamlSyntax,
                 $"Error loading {File}: unexpected end of the stream (an unclosed '[' or '{{'?)", File, Math.Max(1, last), 1);
         }
+        catch (Exception e) when (e is not SpineProdException and not OutOfMemoryException)
+        {
+            // Anything else YamlDotNet throws is still a YAML problem of this file, never a stack trace.
+            throw Syntax(e.Message, null);
+        }
         return root;
+    }
+
+    /// <summary>PyYAML's reader refuses control characters other than tab/newline/CR (and NEL); so do we, at their line.</summary>
+    private void CheckPrintable(string text)
+    {
+        int line = 1, col = 1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            var ok = c is '\t' or '\n' or '\r' or '\u0085' || c >= 0x20 && c <= 0x7e || c >= 0xa0 && c <= 0xd7ff || c >= 0xe000 && c <= 0xfffd ||
+                     char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) || char.IsLowSurrogate(c) && i > 0 && char.IsHighSurrogate(text[i - 1]);
+            if (c == '\ufeff' && i == 0) ok = true; // a byte-order mark is allowed at the start
+            if (!ok)
+                throw new SpineProdException(ConfigErrors.YamlSyntax,
+                    $"Error loading {File}: unacceptable character #x{(int)c:x4}: special characters are not allowed", File, line, col);
+            if (c == '\n') { line++; col = 1; } else col++;
+        }
     }
 
     private static string CleanMessage(string m)
@@ -298,5 +321,15 @@ public sealed class Yaml11Reader
     }
 
     /// <summary>Reads a file as text; UTF-8 (with or without BOM), as SPINE opens it.</summary>
-    public static string ReadText(string path) => System.IO.File.ReadAllText(path, new UTF8Encoding(false));
+    public static string ReadText(string path)
+    {
+        try
+        {
+            return System.IO.File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new SpineProdException(ConfigErrors.YamlSyntax, $"Error loading {path}: the file is not UTF-8 ({e.Message})", path);
+        }
+    }
 }

@@ -221,6 +221,16 @@ public sealed class ConfigLoaderTests : IDisposable
     }
 
     [Fact]
+    public void ControlCharactersAndInvalidUtf8AreYamlErrors()
+    {
+        var f = _t.Write("ctl.yaml", "a: 1\nb: x\u0001y\n");
+        var e = Fails("ctl.yaml", "SPN2001");
+        Assert.Equal((f, 2, 5), (e.File, e.Line, e.Column));
+        File.WriteAllBytes(Path.Combine(_t.Root, "latin1.yaml"), [(byte)'a', (byte)':', (byte)' ', 0xe9, (byte)'\n']);
+        Fails("latin1.yaml", "SPN2001");
+    }
+
+    [Fact]
     public void GitSymlinkPlaceholdersAreFollowed()
     {
         _t.Write("det/full_240101.cfg", "base: {seed: 1}\n");
