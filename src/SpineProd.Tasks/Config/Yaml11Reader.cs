@@ -127,8 +127,9 @@ public sealed class Yaml11Reader
         {
             var node = new YScalar { Value = s.Value, Mark = ToMark(s.Start), Plain = s.Style == ScalarStyle.Plain };
             node.Tag = TagOf(s.Tag, s.Anchor, node, anchors);
+            // PyYAML resolves a scalar with the non-specific tag "!" as if it were plain, even quoted.
             if (node.Tag is null)
-                node.Tag = node.Plain ? Yaml11Scalars.ResolvePlain(s.Value) : Yaml11Scalars.StrTag;
+                node.Tag = node.Plain || !s.Tag.IsEmpty && s.Tag.Value == "!" ? Yaml11Scalars.ResolvePlain(s.Value) : Yaml11Scalars.StrTag;
             return node;
         }
         if (parser.TryConsume<SequenceStart>(out var ss))
@@ -164,8 +165,8 @@ public sealed class Yaml11Reader
         if (!anchor.IsEmpty) anchors[anchor.Value] = node;
         if (tag.IsEmpty) return null;
         var t = tag.Value;
-        // The non-specific tag "!" means: a string for scalars, the default map/seq otherwise.
-        if (t == "!") return node is YScalar ? Yaml11Scalars.StrTag : null;
+        // The non-specific tag "!": resolved like an untagged node (see the scalar case).
+        if (t == "!") return null;
         return t;
     }
 
