@@ -81,8 +81,10 @@ public static class JobConfigResolver
         {
             var file = located.File!;
             includes.Add(file);
-            baseStem = Path.GetFileNameWithoutExtension(file);
-            configStem = baseStem;
+            configStem = Path.GetFileNameWithoutExtension(file);
+            // A latest*.cfg link names its target's version: modifiers match that, composites carry it.
+            var target = LinkTarget(file);
+            baseStem = Path.GetFileNameWithoutExtension(target);
             baseVersion = LatestAndModifiers.VersionOf(baseStem);
             intendedParent = Path.GetDirectoryName(file)!;
         }
@@ -209,6 +211,20 @@ public static class JobConfigResolver
         throw new SpineProdException(ConfigErrors.SpineConfigNotFound,
             $"SpineConfig '{spec}' not found. Searched relative to: {string.Join(", ", roots.Where(r => r.Length > 0))}" +
             (spec.Contains("latest_", StringComparison.Ordinal) ? ". For a latest variant use SpineConfig=<dir>/latest with ApplyMods (e.g. ApplyMods=data)." : "."));
+    }
+
+    /// <summary>The file a symlink or Git symlink placeholder finally points at (the file itself otherwise).</summary>
+    private static string LinkTarget(string file)
+    {
+        var f = file;
+        for (var hop = 0; hop < 8; hop++)
+        {
+            var info = new FileInfo(f);
+            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } real) { f = real.FullName; continue; }
+            if (info.Exists && info.Length <= 1024 && SpineConfigLoader.LinkPlaceholderTarget(f, File.ReadAllText(f)) is { } t) { f = t; continue; }
+            break;
+        }
+        return f;
     }
 
     /// <summary>The detector folder name after the last <c>infer</c> in the path, if any.</summary>

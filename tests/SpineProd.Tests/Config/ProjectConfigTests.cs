@@ -123,6 +123,10 @@ public sealed class ProjectConfigTests
 
         var data = JobConfigResolver.Resolve("infer/sbnd/sbnd_full_chain_250901.cfg", ["data"], RepoRoot(), RepoRoot(), NoEnv);
         Assert.Contains("sbnd_data_mod.cfg", data.FilesToWrite[data.CompositeFileName!]);
+        var latestData = JobConfigResolver.Resolve("infer/sbnd/latest", ["data"], RepoRoot(), RepoRoot(), NoEnv);
+        Assert.Equal("sbnd_full_chain_250901_data_composite.yaml", latestData.CompositeFileName); // named after the link's target
+        Assert.Equal("latest", latestData.ConfigStem);
+        Assert.Equal(data.ResolvedSha256, latestData.ResolvedSha256);
         // flash_match.cfg is relative to the base config's folder: pinned, since the composite lives elsewhere.
         Assert.Contains(data.Messages, m => m.StartsWith("post.flash_match.cfg: relative path 'flashmatch_250408.cfg' pinned", StringComparison.Ordinal));
         var fm = (ConfigMap)((ConfigMap)data.Config["post"]!)["flash_match"]!;
