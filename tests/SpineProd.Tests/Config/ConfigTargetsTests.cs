@@ -65,6 +65,14 @@ public sealed class ConfigTargetsTests
         Assert.NotEqual(0, exit);
         Assert.Contains($"{Path.Combine(dir, "top.yaml")}(3,5): error SPN2003", output);
 
+        // The CI validation target: every top-level config of a detector folder, errors at the YAML line.
+        Directory.CreateDirectory(Path.Combine(dir, "infer", "det"));
+        File.WriteAllText(Path.Combine(dir, "infer", "det", "det_base.cfg"), "base: {seed: 1}\nio: {}\n");
+        File.WriteAllText(Path.Combine(dir, "infer", "det", "det_full_chain_250101.cfg"), "include: det_base.cfg\noverride:\n  base.seed.x: 2\n");
+        (exit, output) = Build(proj, "-t:ValidateConfigs", $"-p:SpineProdValidateConfigRoot={Path.Combine(dir, "infer")}");
+        Assert.NotEqual(0, exit);
+        Assert.Contains($"{Path.Combine(dir, "infer", "det", "det_full_chain_250101.cfg")}(3,3): error SPN2006", output);
+
         var icarus = Path.Combine(ProjectConfigTests.RepoRoot(), "productions", "icarus.spineproj");
         (exit, output) = Build(icarus, "-t:ListMods");
         Assert.True(exit == 0, output);
