@@ -61,14 +61,12 @@ public static class JobConfigResolver
         var includes = new List<string>();
         string baseStem, configStem, intendedParent;
         string? baseVersion;
-        var extraDirs = new List<string>();
         if (located.LatestDir is { } detDir)
         {
             var sel = LatestAndModifiers.SelectLatest(detDir, deps);
             foreach (var p in sel.Picks)
             {
                 includes.Add(p.File);
-                extraDirs.Add(Path.GetDirectoryName(p.File)!);
                 messages.Add($"latest: {p.Component,-6} -> {Path.GetFileName(p.File)}" +
                     (p.TiedWith.Count > 0 ? $" (same date as {string.Join(", ", p.TiedWith.Select(Path.GetFileName))}: ordinally greatest name wins)" : ""));
             }
@@ -114,6 +112,12 @@ public static class JobConfigResolver
         if (located.LatestDir is null && mods.Count == 0)
         {
             config = loader.LoadFile(located.File!);
+            // SPINE resolves relative path values against the config's folder (base.parent_path). One
+            // that only exists next to the file that wrote it (e.g. post/flashmatch/...) fails on the node.
+            foreach (var (key, rel, abs, mark, _) in RelativePathPins(config, intendedParent, DirsOf(loader.FilesRead), pinUnderParent: false))
+                warnings.Add(new SpnDiagnostic(ConfigErrors.RelativeValuePath,
+                    $"{key}: '{rel}' does not exist relative to {intendedParent}, where SPINE will look for it (base.parent_path); it exists as {abs}. Write it as '!path {rel}' in its file.",
+                    mark?.File, mark?.Line ?? 0, mark?.Column ?? 0));
             // SPINE on the node must read YAML, not a Git symlink placeholder: point it at the target.
             var arg = located.File!;
             for (var hop = 0; hop < 8 && File.Exists(arg) && SpineConfigLoader.LinkPlaceholderTarget(arg, File.ReadAllText(arg)) is { } t; hop++) arg = t;
@@ -133,11 +137,12 @@ public static class JobConfigResolver
             compositeText = Composite(header, includes, []);
             config = loader.LoadString(compositeText, virtualPath, intendedParent);
 
-            var pins = RelativePathPins(config, intendedParent, extraDirs.Concat(includes.Select(i => Path.GetDirectoryName(i)!)).Distinct().ToList());
+            var pins = RelativePathPins(config, intendedParent, DirsOf(loader.FilesRead), pinUnderParent: true);
             if (pins.Count > 0)
             {
-                foreach (var (key, rel, abs) in pins)
-                    messages.Add($"{key}: relative path '{rel}' pinned to {abs} (the composite's folder is not the base config's)");
+                foreach (var (key, rel, abs, _, underParent) in pins)
+                    messages.Add($"{key}: relative path '{rel}' pinned to {abs} (the composite's folder is not the base config's" +
+                        (underParent ? ")" : "; SPINE alone would have looked for it next to the base config, where it is not)"));
                 compositeText = Composite(header, includes, pins.Select(p => (p.Key, p.Absolute)).ToList());
                 loader = new SpineConfigLoader(env);
                 config = loader.LoadString(compositeText, virtualPath, intendedParent);
@@ -250,24 +255,39 @@ public static class JobConfigResolver
         return sb.ToString();
     }
 
-    /// <summary>String values that are relative paths to existing files, by dotted key path (map-only paths).</summary>
-    private static List<(string Key, string Relative, string Absolute)> RelativePathPins(ConfigMap config, string intendedParent, List<string> otherDirs)
+    private static List<string> DirsOf(IEnumerable<string> files) => files.Select(f => Path.GetDirectoryName(f)!).Distinct().ToList();
+
+    /// <summary>
+    /// String values (under map-only dotted paths) that are relative paths to existing files: first
+    /// looked for next to the base config (parent_path), then next to the file that wrote the value,
+    /// then next to any file read. With <paramref name="pinUnderParent"/> false only those NOT found next
+    /// to the base config are returned (the ones SPINE would miss).
+    /// </summary>
+    private static List<(string Key, string Relative, string Absolute, SourceMark? Mark, bool UnderParent)> RelativePathPins(
+        ConfigMap config, string intendedParent, List<string> readDirs, bool pinUnderParent)
     {
-        var result = new List<(string, string, string)>();
+        var result = new List<(string, string, string, SourceMark?, bool)>();
         void Walk(ConfigMap m, string prefix)
         {
-            foreach (var (k, v) in m)
+            foreach (var (k, v, mark) in m.EntriesWithMarks())
             {
-                if (k is not string ks || ks.Contains('.') || ks.EndsWith('+') || ks.EndsWith('-')) continue;
+                if (k is not string ks || ks.Length == 0 || ks.Contains('.') || ks.EndsWith('+') || ks.EndsWith('-')) continue;
                 var key = prefix.Length == 0 ? ks : prefix + "." + ks;
-                if (v is ConfigMap sub) Walk(sub, key);
-                else if (v is string s && LooksLikeRelativeFile(s))
+                if (v is ConfigMap sub) { Walk(sub, key); continue; }
+                if (v is not string s || !LooksLikeRelativeFile(s)) continue;
+                var underParent = Path.GetFullPath(Path.Combine(intendedParent, s));
+                if (File.Exists(underParent))
                 {
-                    foreach (var dir in otherDirs.Prepend(intendedParent))
-                    {
-                        var abs = Path.GetFullPath(Path.Combine(dir, s));
-                        if (File.Exists(abs)) { result.Add((key, s, abs)); break; }
-                    }
+                    if (pinUnderParent) result.Add((key, s, underParent, mark, true));
+                    continue;
+                }
+                var candidates = new List<string>();
+                if (mark?.File is { } mf && Path.IsPathRooted(mf)) candidates.Add(Path.GetDirectoryName(mf)!);
+                candidates.AddRange(readDirs);
+                foreach (var dir in candidates)
+                {
+                    var abs = Path.GetFullPath(Path.Combine(dir, s));
+                    if (File.Exists(abs)) { result.Add((key, s, abs, mark, false)); break; }
                 }
             }
         }

@@ -150,6 +150,25 @@ public sealed class ProjectConfigTests
     }
 
     [Fact]
+    public void RelativePathValuesSpineWouldMissAreWarnedOrPinned()
+    {
+        // The upstream ICARUS bug (research/upstream.md §4.5): post/post_x.yaml says cfg: flashmatch/fm.cfg,
+        // which exists under post/, but SPINE looks for it next to the top-level config.
+        using var tmp = new TempTree();
+        tmp.Write("det/post/flashmatch/fm.cfg", "not yaml {");
+        var post = tmp.Write("det/post/post_250101.yaml", "post:\n  flash_match:\n    cfg: flashmatch/fm.cfg\n");
+        tmp.Write("det/modifier/data/mod_data_250101.yaml", "__meta__: {kind: mod, name: data}\noverride: {post.flash_match.x: 1}\n");
+        tmp.Write("det/full_250101.yaml", "include: [post/post_250101.yaml]\n");
+        var plain = JobConfigResolver.Resolve("det/full_250101.yaml", [], tmp.Root, tmp.Root, NoEnv);
+        var w = Assert.Single(plain.Warnings);
+        Assert.Equal(("SPN2033", post, 3), (w.Code, w.File, w.Line));
+        var composite = JobConfigResolver.Resolve("det/full_250101.yaml", ["data"], tmp.Root, tmp.Root, NoEnv);
+        var fm = (ConfigMap)((ConfigMap)composite.Config["post"]!)["flash_match"]!;
+        Assert.Equal(Path.Combine(tmp.Root, "det", "post", "flashmatch", "fm.cfg"), fm["cfg"]);
+        Assert.Equal(1L, fm["x"]);
+    }
+
+    [Fact]
     public void EqualDatesAreBrokenByNameAndReported()
     {
         using var tmp = new TempTree();
