@@ -219,7 +219,7 @@ public static class JobConfigResolver
     }
 
     /// <summary>The file a symlink or Git symlink placeholder finally points at (the file itself otherwise).</summary>
-    private static string LinkTarget(string file)
+    public static string LinkTarget(string file)
     {
         var f = file;
         for (var hop = 0; hop < 8; hop++)

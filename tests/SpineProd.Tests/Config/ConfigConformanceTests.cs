@@ -61,6 +61,23 @@ public sealed class ConfigConformanceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void LatestPlusModifiersEqualsSpinesResultForTheSameFiles()
+    {
+        // spine-prod's verified ICARUS latest picks are the components of icarus_full_chain_co_250625;
+        // its legacy data+lite composite is what SPINE made of those plus two modifiers.
+        var corpus = RequireCorpus();
+        var icarus = Path.Combine(corpus, "infer", "icarus");
+        var r = JobConfigResolver.Resolve(icarus, ["data:250303", "lite"], corpus, corpus, new Dictionary<string, string?>());
+        Assert.Equal("icarus_latest_250625_data_lite_composite.yaml", r.CompositeFileName);
+        // The composite pins post.flash_match.cfg (relative in post/post_250625.yaml) to its real file.
+        var fm = (ConfigMap)((ConfigMap)r.Config["post"]!)["flash_match"]!;
+        Assert.Equal(Path.Combine(icarus, "post", "flashmatch", "flashmatch_250214.cfg"), fm["cfg"]);
+        fm.Set("cfg", "flashmatch/flashmatch_250214.cfg", null);
+        var expected = File.ReadAllText(Path.Combine(corpus, "expected", "icarus", "legacy", "icarus_full_chain_data_co_lite_250625.yaml.json"));
+        Assert.Null(JsonCompare.Diff(expected, CanonicalJson.Ok(r.Config)));
+    }
+
+    [Fact]
     public void CanonicalJsonIsByteIdenticalToTheCorpus()
     {
         var corpus = RequireCorpus();
