@@ -446,7 +446,7 @@ public sealed partial class SpineConfigLoader
                 throw ConfigErrors.At(ConfigErrors.NotADictionary, $"Cannot set '{keyPath}': '{keys[i]}' is not a dictionary", mark);
             current = nm;
         }
-        current.Set(keys[^1], value, current.MarkOf(keys[^1]) ?? mark);
+        current.Set(keys[^1], value, mark ?? current.MarkOf(keys[^1])); // the override wrote it now
         return true;
     }
 
