@@ -72,7 +72,7 @@ public static class JobConfigResolver
             }
             baseVersion = sel.LatestVersion;
             baseStem = $"{Path.GetFileName(detDir)}_latest{(baseVersion is null ? "" : "_" + baseVersion)}";
-            configStem = "latest";
+            configStem = located.ImpliedMods is null ? "latest" : "latest_" + located.ImpliedMods;
             intendedParent = detDir;
         }
         else
@@ -89,9 +89,11 @@ public static class JobConfigResolver
 
         var mods = applyMods.Select(m => m.Trim()).Where(m => m.Length > 0).ToList();
         var modNames = new List<string>();
-        if (mods.Count > 0)
+        if (mods.Count > 0 || located.ImpliedMods is not null)
         {
             var (modDir, available) = LatestAndModifiers.Discover(intendedParent, repoRoot, deps);
+            if (located.ImpliedMods is not null)
+                mods.InsertRange(0, LatestAndModifiers.SplitModifierNames(located.ImpliedMods, available, display));
             foreach (var spec in mods)
             {
                 var choice = LatestAndModifiers.Choose(spec, available, baseVersion, productionDir);
@@ -109,7 +111,7 @@ public static class JobConfigResolver
         string? compositeName = null;
         string? compositeText = null;
         string configArgument;
-        if (located.LatestDir is null && mods.Count == 0)
+        if (located.LatestDir is null && mods.Count == 0) // (an implied latest_<mods> always has a LatestDir)
         {
             config = loader.LoadFile(located.File!);
             // SPINE resolves relative path values against the config's folder (base.parent_path). One
@@ -174,7 +176,8 @@ public static class JobConfigResolver
         };
     }
 
-    private sealed record Located(string? File, string? LatestDir);
+    /// <summary><paramref name="ImpliedMods"/>: the "data_lite" of a missing <c>latest_data_lite</c> name.</summary>
+    private sealed record Located(string? File, string? LatestDir, string? ImpliedMods = null);
 
     /// <summary>Where a SpineConfig points: a file, or a detector folder whose latest composite is built.</summary>
     public static (string? File, string? LatestDir) LocateConfig(string spineConfig, string productionDir, string repoRoot, IReadOnlyDictionary<string, string?> env)
@@ -210,8 +213,12 @@ public static class JobConfigResolver
                 if (File.Exists(p + ext)) return new Located(p + ext, null);
             // "infer/icarus/latest": no such file, so build the latest composite of its folder.
             var parent = Path.GetDirectoryName(p);
-            if (Path.GetFileNameWithoutExtension(p) == "latest" && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
+            var stem = Path.GetFileNameWithoutExtension(p);
+            if (stem == "latest" && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
                 return new Located(null, parent);
+            // "infer/icarus/latest_data": what spine-prod's latest_data.cfg links mean, for modular folders.
+            if (stem.StartsWith("latest_", StringComparison.Ordinal) && stem.Length > 7 && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
+                return new Located(null, parent, stem[7..]);
         }
         throw new SpineProdException(ConfigErrors.SpineConfigNotFound,
             $"SpineConfig '{spec}' not found. Searched relative to: {string.Join(", ", roots.Where(r => r.Length > 0))}" +

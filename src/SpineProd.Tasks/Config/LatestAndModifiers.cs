@@ -140,6 +140,28 @@ public static partial class LatestAndModifiers
         return result;
     }
 
+    /// <summary>
+    /// Splits "data_lite" (from a <c>latest_data_lite</c> name) into known modifier names, longest name
+    /// first at each step, because names may themselves contain '_' (<c>sce_forward</c>).
+    /// </summary>
+    public static IReadOnlyList<string> SplitModifierNames(string joined, IReadOnlyList<ModifierInfo> available, string spineConfig)
+    {
+        var result = new List<string>();
+        var rest = joined;
+        while (rest.Length > 0)
+        {
+            var hit = available.Select(m => m.Name)
+                .Where(n => rest == n || rest.StartsWith(n + "_", StringComparison.Ordinal))
+                .OrderByDescending(n => n.Length)
+                .FirstOrDefault()
+                ?? throw new SpineProdException(ConfigErrors.UnknownModifier,
+                    $"'{spineConfig}' asks for latest with modifiers '{joined}', but '{rest}' does not start with a known modifier. Available: {string.Join(", ", available.Select(m => m.Name))}");
+            result.Add(hit);
+            rest = rest.Length == hit.Length ? "" : rest[(hit.Length + 1)..];
+        }
+        return result;
+    }
+
     /// <summary>Is this ApplyMods spec a file path (spine-prod: contains '/' or ends .yaml/.yml/.cfg)?</summary>
     public static bool IsFileSpec(string spec) =>
         spec.Contains('/') || spec.Contains('\\') || spec.EndsWith(".yaml", StringComparison.Ordinal) ||

@@ -102,6 +102,18 @@ public sealed class ProjectConfigTests
     }
 
     [Fact]
+    public void LatestUnderscoreModifiersIsLatestWithThoseModifiers()
+    {
+        var named = JobConfigResolver.Resolve("infer/icarus/latest_data_lite", [], RepoRoot(), RepoRoot(), NoEnv);
+        var explicitMods = JobConfigResolver.Resolve("infer/icarus/latest", ["data", "lite"], RepoRoot(), RepoRoot(), NoEnv);
+        Assert.Equal(explicitMods.ResolvedSha256, named.ResolvedSha256);
+        Assert.Equal("latest_data_lite", named.ConfigStem);
+        Assert.Equal(explicitMods.CompositeFileName, named.CompositeFileName);
+        var e = Assert.Throws<SpineProdException>(() => JobConfigResolver.Resolve("infer/icarus/latest_datax", [], RepoRoot(), RepoRoot(), NoEnv));
+        Assert.Equal("SPN2043", e.Code);
+    }
+
+    [Fact]
     public void ListModsDescribesEveryModifier()
     {
         var lines = ModifierListing.Describe("../infer/icarus/latest", Path.Combine(RepoRoot(), "productions"), RepoRoot(), NoEnv);
