@@ -37,9 +37,10 @@ public sealed record ResolvedJobConfig(
 /// absolute path (parent_path is exactly what the config's author meant). Otherwise the composite is
 /// written into the job's <c>config/</c> folder (per-job, never into the source tree), its includes are
 /// absolute paths (valid wherever the job folder is, checked by sources.sha256), and every relative
-/// path value that exists relative to the base config's folder (or, failing that, to the folder of an
-/// included component) is pinned to its absolute path by a top-level <c>override:</c> in the composite,
-/// so it resolves the same on the compute node although parent_path is now the job's config/ folder.
+/// path value that exists relative to the base config's folder (or, failing that, next to the file
+/// that wrote it, or any file read) is pinned to its absolute path by a top-level <c>override:</c> in
+/// the composite, so it resolves on the compute node although parent_path is now the job's config/
+/// folder. Without a composite, a relative value SPINE would look for in the wrong folder is SPN2033.
 /// </para>
 /// </summary>
 public static class JobConfigResolver
@@ -91,7 +92,7 @@ public static class JobConfigResolver
         var modNames = new List<string>();
         if (mods.Count > 0 || located.ImpliedMods is not null)
         {
-            var (modDir, available) = LatestAndModifiers.Discover(intendedParent, repoRoot, deps);
+            var (_, available) = LatestAndModifiers.Discover(intendedParent, repoRoot, deps);
             if (located.ImpliedMods is not null)
                 mods.InsertRange(0, LatestAndModifiers.SplitModifierNames(located.ImpliedMods, available, display));
             foreach (var spec in mods)
@@ -103,7 +104,6 @@ public static class JobConfigResolver
                 messages.Add(line);
                 if (choice.IsWarning) warnings.Add(new SpnDiagnostic(ConfigErrors.ModifierOldest, line, choice.Path));
             }
-            _ = modDir;
         }
 
         var loader = new SpineConfigLoader(env);
@@ -163,7 +163,12 @@ public static class JobConfigResolver
         files["resolved.sha256"] = $"{resolvedSha}  resolved.yaml\n";
         var manifest = new StringBuilder();
         foreach (var f in loader.FilesRead.Order(StringComparer.Ordinal))
-            manifest.Append(Sha256Hex(File.ReadAllBytes(f))).Append("  ").Append(f).Append('\n');
+        {
+            // sha256sum's format: a name with a backslash or newline is escaped and the line starts with '\'.
+            var escaped = f.Contains('\\') || f.Contains('\n');
+            var name = escaped ? f.Replace("\\", "\\\\").Replace("\n", "\\n") : f;
+            manifest.Append(escaped ? "\\" : "").Append(Sha256Hex(File.ReadAllBytes(f))).Append("  ").Append(name).Append('\n');
+        }
         files["sources.sha256"] = manifest.ToString();
 
         return new ResolvedJobConfig(display, configStem, DetectorOf(located.LatestDir ?? located.File!), files, configArgument,

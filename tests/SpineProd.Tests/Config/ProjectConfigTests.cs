@@ -181,6 +181,31 @@ public sealed class ProjectConfigTests
     }
 
     [Fact]
+    public void SourcesManifestChecksWithSha256sum()
+    {
+        if (!File.Exists("/usr/bin/sha256sum")) return; // coreutils: on every Linux node the jobs run on
+        using var tmp = new TempTree();
+        tmp.Write("odd dir\\x/base.yaml", "base: {seed: 1}\n");
+        tmp.Write("odd dir\\x/top.yaml", "include: base.yaml\n");
+        var r = JobConfigResolver.Resolve("odd dir\\x/top.yaml", [], tmp.Root, tmp.Root, NoEnv);
+        var manifest = tmp.Write("sources.sha256", r.FilesToWrite["sources.sha256"]);
+        tmp.Write("resolved.yaml", r.FilesToWrite["resolved.yaml"]);
+        tmp.Write("resolved.sha256", r.FilesToWrite["resolved.sha256"]);
+        foreach (var (file, expectOk) in new[] { (manifest, true), (Path.Combine(tmp.Root, "resolved.sha256"), true) })
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("sha256sum", ["--quiet", "--check", file]) { WorkingDirectory = tmp.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True((p.ExitCode == 0) == expectOk, err);
+        }
+        File.AppendAllText(Path.Combine(tmp.Root, "odd dir\\x", "base.yaml"), "# changed\n");
+        using var q = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sha256sum", ["--quiet", "--check", manifest]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        q.WaitForExit();
+        Assert.NotEqual(0, q.ExitCode);
+    }
+
+    [Fact]
     public void EqualDatesAreBrokenByNameAndReported()
     {
         using var tmp = new TempTree();
