@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Runs a command several times; prints the median wall time and the peak memory of its whole
 process tree (the MSBuild entry process, worker nodes and task hosts together), sampled from /proc
-every 20 ms. Used by bench/run.sh; not a test."""
+every 20 ms; with MEASURE_ALL_DOTNET=1, of every dotnet process on the machine (for the MSBuild
+server, whose processes are not the command's children). Used by bench/run.sh; not a test."""
 import json, os, statistics, subprocess, sys, time
 
 def tree_rss_kb(root):
@@ -28,12 +29,33 @@ def tree_rss_kb(root):
         stack.extend(children.get(pid, []))
     return total
 
+def all_dotnet_rss_kb():
+    """RSS of every dotnet process: with the MSBuild server the build runs in processes that are
+    not children of the command (the server and its task hosts)."""
+    total = 0
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f'/proc/{pid}/comm') as f:
+                if f.read().strip() != 'dotnet':
+                    continue
+            with open(f'/proc/{pid}/status') as f:
+                for line in f:
+                    if line.startswith('VmRSS:'):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+SYSTEM_WIDE = os.environ.get('MEASURE_ALL_DOTNET') == '1'
+
 def run_once(cmd, env):
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, tree_rss_kb(proc.pid))
+        peak = max(peak, all_dotnet_rss_kb() if SYSTEM_WIDE else tree_rss_kb(proc.pid))
         time.sleep(0.02)
     wall = time.perf_counter() - start
     if proc.returncode != 0:

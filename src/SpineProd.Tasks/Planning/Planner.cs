@@ -41,30 +41,8 @@ public sealed partial class Planner
         _clock.Restart();
     }
 
-    /// <summary>A stage's inputs in order, each with the file and line it came from (for diagnostics).</summary>
-    private sealed class InputList
-    {
-        public readonly List<string> Paths = new();
-        public readonly List<(int File, int Line)> Origins = new();
-        public readonly List<string> Files = new();
-
-        public void Add(string path, int file, int line)
-        {
-            Paths.Add(path);
-            Origins.Add((file, line));
-        }
-
-        public int FileId(string file)
-        {
-            int i = Files.IndexOf(file);
-            if (i >= 0) return i;
-            Files.Add(file);
-            return Files.Count - 1;
-        }
-    }
-
     /// <summary>A stage with everything resolved, before it is written.</summary>
-    private sealed record ResolvedStage(StageRequest Request, StagePlan Plan, List<string> Inputs, JobRuntime Runtime, ResolvedJobConfig Config, string Template, string CleanupTemplate);
+    private sealed record ResolvedStage(StageRequest Request, StagePlan Plan, InputStore Inputs, JobRuntime Runtime, ResolvedJobConfig Config, string Template, string CleanupTemplate);
 
     public ProductionPlan Plan()
     {
@@ -140,9 +118,9 @@ public sealed partial class Planner
     /// and the planned outputs of the stages it reads from (InputsFrom, or a glob inside an upstream
     /// stage's output folder), which are known before anything has run.
     /// </summary>
-    private InputList ReadInputs(StageRequest stage, IReadOnlyList<StageRequest> stages, bool multiStage, Dictionary<string, ResolvedStage> upstream)
+    private InputStore ReadInputs(StageRequest stage, IReadOnlyList<StageRequest> stages, bool multiStage, Dictionary<string, ResolvedStage> upstream)
     {
-        var list = new InputList();
+        var list = new InputStore();
         foreach (var item in _request.Sources)
         {
             string target = item.Stage is { Length: > 0 } st ? st : stages[0].Name;
@@ -197,7 +175,7 @@ public sealed partial class Planner
     /// A pipeline's glob: inside an upstream stage's output folder it selects that stage's planned
     /// outputs (nothing exists yet when a pipeline is planned); elsewhere it is expanded on disk.
     /// </summary>
-    private void ExpandGlob(SourceItem item, InputList list, Dictionary<string, ResolvedStage> upstream)
+    private void ExpandGlob(SourceItem item, InputStore list, Dictionary<string, ResolvedStage> upstream)
     {
         var regex = ProductionFile.GlobToRegex(item.FullPath);
         string declaredIn = item.DeclaredIn ?? _request.ProductionFile;
@@ -212,11 +190,11 @@ public sealed partial class Planner
         int wildcard = item.FullPath.IndexOfAny(['*', '?']);
         string root = Path.GetDirectoryName(item.FullPath[..wildcard] + "x")!;
         bool deep = item.FullPath.IndexOf('/', wildcard) >= 0 || item.FullPath.Contains("**");
-        int before = list.Paths.Count;
+        int before = list.Count;
         if (Directory.Exists(root))
             foreach (var f in Directory.EnumerateFiles(root, "*", deep ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal))
                 if (regex.IsMatch(f)) list.Add(f, fileId, item.Line);
-        if (list.Paths.Count == before)
+        if (list.Count == before)
             _diagnostics.Add(new("SPN1012", $"Glob '{item.FullPath}' matched no file.", declaredIn, item.Line, 1));
     }
 
@@ -224,7 +202,8 @@ public sealed partial class Planner
     private static IEnumerable<string> PlannedOutputs(ResolvedStage stage)
     {
         string suffix = "_" + Path.GetFileNameWithoutExtension(stage.Plan.Output) + ".h5";
-        return stage.Inputs.Select(i => Path.Combine(stage.Plan.OutputDir, Path.GetFileNameWithoutExtension(i) + suffix));
+        for (int i = 0; i < stage.Inputs.Count; i++)
+            yield return Path.Combine(stage.Plan.OutputDir, Path.GetFileNameWithoutExtension(stage.Inputs[i]) + suffix);
     }
 
     /// <summary>Stages in dependency order (declaration order where free); unknown names and cycles are errors at their stage.</summary>
@@ -258,83 +237,62 @@ public sealed partial class Planner
         return order;
     }
 
-    private void ReadSourceList(string path, string declaredIn, int itemLine, InputList into)
+    private void ReadSourceList(string path, string declaredIn, int itemLine, InputStore into)
     {
         if (Directory.Exists(path))
             throw new SpineProdException("SPN1014", $"SourceList '{path}' is a directory; a source list is a text file with one input path a line.", declaredIn, itemLine, 1);
         if (!File.Exists(path))
             throw new SpineProdException("SPN1013", $"SourceList '{path}' does not exist.", declaredIn, itemLine, 1);
         _dependencies.Add(path);
-        string baseDir = Path.GetDirectoryName(path)!;
-        int fileId = into.FileId(path);
-        using var reader = new StreamReader(path, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        int lineNo = 0;
-        string? line;
-        try
-        {
-            while ((line = reader.ReadLine()) is not null)
-            {
-                lineNo++;
-                var entry = line.Trim();
-                if (entry.Length == 0 || entry[0] == '#') continue;
-                if (entry.Contains('\0'))
-                    throw new SpineProdException("SPN1014", "SourceList is not a text file (it contains NUL bytes); a source list has one input path a line.", path, lineNo, 1);
-                // Relative entries are relative to the list file (jobs run in their job folder).
-                into.Add(entry[0] == '/' ? entry : Path.GetFullPath(entry, baseDir), fileId, lineNo);
-            }
-        }
-        catch (DecoderFallbackException)
-        {
-            throw new SpineProdException("SPN1014", "SourceList is not UTF-8 text (is it a binary file?); a source list has one input path a line.", path, lineNo + 1, 1);
-        }
+        // Relative entries are relative to the list file (jobs run in their job folder).
+        if (into.ReadList(path, Path.GetDirectoryName(path)!, into.FileId(path)) is { } problem)
+            throw new SpineProdException("SPN1014", $"SourceList is not a text file ({problem.Problem}); a source list has one input path a line.", path, problem.Line, 1);
     }
 
     /// <summary>Keeps the first of duplicate inputs (warning) and refuses two inputs with one file name (their outputs would collide).</summary>
-    private List<string> CheckInputs(string stage, InputList list)
+    private InputStore CheckInputs(string stage, InputStore list)
     {
-        var inputs = list.Paths;
-        // One map from file name to the first input with it finds both duplicates (same path) and
-        // collisions (same name, other path); looked up by span, so no name strings are allocated.
-        var byName = new Dictionary<string, int>(inputs.Count, StringComparer.Ordinal);
-        var lookup = byName.GetAlternateLookup<ReadOnlySpan<char>>();
-        var unique = new List<string>(inputs.Count);
+        // One index from file name to the first input with it finds both duplicates (same path) and
+        // collisions (same name, other path), on the UTF-8 bytes, without making strings.
+        var names = new InputStore.NameIndex(list);
+        var keep = new bool[list.Count];
         int duplicates = 0;
-        for (int i = 0; i < inputs.Count; i++)
+        for (int i = 0; i < list.Count; i++)
         {
-            string input = inputs[i];
-            var bad = input.AsSpan().IndexOfAny(',', '\n', '\t');
-            if (bad < 0) bad = input.IndexOf('\r');
+            var bytes = list.Bytes(i);
+            int bad = bytes.IndexOfAny((byte)',', (byte)'\n', (byte)'\t');
+            if (bad < 0) bad = bytes.IndexOf((byte)'\r');
             if (bad >= 0)
             {
-                var (fileId, line) = list.Origins[i];
-                string what = input[bad] == ',' ? "a comma (task lists are comma-separated)" : "a newline or tab";
-                _diagnostics.Add(new("SPN1017", $"Input path '{input.Replace("\n", "\\n")}' contains {what}; it cannot be passed to a job safely. Rename the file.", list.Files[fileId], line, 1, IsError: true));
+                var (file, line) = list.Origin(i);
+                string what = bytes[bad] == (byte)',' ? "a comma (task lists are comma-separated)" : "a newline or tab";
+                _diagnostics.Add(new("SPN1017", $"Input path '{list[i].Replace("\n", "\\n")}' contains {what}; it cannot be passed to a job safely. Rename the file.", file, line, 1, IsError: true));
                 continue;
             }
-            var name = Path.GetFileName(input.AsSpan());
-            if (lookup.TryGetValue(name, out int first))
+            int first = names.FindOrAdd(i);
+            if (first >= 0)
             {
-                var (fileId, line) = list.Origins[i];
-                if (inputs[first] == input)
+                var (file, line) = list.Origin(i);
+                if (list.Bytes(first).SequenceEqual(bytes))
                 {
                     if (duplicates++ < 10)
-                        _diagnostics.Add(new("SPN1015", $"Input '{input}' is listed more than once in stage '{stage}'; it is processed once.", list.Files[fileId], line, 1));
+                        _diagnostics.Add(new("SPN1015", $"Input '{list[i]}' is listed more than once in stage '{stage}'; it is processed once.", file, line, 1));
                 }
                 else
-                    _diagnostics.Add(new("SPN1016", $"Inputs '{inputs[first]}' and '{input}' have the same file name '{name}': their outputs would overwrite each other. Rename one or split them into two productions.", list.Files[fileId], line, 1, IsError: true));
+                    _diagnostics.Add(new("SPN1016", $"Inputs '{list[first]}' and '{list[i]}' have the same file name '{Path.GetFileName(list[i])}': their outputs would overwrite each other. Rename one or split them into two productions.", file, line, 1, IsError: true));
                 continue;
             }
-            lookup[name] = i;
-            unique.Add(input);
+            keep[i] = true;
         }
         if (duplicates > 10)
             _diagnostics.Add(new("SPN1015", $"{duplicates} duplicate inputs in stage '{stage}' in all (the first 10 are listed); each is processed once.", _request.ProductionFile, 0, 0));
-        return unique;
+        list.Compact(keep);
+        return list;
     }
 
     // ---------------------------------------------------------------- stages
 
-    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, Func<InputList> readInputs, int maxArraySize)
+    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, Func<InputStore> readInputs, int maxArraySize)
     {
         SettingValue S(string name, params string[] aliases) => Setting(multiStage ? stage : null, name, aliases);
 
@@ -694,25 +652,12 @@ public sealed partial class Planner
             var expected = new HashSet<string>(StringComparer.Ordinal);
             // Arrays are independent files: written in parallel (the comparison with what is on
             // disk dominates for large productions).
-            Parallel.ForEach(stage.Plan.Arrays, () => new StringBuilder(), (array, _, sb) =>
+            Parallel.ForEach(stage.Plan.Arrays, array =>
             {
-                sb.Clear();
-                int firstFile = array.FirstTask * stage.Plan.FilesPerTask;
-                int end = firstFile + array.FileCount;
-                for (int f = firstFile; f < end; f += stage.Plan.FilesPerTask)
-                {
-                    int groupEnd = Math.Min(f + stage.Plan.FilesPerTask, end);
-                    for (int g = f; g < groupEnd; g++)
-                    {
-                        if (g > f) sb.Append(',');
-                        sb.Append(stage.Inputs[g]);
-                    }
-                    sb.Append('\n');
-                }
-                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), sb.ToString()));
+                var chunk = stage.Inputs.ChunkList(array.FirstTask * stage.Plan.FilesPerTask, array.FileCount, stage.Plan.FilesPerTask);
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), chunk));
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.Script), renderer.Render(plan, stage.Plan, array, stage.Runtime)));
-                return sb;
-            }, _ => { });
+            });
             foreach (var array in stage.Plan.Arrays)
             {
                 expected.Add(array.ChunkFile);
@@ -770,7 +715,7 @@ public sealed partial class Planner
         foreach (var s in stages)
         {
             sha.AppendData(Encoding.UTF8.GetBytes($"{s.Plan.Name}\n{s.Plan.JobName}\n{s.Plan.ConfigArgument}\n{s.Plan.FilesPerTask}\n{s.Plan.ArraySize}\n"));
-            foreach (var input in s.Inputs) sha.AppendData(Encoding.UTF8.GetBytes(input + "\n"));
+            s.Inputs.HashInto(sha);
         }
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }

@@ -1,0 +1,351 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SpineProd.Diagnostics;
+using SpineProd.IO;
+
+namespace SpineProd.Scheduler;
+
+/// <summary>
+/// Runs the production's own job scripts on this machine, for a laptop or a test without SLURM
+/// (<c>-p:Scheduler=local</c>). Submit only records the array (so its id is known, and recorded,
+/// before anything runs); <see cref="RunPending"/>, called at the end of Submit, then runs every
+/// recorded task synchronously, a bounded number at once, in submission order so dependencies are
+/// already decided. Each task sees the environment variables a SLURM array task sees, writes its
+/// log where the script's #SBATCH --output/--error say, and honours --time (the task ends TIMEOUT).
+/// Job states live in <c>&lt;state dir&gt;/local-scheduler.json</c>, so Status and resubmission read them
+/// exactly as they read sacct.
+/// </summary>
+public sealed class LocalScheduler : IScheduler
+{
+    private readonly string _stateFile;
+    private readonly int _parallelism;
+    private readonly IProcessRunner _runner;
+    private readonly object _gate = new();
+
+    public LocalScheduler(string stateDir, int parallelism = 0, IProcessRunner? runner = null)
+    {
+        _stateFile = Path.Combine(stateDir, "local-scheduler.json");
+        _parallelism = parallelism > 0 ? parallelism : Math.Max(1, Environment.ProcessorCount);
+        _runner = runner ?? ProcessRunner.Instance;
+    }
+
+    public string Name => "local";
+    public string StateFile => _stateFile;
+
+    // ------------------------------------------------------------------ state
+
+    public sealed class LocalState
+    {
+        public int NextId { get; set; } = 1;
+        public List<LocalJob> Jobs { get; set; } = new();
+    }
+
+    public sealed class LocalJob
+    {
+        public string Id { get; set; } = "";
+        public string Name { get; set; } = "";
+        public string Script { get; set; } = "";
+        public string WorkDir { get; set; } = "";
+        public string? Dependency { get; set; }
+        public string Comment { get; set; } = "";
+        public int? Throttle { get; set; }
+        public List<string> ExtraOptions { get; set; } = new();
+        public DateTimeOffset Submitted { get; set; }
+        public List<LocalTask> Tasks { get; set; } = new();
+    }
+
+    public sealed class LocalTask
+    {
+        public int Index { get; set; }
+        public string JobId { get; set; } = "";
+        public string State { get; set; } = "PENDING";
+        public string? ExitCode { get; set; }
+        public string? Reason { get; set; }
+        public DateTimeOffset? Start { get; set; }
+        public DateTimeOffset? End { get; set; }
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    private LocalState Load()
+    {
+        if (!File.Exists(_stateFile)) return new LocalState();
+        try { return JsonSerializer.Deserialize<LocalState>(File.ReadAllText(_stateFile), Json) ?? new LocalState(); }
+        catch (JsonException e) { throw new SpineProdException("SPN3005", $"the local scheduler's state is not valid JSON ({e.Message}); restore or delete it", _stateFile); }
+    }
+
+    private void Save(LocalState s) => AtomicFile.Write(_stateFile, JsonSerializer.Serialize(s, Json));
+
+    // ------------------------------------------------------------------ IScheduler
+
+    public SubmitResult Submit(SubmitRequest request)
+    {
+        if (!File.Exists(request.Script))
+            throw new SpineProdException("SPN3015", $"job script {request.Script} does not exist", request.Script);
+        ArraySpec spec = request.ArraySpec is null ? new ArraySpec([0]) : ArraySpec.Parse(request.ArraySpec);
+        var argv = new List<string> { "local" };
+        argv.AddRange(SlurmClient.BuildSbatchArgs(request));
+        lock (_gate)
+        {
+            var state = Load();
+            int id = state.NextId;
+            var job = new LocalJob
+            {
+                Id = id.ToString(CultureInfo.InvariantCulture),
+                Name = request.JobName,
+                Script = Path.GetFullPath(request.Script),
+                WorkDir = Path.GetFullPath(request.WorkingDirectory),
+                Dependency = request.Dependency,
+                Comment = request.Comment,
+                Throttle = spec.Throttle,
+                ExtraOptions = request.ExtraOptions?.ToList() ?? new(),
+                Submitted = DateTimeOffset.Now,
+            };
+            // Like SLURM, every task has its own job id besides the array's.
+            int next = id + 1;
+            foreach (var i in spec.Indices)
+                job.Tasks.Add(new LocalTask { Index = i, JobId = (next++).ToString(CultureInfo.InvariantCulture) });
+            state.NextId = next;
+            state.Jobs.Add(job);
+            Save(state);
+            return new SubmitResult(job.Id, argv, 1, false);
+        }
+    }
+
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    {
+        var snap = new SchedulerSnapshot();
+        snap.Sources.Add("local");
+        var wanted = arrayJobIds.ToHashSet();
+        LocalState state;
+        lock (_gate) state = Load();
+        foreach (var job in state.Jobs.Where(j => wanted.Contains(j.Id)))
+            foreach (var t in job.Tasks)
+                snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId);
+        return snap;
+    }
+
+    public void Cancel(IReadOnlyCollection<string> jobIds)
+    {
+        lock (_gate)
+        {
+            var state = Load();
+            foreach (var id in jobIds)
+            {
+                var (jobId, index) = SplitTaskId(id);
+                foreach (var job in state.Jobs.Where(j => j.Id == jobId))
+                    foreach (var t in job.Tasks.Where(t => t.State == "PENDING" && (index is null || t.Index == index)))
+                    {
+                        t.State = "CANCELLED";
+                        t.ExitCode = "0:0";
+                        t.End = DateTimeOffset.Now;
+                    }
+            }
+            Save(state);
+        }
+    }
+
+    private static (string, int?) SplitTaskId(string id)
+    {
+        int us = id.IndexOf('_');
+        return us < 0 ? (id, null) : (id[..us], int.Parse(id[(us + 1)..], CultureInfo.InvariantCulture));
+    }
+
+    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment)
+    {
+        LocalState state;
+        lock (_gate) state = Load();
+        return (true, state.Jobs.LastOrDefault(j => j.Name == jobName && j.Comment == comment)?.Id);
+    }
+
+    public void RunPending(Action<string>? progress = null)
+    {
+        LocalState snapshot;
+        lock (_gate) snapshot = Load();
+        foreach (var job in snapshot.Jobs.Where(j => j.Tasks.Any(t => t.State == "PENDING")))
+        {
+            if (!DependencySatisfied(job.Dependency, out var why))
+            {
+                Update(job.Id, null, t => { if (t.State == "PENDING") { t.State = "CANCELLED"; t.ExitCode = "0:0"; t.Reason = "DependencyNeverSatisfied"; t.End = DateTimeOffset.Now; } });
+                progress?.Invoke($"local job {job.Id} ({job.Name}): not run, dependency never satisfied ({why})");
+                continue;
+            }
+            var options = ScriptOptions.Read(job.Script, job.ExtraOptions);
+            int width = Math.Min(_parallelism, job.Throttle ?? int.MaxValue);
+            progress?.Invoke($"local job {job.Id} ({job.Name}): running {job.Tasks.Count(t => t.State == "PENDING")} task(s), {width} at once");
+            var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
+            Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width }, t => RunTask(job, t, options));
+        }
+    }
+
+    private bool DependencySatisfied(string? dependency, out string why)
+    {
+        why = "";
+        if (string.IsNullOrWhiteSpace(dependency)) return true;
+        LocalState state;
+        lock (_gate) state = Load();
+        // "afterok:1:2,afterany:3": every clause must hold. Ids this scheduler never issued count as
+        // satisfied, as SLURM treats ids it does not know.
+        foreach (var clause in dependency.Split(',', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var parts = clause.Split(':');
+            var kind = parts[0];
+            foreach (var id in parts.Skip(1))
+            {
+                var job = state.Jobs.FirstOrDefault(j => j.Id == SplitTaskId(id).Item1);
+                if (job is null) continue;
+                bool allOk = job.Tasks.All(t => t.State == "COMPLETED");
+                bool anyOk = job.Tasks.Any(t => t.State != "COMPLETED");
+                if (kind == "afterok" && !allOk) { why = $"job {id} did not complete"; return false; }
+                if (kind == "afternotok" && !anyOk) { why = $"job {id} did not fail"; return false; }
+            }
+        }
+        return true;
+    }
+
+    private void Update(string jobId, int? index, Action<LocalTask> change)
+    {
+        lock (_gate)
+        {
+            var state = Load();
+            var job = state.Jobs.First(j => j.Id == jobId);
+            foreach (var t in job.Tasks.Where(t => index is null || t.Index == index)) change(t);
+            Save(state);
+        }
+    }
+
+    private void RunTask(LocalJob job, LocalTask task, ScriptOptions options)
+    {
+        var name = job.Name;
+        var start = DateTimeOffset.Now;
+        Update(job.Id, task.Index, t => { t.State = "RUNNING"; t.Start = start; });
+        var host = Environment.MachineName;
+        string Expand(string pattern) => ExpandLogPattern(pattern, job.Id, task.Index, task.JobId, name, Environment.UserName, host);
+        var outFile = Path.GetFullPath(Path.Combine(job.WorkDir, Expand(options.Output ?? "slurm-%A_%a.out")));
+        var errFile = Path.GetFullPath(Path.Combine(job.WorkDir, Expand(options.Error ?? options.Output ?? "slurm-%A_%a.out")));
+        var indices = job.Tasks.Select(t => t.Index).ToList();
+        var env = new Dictionary<string, string?>
+        {
+            ["SLURM_JOB_ID"] = task.JobId,
+            ["SLURM_JOBID"] = task.JobId,
+            ["SLURM_ARRAY_JOB_ID"] = job.Id,
+            ["SLURM_ARRAY_TASK_ID"] = task.Index.ToString(CultureInfo.InvariantCulture),
+            ["SLURM_ARRAY_TASK_COUNT"] = indices.Count.ToString(CultureInfo.InvariantCulture),
+            ["SLURM_ARRAY_TASK_MIN"] = indices.Min().ToString(CultureInfo.InvariantCulture),
+            ["SLURM_ARRAY_TASK_MAX"] = indices.Max().ToString(CultureInfo.InvariantCulture),
+            ["SLURM_ARRAY_TASK_STEP"] = "1",
+            ["SLURM_JOB_NAME"] = name,
+            ["SLURM_SUBMIT_DIR"] = job.WorkDir,
+            ["SLURM_SUBMIT_HOST"] = host,
+            ["SLURM_CLUSTER_NAME"] = "local",
+            ["SLURM_JOB_PARTITION"] = options.Partition ?? "local",
+            ["SLURM_JOB_NUM_NODES"] = "1",
+            ["SLURM_NNODES"] = "1",
+            ["SLURM_NTASKS"] = "1",
+            ["SLURM_NPROCS"] = "1",
+            ["SLURM_NODEID"] = "0",
+            ["SLURM_PROCID"] = "0",
+            ["SLURM_LOCALID"] = "0",
+            ["SLURM_CPUS_PER_TASK"] = options.CpusPerTask ?? "1",
+            ["SLURM_CPUS_ON_NODE"] = options.CpusPerTask ?? "1",
+            ["SLURM_JOB_CPUS_PER_NODE"] = options.CpusPerTask ?? "1",
+            ["SLURM_JOB_NODELIST"] = host,
+            ["SLURMD_NODENAME"] = host,
+            ["SLURM_JOB_USER"] = Environment.UserName,
+            ["SLURM_JOB_ACCOUNT"] = options.Account,
+            ["SLURM_MEM_PER_CPU"] = options.MemPerCpu,
+        };
+        var limit = options.TimeLimit ?? Timeout.InfiniteTimeSpan;
+        var r = _runner.Run("/bin/bash", [job.Script], limit, job.WorkDir, env, outFile, errFile);
+        string stateName, exit;
+        if (r.TimedOut)
+        {
+            File.AppendAllText(errFile, $"local-scheduler: *** JOB {task.JobId} CANCELLED AT {DateTimeOffset.Now:s} DUE TO TIME LIMIT ***\n");
+            (stateName, exit) = ("TIMEOUT", "0:15");
+        }
+        else if (r.NotFound) (stateName, exit) = ("FAILED", "127:0");
+        else if (r.ExitCode == 0) (stateName, exit) = ("COMPLETED", "0:0");
+        else (stateName, exit) = ("FAILED", $"{r.ExitCode}:0");
+        Update(job.Id, task.Index, t => { t.State = stateName; t.ExitCode = exit; t.End = DateTimeOffset.Now; t.Reason = stateName == "FAILED" ? "NonZeroExitCode" : null; });
+    }
+
+    /// <summary>SLURM's filename pattern letters: %A %a %j %x %u %N %%.</summary>
+    public static string ExpandLogPattern(string pattern, string arrayJobId, int index, string jobId, string name, string user, string host)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            if (pattern[i] != '%' || i + 1 >= pattern.Length) { sb.Append(pattern[i]); continue; }
+            char c = pattern[++i];
+            sb.Append(c switch
+            {
+                'A' => arrayJobId,
+                'a' => index.ToString(CultureInfo.InvariantCulture),
+                'j' => jobId,
+                'x' => name,
+                'u' => user,
+                'N' => host,
+                '%' => "%",
+                _ => "%" + c,
+            });
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>The #SBATCH options the local scheduler honours, from the script and then the extra options (which win).</summary>
+    public sealed class ScriptOptions
+    {
+        public string? Output, Error, Partition, CpusPerTask, Account, MemPerCpu;
+        public TimeSpan? TimeLimit;
+
+        public static ScriptOptions Read(string script, IEnumerable<string> extra)
+        {
+            var o = new ScriptOptions();
+            foreach (var line in File.ReadLines(script))
+            {
+                var l = line.Trim();
+                if (!l.StartsWith("#SBATCH", StringComparison.Ordinal)) { if (l.Length > 0 && !l.StartsWith('#')) break; continue; }
+                foreach (var word in IO.ShellQuote.SplitWords(l["#SBATCH".Length..])) o.Apply(word);
+            }
+            foreach (var word in extra) o.Apply(word);
+            return o;
+        }
+
+        private void Apply(string word)
+        {
+            int eq = word.IndexOf('=');
+            if (!word.StartsWith("--", StringComparison.Ordinal) || eq < 0) return;
+            var key = word[2..eq];
+            var value = word[(eq + 1)..];
+            switch (key)
+            {
+                case "output": Output = value; break;
+                case "error": Error = value; break;
+                case "partition": Partition = value; break;
+                case "cpus-per-task": CpusPerTask = value; break;
+                case "account": Account = value; break;
+                case "mem-per-cpu": MemPerCpu = value; break;
+                case "time":
+                    // validated at build time (SPN1021); an unreadable value here means no local limit
+                    try { TimeLimit = ParseSlurmTime(value); } catch (Exception e) when (e is FormatException or OverflowException) { TimeLimit = null; }
+                    break;
+            }
+        }
+    }
+
+    /// <summary>SLURM time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; 0/UNLIMITED = none.</summary>
+    public static TimeSpan? ParseSlurmTime(string value)
+    {
+        value = value.Trim();
+        if (value is "" or "0" or "UNLIMITED" or "INFINITE") return null;
+        int days = 0;
+        int dash = value.IndexOf('-');
+        if (dash >= 0) { days = int.Parse(value[..dash], CultureInfo.InvariantCulture); value = value[(dash + 1)..]; }
+        var p = value.Split(':').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
+        TimeSpan t = dash >= 0
+            ? p.Length switch { 1 => TimeSpan.FromHours(p[0]), 2 => new TimeSpan(p[0], p[1], 0), _ => new TimeSpan(p[0], p[1], p[2]) }
+            : p.Length switch { 1 => TimeSpan.FromMinutes(p[0]), 2 => new TimeSpan(0, p[0], p[1]), _ => new TimeSpan(p[0], p[1], p[2]) };
+        return t + TimeSpan.FromDays(days);
+    }
+}

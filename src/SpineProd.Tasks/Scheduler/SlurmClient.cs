@@ -1,0 +1,299 @@
+using System.Globalization;
+using SpineProd.Diagnostics;
+
+namespace SpineProd.Scheduler;
+
+public sealed record SlurmOptions
+{
+    public string Sbatch { get; init; } = "sbatch";
+    public string Squeue { get; init; } = "squeue";
+    public string Sacct { get; init; } = "sacct";
+    public string Scancel { get; init; } = "scancel";
+    public string Scontrol { get; init; } = "scontrol";
+    /// <summary>sbatch attempts in all (the first try and the retries after transient errors).</summary>
+    public int MaxAttempts { get; init; } = 6;
+    public Backoff Backoff { get; init; } = Backoff.Default;
+    /// <summary>How long one client command may take before it is killed (SLURM's own connect timeout is ~10 s).</summary>
+    public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(60);
+}
+
+/// <summary>
+/// SLURM through its command-line clients (sbatch, squeue, sacct, scancel, scontrol), every call an
+/// argument list. Submission retries transient controller errors with backoff and jitter, and after an
+/// answer it could not trust (a timeout) first asks squeue whether the array was accepted after all,
+/// so an array is never submitted twice. Status is one squeue and one sacct call for a whole production.
+/// </summary>
+public sealed class SlurmClient : IScheduler
+{
+    private readonly IProcessRunner _runner;
+    private readonly IClock _clock;
+    private readonly SlurmOptions _options;
+    private readonly Action<string>? _log;
+
+    public SlurmClient(IProcessRunner? runner = null, IClock? clock = null, SlurmOptions? options = null, Action<string>? log = null)
+    {
+        _runner = runner ?? ProcessRunner.Instance;
+        _clock = clock ?? SystemClock.Instance;
+        _options = options ?? new SlurmOptions();
+        _log = log;
+    }
+
+    public string Name => "slurm";
+
+    /// <summary>Count of client commands run, per program (tests assert on batching).</summary>
+    public Dictionary<string, int> Calls { get; } = new();
+
+    private ProcessResult Exec(string program, IReadOnlyList<string> args, TimeSpan? timeout = null)
+    {
+        Calls[program] = Calls.GetValueOrDefault(program) + 1;
+        return _runner.Run(program, args, timeout ?? _options.CommandTimeout);
+    }
+
+    // ------------------------------------------------------------------ submit
+
+    /// <summary>Errors worth another try: the controller was busy or unreachable, or a submit limit was hit.</summary>
+    public static bool IsTransient(ProcessResult r)
+    {
+        if (r.TimedOut) return true;
+        var m = r.Message;
+        return m.Contains("Socket timed out", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("Unable to contact slurm controller", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("Zero Bytes were transmitted or received", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("Resource temporarily unavailable", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("Slurm temporarily unable to accept job", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("QOSMaxSubmitJob", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("AssocMaxSubmitJob", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("MaxSubmitJobs", StringComparison.OrdinalIgnoreCase)
+            || m.Contains("Job violates accounting/QOS policy", StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// Errors after which the array may have been accepted although sbatch did not say so
+    /// (the reply was lost): the next attempt must first look for it.
+    /// </summary>
+    public static bool IsAmbiguous(ProcessResult r) =>
+        r.TimedOut
+        || r.Message.Contains("Socket timed out", StringComparison.OrdinalIgnoreCase)
+        || r.Message.Contains("Zero Bytes were transmitted or received", StringComparison.OrdinalIgnoreCase);
+
+    public static List<string> BuildSbatchArgs(SubmitRequest request)
+    {
+        var args = new List<string> { "--parsable", "--chdir=" + request.WorkingDirectory, "--job-name=" + request.JobName };
+        if (!string.IsNullOrEmpty(request.ArraySpec)) args.Add("--array=" + request.ArraySpec);
+        if (!string.IsNullOrEmpty(request.Dependency)) args.Add("--dependency=" + request.Dependency);
+        args.Add("--comment=" + request.Comment);
+        if (request.ExtraOptions is not null) args.AddRange(request.ExtraOptions);
+        args.Add(request.Script);
+        return args;
+    }
+
+    public SubmitResult Submit(SubmitRequest request)
+    {
+        var args = BuildSbatchArgs(request);
+        var argv = new List<string> { _options.Sbatch };
+        argv.AddRange(args);
+        bool mustReconcile = false;
+        ProcessResult? last = null;
+        for (int attempt = 1; attempt <= _options.MaxAttempts; attempt++)
+        {
+            if (attempt > 1)
+            {
+                var delay = _options.Backoff.Delay(attempt - 1, _clock);
+                _log?.Invoke($"sbatch {request.JobName}: attempt {attempt - 1} failed ({Short(last!)}); retrying in {delay.TotalSeconds:0.#} s");
+                _clock.Sleep(delay);
+            }
+            if (mustReconcile)
+            {
+                var (answered, jobId) = FindSubmitted(request.JobName, request.Comment);
+                if (jobId is not null)
+                {
+                    _log?.Invoke($"sbatch {request.JobName}: the earlier attempt was accepted after all as job {jobId}; not submitting again");
+                    return new SubmitResult(jobId, argv, attempt - 1, Reconciled: true);
+                }
+                if (!answered) { last = new ProcessResult(1, "", "squeue did not answer, so an earlier attempt cannot be ruled out"); continue; }
+                mustReconcile = false;
+            }
+            var r = Exec(_options.Sbatch, args);
+            last = r;
+            if (r.NotFound)
+                throw new SpineProdException("SPN3014", $"'{_options.Sbatch}' was not found: SLURM's client commands are not installed here. Install them, or submit with -p:Scheduler=local.");
+            if (r.Succeeded)
+            {
+                // --parsable prints "<id>" or "<id>;<cluster>"
+                var id = r.Stdout.Trim().Split('\n')[0].Split(';')[0].Trim();
+                if (id.Length == 0 || !id.All(char.IsAsciiDigit))
+                    throw new SpineProdException("SPN3011", $"sbatch accepted {request.JobName} but printed no job id ('{r.Stdout.Trim()}'); check the cluster with squeue --name={request.JobName} before submitting again.");
+                return new SubmitResult(id, argv, attempt, Reconciled: false);
+            }
+            if (!IsTransient(r))
+                throw new SpineProdException("SPN3003", $"sbatch rejected {request.JobName}: {r.Message}");
+            mustReconcile |= IsAmbiguous(r);
+        }
+        throw new SpineProdException("SPN3002",
+            $"sbatch could not submit {request.JobName} after {_options.MaxAttempts} attempts: {Short(last!)}. Nothing more was submitted; run Submit again when the cluster answers.");
+    }
+
+    /// <summary>Looks for a job with this name and comment. Returns (whether squeue answered, its array job id).</summary>
+    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment)
+    {
+        var r = Exec(_options.Squeue, ["-h", "-t", "all", "--name=" + jobName, "-o", "%F|%k"]);
+        if (!r.Succeeded) return (false, null);
+        foreach (var line in Lines(r.Stdout))
+        {
+            var f = line.Split('|', 2);
+            if (f.Length == 2 && f[1].Trim() == comment) return (true, f[0].Trim());
+        }
+        return (true, null);
+    }
+
+    private static string Short(ProcessResult r) => r.TimedOut ? "timed out" : r.Message.Replace('\n', ' ');
+
+    // ------------------------------------------------------------------ query
+
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    {
+        var snap = new SchedulerSnapshot();
+        if (arrayJobIds.Count == 0) return snap;
+        var ids = string.Join(',', arrayJobIds.Distinct());
+
+        // squeue knows live jobs (and finished ones for MinJobAge) with fresh states and reasons.
+        var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A"]);
+        bool squeueOk = sq.Succeeded || sq.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase);
+        if (sq.NotFound)
+            throw new SpineProdException("SPN3014", $"'{_options.Squeue}' was not found: SLURM's client commands are not installed here.");
+        if (sq.Succeeded)
+        {
+            snap.Sources.Add("squeue");
+            foreach (var t in ParseSqueue(sq.Stdout)) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
+        }
+
+        // sacct knows finished jobs for good, and their exit codes; absent when accounting is off.
+        var args = new List<string> { "-X", "-P", "-n", "-j", ids, "--format=JobID,JobIDRaw,State,ExitCode,Reason" };
+        if (submittedAfter is DateTimeOffset after)
+            args.AddRange(["-S", after.ToLocalTime().AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)]);
+        var sa = Exec(_options.Sacct, args);
+        if (sa.Succeeded)
+        {
+            snap.Sources.Add("sacct");
+            foreach (var t in ParseSacct(sa.Stdout))
+            {
+                if (snap.Tasks.TryGetValue((t.ArrayJobId, t.ArrayIndex), out var live))
+                {
+                    // squeue's state is fresher (sacct lags a second or two); sacct adds the exit code.
+                    if (live.ExitCode is null) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = live with { ExitCode = t.ExitCode };
+                }
+                else snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
+            }
+        }
+        if (!squeueOk && !sa.Succeeded)
+            throw new SpineProdException("SPN3009", $"the cluster did not answer the status query: {Short(sq)}");
+        return snap;
+    }
+
+    public static IEnumerable<SchedulerTask> ParseSqueue(string stdout)
+    {
+        foreach (var line in Lines(stdout))
+        {
+            var f = line.Split('|');
+            if (f.Length < 4) continue;
+            if (!int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out int index)) continue; // not an array task
+            yield return new SchedulerTask(f[0].Trim(), index, f[2].Trim(), Classify(f[2]), null,
+                f[3].Trim() is "None" or "" ? null : f[3].Trim(), f.Length > 4 ? f[4].Trim() : null);
+        }
+    }
+
+    /// <summary>sacct -X -P rows <c>JobID|JobIDRaw|State|ExitCode|Reason</c>; a pending array shows as <c>12_[3-9%2]</c>.</summary>
+    public static IEnumerable<SchedulerTask> ParseSacct(string stdout)
+    {
+        foreach (var line in Lines(stdout))
+        {
+            var f = line.Split('|');
+            if (f.Length < 4) continue;
+            var jobId = f[0].Trim();
+            int us = jobId.IndexOf('_');
+            if (us < 0) continue; // not an array task
+            var arrayId = jobId[..us];
+            var rest = jobId[(us + 1)..];
+            var state = f[2].Trim();
+            var exit = f[3].Trim();
+            var reason = f.Length > 4 && f[4].Trim() is not ("None" or "") ? f[4].Trim() : null;
+            if (rest.StartsWith('['))
+            {
+                if (!ArraySpec.TryParse(rest.Trim('[', ']'), out var spec)) continue;
+                foreach (var i in spec.Indices)
+                    yield return new SchedulerTask(arrayId, i, state, Classify(state), exit, reason, null);
+            }
+            else if (int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
+                yield return new SchedulerTask(arrayId, index, state, Classify(state), exit, reason, f[1].Trim());
+        }
+    }
+
+    public static TaskStateKind Classify(string rawState)
+    {
+        var s = rawState.Trim();
+        int sp = s.IndexOfAny([' ', '+']);
+        if (sp >= 0) s = s[..sp];
+        return s.ToUpperInvariant() switch
+        {
+            "PENDING" or "PD" or "REQUEUED" or "REQUEUE_HOLD" or "REQUEUE_FED" or "CONFIGURING" or "RESV_DEL_HOLD" or "SPECIAL_EXIT" => TaskStateKind.Pending,
+            "RUNNING" or "R" or "COMPLETING" or "CG" or "SUSPENDED" or "STAGE_OUT" or "SIGNALING" or "RESIZING" or "STOPPED" => TaskStateKind.Running,
+            "COMPLETED" or "CD" => TaskStateKind.Completed,
+            "TIMEOUT" or "TO" or "DEADLINE" => TaskStateKind.Timeout,
+            "OUT_OF_MEMORY" or "OOM" => TaskStateKind.OutOfMemory,
+            "CANCELLED" or "CA" or "REVOKED" => TaskStateKind.Cancelled,
+            "NODE_FAIL" or "NF" or "BOOT_FAIL" or "BF" => TaskStateKind.NodeFail,
+            "PREEMPTED" or "PR" => TaskStateKind.Preempted,
+            "FAILED" or "F" => TaskStateKind.Failed,
+            _ => TaskStateKind.Unknown,
+        };
+    }
+
+    // ------------------------------------------------------------------ cancel, limits
+
+    public void Cancel(IReadOnlyCollection<string> jobIds)
+    {
+        if (jobIds.Count == 0) return;
+        var r = Exec(_options.Scancel, jobIds.Distinct().ToList());
+        if (r.NotFound)
+            throw new SpineProdException("SPN3014", $"'{_options.Scancel}' was not found: SLURM's client commands are not installed here.");
+        if (!r.Succeeded)
+            throw new SpineProdException("SPN3010", $"scancel failed: {Short(r)}");
+    }
+
+    public void RunPending(Action<string>? progress = null) { }
+
+    /// <summary>
+    /// The cluster's MaxArraySize (value N allows array indices 0..N-1), or null when there is no
+    /// scontrol or no controller answering within <paramref name="timeout"/>.
+    /// </summary>
+    public int? QueryMaxArraySize(TimeSpan timeout, out string? why)
+    {
+        // `scontrol ping` fails in milliseconds when no controller answers, where `show config`
+        // takes ~9 s of retries: ask it first so a build with SLURM installed but down stays fast.
+        var ping = Exec(_options.Scontrol, ["ping"], timeout);
+        if (!ping.Succeeded || !ping.Stdout.Contains("is UP", StringComparison.Ordinal))
+        {
+            why = ping.NotFound ? "no scontrol here" : ping.TimedOut ? "scontrol ping timed out" : "no SLURM controller answers (scontrol ping)";
+            return null;
+        }
+        var r = Exec(_options.Scontrol, ["show", "config"], timeout);
+        if (!r.Succeeded) { why = r.NotFound ? "no scontrol here" : r.TimedOut ? "scontrol timed out" : r.Message; return null; }
+        var n = ParseMaxArraySize(r.Stdout);
+        why = n is null ? "no MaxArraySize in scontrol show config" : null;
+        return n;
+    }
+
+    public static int? ParseMaxArraySize(string showConfig)
+    {
+        foreach (var line in Lines(showConfig))
+        {
+            int eq = line.IndexOf('=');
+            if (eq < 0 || line[..eq].Trim() != "MaxArraySize") continue;
+            return int.TryParse(line[(eq + 1)..].Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : null;
+        }
+        return null;
+    }
+
+    private static IEnumerable<string> Lines(string text) =>
+        text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0);
+}

@@ -1,0 +1,100 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SpineProd.IO;
+using SpineProd.Planning;
+
+namespace SpineProd.Submission;
+
+/// <summary>
+/// <c>job_metadata.json</c> of one job folder: every key spine-prod wrote (in its order), then what
+/// provenance needs. Rewritten atomically each time a job id becomes known.
+/// </summary>
+public static class JobMetadata
+{
+    public const string FileName = "job_metadata.json";
+
+    public static JsonObject Create(ProductionPlan plan, StagePlan stage, SubmissionRecord submission, SubmitContext context, int numFiles)
+    {
+        var r = stage.Resources;
+        var profileConfig = new JsonObject
+        {
+            ["partition"] = r.Partition,
+            ["account"] = r.Account,
+            ["qos"] = r.Qos,
+            ["gpus"] = r.Gpus,
+            ["cpus_per_task"] = r.CpusPerTask,
+            ["mem_per_cpu"] = r.MemPerCpu,
+            ["time"] = r.Time,
+            ["description"] = r.Description,
+        };
+        return new JsonObject
+        {
+            // spine-prod's keys, in its order
+            ["spine_prod_version"] = context.SdkVersion,
+            ["job_name"] = stage.JobName,
+            ["detector"] = stage.Detector,
+            ["config"] = stage.ConfigArgument,
+            ["original_config"] = stage.Config,
+            ["applied_modifiers"] = new JsonArray(stage.ApplyMods.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            ["profile"] = stage.Profile,
+            ["profile_config"] = profileConfig,
+            ["num_files"] = numFiles,
+            ["num_chunks"] = 0,
+            ["job_ids"] = new JsonArray(),
+            ["output"] = stage.Output,
+            ["submitted"] = submission.Time.ToLocalTime().ToString("O"),
+            ["command"] = context.Command,
+            // provenance
+            ["production"] = plan.ProductionName,
+            ["production_file"] = plan.ProductionFile,
+            ["stage"] = stage.Name,
+            ["submission_id"] = submission.Id,
+            ["scheduler"] = submission.Scheduler,
+            ["resubmit"] = submission.Resubmit,
+            ["resolved_profile"] = stage.ResolvedProfile,
+            ["config_sha256"] = stage.ConfigSha256,
+            ["sdk_version"] = context.SdkVersion,
+            ["git_commit"] = context.GitCommit,
+            ["user"] = submission.User,
+            ["host"] = submission.Host,
+            ["max_array_size"] = plan.MaxArraySize,
+            ["max_array_size_source"] = plan.MaxArraySizeSource,
+            ["plan_sha256"] = plan.PlanSha256,
+            ["output_dir"] = stage.OutputDir,
+            ["state_dir"] = plan.StateDir,
+            ["stage_num_files"] = stage.FileCount,
+            ["stage_num_tasks"] = stage.TaskCount,
+            ["depends_on"] = new JsonArray(stage.DependsOn.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            ["arrays"] = new JsonArray(),
+        };
+    }
+
+    /// <summary>Refreshes job_ids, num_chunks and arrays from the ledger entries, and writes the file atomically.</summary>
+    public static void Write(string jobFolder, JsonObject metadata, StageSubmission stageSubmission, IReadOnlyDictionary<int, string> reasonsByArray)
+    {
+        metadata["job_ids"] = new JsonArray(stageSubmission.Arrays.Where(a => a.JobId is not null).Select(a => (JsonNode?)JsonValue.Create(a.JobId)).ToArray());
+        metadata["num_chunks"] = stageSubmission.Arrays.Count;
+        var arrays = new JsonArray();
+        foreach (var a in stageSubmission.Arrays)
+        {
+            arrays.Add(new JsonObject
+            {
+                ["index"] = a.Array,
+                ["job_name"] = a.JobName,
+                ["job_id"] = a.JobId,
+                ["state"] = JsonNamingPolicy.KebabCaseLower.ConvertName(a.State.ToString()),
+                ["array_spec"] = a.ArraySpec,
+                ["tasks"] = a.Tasks,
+                ["first_task"] = a.FirstTask,
+                ["script"] = a.Script,
+                ["dependency"] = a.Dependency,
+                ["comment"] = a.Comment,
+                ["sbatch_argv"] = new JsonArray(a.Argv.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+                ["why"] = reasonsByArray.TryGetValue(a.Array, out var why) ? why : null,
+                ["error"] = a.Error,
+            });
+        }
+        metadata["arrays"] = arrays;
+        AtomicFile.Write(Path.Combine(jobFolder, FileName), metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+}

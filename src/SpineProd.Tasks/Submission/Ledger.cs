@@ -1,0 +1,99 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using SpineProd.Diagnostics;
+using SpineProd.IO;
+
+namespace SpineProd.Submission;
+
+/// <summary>
+/// Every submission of a production, in <c>&lt;state dir&gt;/submissions.json</c>: which arrays were
+/// submitted, when, with which job id and which task indices. Rewritten atomically the moment each
+/// job id is known (and just before each sbatch, as an intent), so a crash between two arrays
+/// leaves a ledger that says exactly what was submitted, and what may have been.
+/// </summary>
+public sealed class Ledger
+{
+    public const string FileName = "submissions.json";
+    public int Format { get; set; } = 1;
+    public string Production { get; set; } = "";
+    public List<SubmissionRecord> Submissions { get; set; } = new();
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
+    };
+
+    public static string PathIn(string stateDir) => Path.Combine(stateDir, FileName);
+
+    public static Ledger Load(string stateDir, string production)
+    {
+        var path = PathIn(stateDir);
+        if (!File.Exists(path)) return new Ledger { Production = production };
+        try
+        {
+            return JsonSerializer.Deserialize<Ledger>(File.ReadAllText(path), Json) ?? new Ledger { Production = production };
+        }
+        catch (JsonException e)
+        {
+            throw new SpineProdException("SPN3005",
+                $"the submission ledger is not valid JSON ({e.Message}). It records which jobs this production submitted: restore it from a backup, or move it away if those jobs no longer matter.", path);
+        }
+    }
+
+    public void Save(string stateDir) => AtomicFile.Write(PathIn(stateDir), JsonSerializer.Serialize(this, Json));
+
+    /// <summary>Every array entry of every submission, oldest first.</summary>
+    public IEnumerable<(SubmissionRecord Submission, StageSubmission Stage, ArraySubmission Array)> AllArrays() =>
+        from s in Submissions from st in s.Stages from a in st.Arrays select (s, st, a);
+}
+
+public sealed class SubmissionRecord
+{
+    /// <summary>Unique per production: the time stamp, with a suffix if two fall in one second.</summary>
+    public string Id { get; set; } = "";
+    public DateTimeOffset Time { get; set; }
+    public string Scheduler { get; set; } = "slurm";
+    public string PlanSha256 { get; set; } = "";
+    public string Resubmit { get; set; } = "";
+    public string User { get; set; } = "";
+    public string Host { get; set; } = "";
+    public List<StageSubmission> Stages { get; set; } = new();
+}
+
+public sealed class StageSubmission
+{
+    public string Stage { get; set; } = "";
+    public string JobFolder { get; set; } = "";
+    public List<ArraySubmission> Arrays { get; set; } = new();
+}
+
+public enum ArraySubmissionState
+{
+    /// <summary>Written just before sbatch: if a Submit dies here, the next one looks the array up by its comment.</summary>
+    Submitting,
+    Submitted,
+    /// <summary>sbatch failed for good (or the intent was found never to have reached the cluster).</summary>
+    NotSubmitted,
+}
+
+public sealed class ArraySubmission
+{
+    /// <summary>Index of the array in the stage's plan (ArrayPlan.Index).</summary>
+    public int Array { get; set; }
+    public string JobName { get; set; } = "";
+    public ArraySubmissionState State { get; set; }
+    public string? JobId { get; set; }
+    /// <summary>The --array value submitted (array indices, with throttle).</summary>
+    public string ArraySpec { get; set; } = "";
+    /// <summary>Stage-wide task indices it covers, as ranges.</summary>
+    public string Tasks { get; set; } = "";
+    /// <summary>Stage task index = FirstTask + array index.</summary>
+    public int FirstTask { get; set; }
+    public string Comment { get; set; } = "";
+    public string? Dependency { get; set; }
+    public string Script { get; set; } = "";
+    public List<string> Argv { get; set; } = new();
+    public string? Error { get; set; }
+}

@@ -1,0 +1,213 @@
+using SpineProd.Planning;
+using SpineProd.Scheduler;
+
+namespace SpineProd.Submission;
+
+/// <summary>Where a task stands, in the words Status prints and resubmission explains.</summary>
+public enum TaskState
+{
+    NotSubmitted,
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Timeout,
+    OutOfMemory,
+    Cancelled,
+}
+
+/// <summary>One task of a stage: its inputs, what the scheduler and the completion marker say, and why.</summary>
+public sealed class TaskInfo
+{
+    public required StagePlan Stage { get; init; }
+    public required ArrayPlan Array { get; init; }
+    public int Task { get; init; }
+    public int IndexInArray => Task - Array.FirstTask;
+    public required IReadOnlyList<string> Inputs { get; init; }
+    public TaskState Status { get; set; }
+    /// <summary>Human detail: the scheduler state, a reason, or why a marker did not count.</summary>
+    public string Detail { get; set; } = "";
+    public SchedulerTask? Scheduler { get; set; }
+    public SubmissionRecord? Submission { get; set; }
+    public StageSubmission? StageSubmission { get; set; }
+    public ArraySubmission? ArraySubmission { get; set; }
+
+    public bool IsLive => Status is TaskState.Pending or TaskState.Running;
+    /// <summary>Pending behind a dependency that can never be satisfied (an upstream task failed): it will never run as it is.</summary>
+    public bool IsBlocked => Status == TaskState.Pending && Scheduler?.Reason == "DependencyNeverSatisfied";
+    public bool IsDone => Status == TaskState.Completed;
+
+    /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
+    public string? LogPath(string extension) =>
+        StageSubmission is null || ArraySubmission?.JobId is null ? null
+            : Path.Combine(StageSubmission.JobFolder, "logs", $"{ArraySubmission.JobName}_{ArraySubmission.JobId}_{IndexInArray}.{extension}");
+
+    /// <summary>"12_3": the task as squeue/sacct name it.</summary>
+    public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{IndexInArray}";
+}
+
+/// <summary>
+/// Puts together, for every task of a production, the plan (its inputs), the ledger (which job ran it
+/// last), one batched scheduler query per scheduler used, and the completion markers. A task is
+/// complete only with a valid marker: <c>&lt;state dir&gt;/markers/&lt;stage&gt;/&lt;task&gt;.done</c> listing exactly
+/// the task's current inputs (a marker left by other inputs, after the sources changed, does not count).
+/// </summary>
+public sealed class ProductionState
+{
+    public required ProductionPlan Plan { get; init; }
+    public required Ledger Ledger { get; init; }
+    public Dictionary<string, List<TaskInfo>> Stages { get; } = new();
+    public SchedulerSnapshot Snapshot { get; } = new();
+    /// <summary>Live tasks of submissions made from an older plan (their task numbers may mean other inputs now).</summary>
+    public List<(ArraySubmission Array, SchedulerTask Task)> LiveFromOtherPlans { get; } = new();
+
+    public IEnumerable<TaskInfo> AllTasks => Plan.Stages.SelectMany(s => Stages[s.Name]);
+
+    public static string MarkerDir(ProductionPlan plan, string stage) => Path.Combine(plan.StateDir, "markers", stage);
+    public static string MarkerPath(ProductionPlan plan, string stage, int task) => Path.Combine(MarkerDir(plan, stage), $"{task}.done");
+
+    /// <summary>Reads each stage's chunk lists from its plan folder: line i of array a is task a.FirstTask + i.</summary>
+    public static List<IReadOnlyList<string>> ReadInputs(string planDir, StagePlan stage)
+    {
+        var result = new List<IReadOnlyList<string>>(stage.TaskCount);
+        foreach (var array in stage.Arrays)
+        {
+            var file = Path.Combine(planDir, stage.Name, array.ChunkFile);
+            if (!File.Exists(file))
+                throw new Diagnostics.SpineProdException("SPN3015", $"the plan names {file}, which does not exist; build the production again (-t:Build)", file);
+            int n = 0;
+            foreach (var line in File.ReadLines(file))
+            {
+                if (n == array.TaskCount) break;
+                result.Add(line.TrimEnd('\r').Split(',', StringSplitOptions.RemoveEmptyEntries));
+                n++;
+            }
+            for (; n < array.TaskCount; n++) result.Add(System.Array.Empty<string>());
+        }
+        return result;
+    }
+
+    public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers)
+    {
+        var state = new ProductionState { Plan = plan, Ledger = ledger };
+
+        // One query per scheduler that ran any of this production's arrays.
+        foreach (var group in ledger.AllArrays().Where(x => x.Array.JobId is not null).GroupBy(x => x.Submission.Scheduler))
+        {
+            var ids = group.Select(x => x.Array.JobId!).Distinct().ToList();
+            var since = group.Min(x => x.Submission.Time);
+            var snap = schedulers(group.Key).Query(ids, since);
+            foreach (var (k, v) in snap.Tasks) state.Snapshot.Tasks[k] = v;
+            state.Snapshot.Sources.AddRange(snap.Sources);
+        }
+
+        foreach (var (sub, _, arr) in ledger.AllArrays())
+        {
+            if (sub.PlanSha256 == plan.PlanSha256 || arr.JobId is null) continue;
+            foreach (var t in state.Snapshot.Tasks.Values.Where(t => t.ArrayJobId == arr.JobId && t.IsLive))
+                state.LiveFromOtherPlans.Add((arr, t));
+        }
+
+        foreach (var stage in plan.Stages)
+        {
+            var inputs = ReadInputs(planDir, stage);
+            var markerDir = MarkerDir(plan, stage.Name);
+            var markers = Directory.Exists(markerDir)
+                ? Directory.EnumerateFiles(markerDir, "*.done").Select(Path.GetFileNameWithoutExtension).ToHashSet()
+                : new HashSet<string?>();
+
+            // The latest submission (of this same plan) that covered each task.
+            var latest = new Dictionary<int, (SubmissionRecord, StageSubmission, ArraySubmission)>();
+            foreach (var (sub, st, arr) in ledger.AllArrays())
+            {
+                if (st.Stage != stage.Name || sub.PlanSha256 != plan.PlanSha256 || arr.State == ArraySubmissionState.NotSubmitted) continue;
+                if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
+                foreach (var t in tasks.Indices) latest[t] = (sub, st, arr);
+            }
+
+            var list = new List<TaskInfo>(stage.TaskCount);
+            foreach (var array in stage.Arrays)
+            {
+                for (int i = 0; i < array.TaskCount; i++)
+                {
+                    int task = array.FirstTask + i;
+                    var info = new TaskInfo { Stage = stage, Array = array, Task = task, Inputs = task < inputs.Count ? inputs[task] : [] };
+                    string? markerProblem = null;
+                    if (markers.Contains(task.ToString(System.Globalization.CultureInfo.InvariantCulture)))
+                    {
+                        markerProblem = CheckMarker(MarkerPath(plan, stage.Name, task), info.Inputs);
+                        if (markerProblem is null) { info.Status = TaskState.Completed; info.Detail = "completion marker"; }
+                    }
+                    if (latest.TryGetValue(task, out var l))
+                    {
+                        (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
+                        if (l.Item3.JobId is not null) info.Scheduler = state.Snapshot.Find(l.Item3.JobId, i);
+                    }
+                    if (info.Status != TaskState.Completed) Classify(info, markerProblem);
+                    list.Add(info);
+                }
+            }
+            state.Stages[stage.Name] = list;
+        }
+        return state;
+    }
+
+    /// <summary>Null when the marker lists exactly these inputs; else why it does not count.</summary>
+    public static string? CheckMarker(string path, IReadOnlyList<string> inputs)
+    {
+        string[] lines;
+        try { lines = File.ReadAllLines(path).Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray(); }
+        catch (IOException e) { return $"marker unreadable ({e.Message})"; }
+        return lines.SequenceEqual(inputs) ? null : "its completion marker lists other inputs (the sources changed since it ran)";
+    }
+
+    /// <summary>SLURM's "code:signal" as words: ", exit code 1", ", killed by signal 9".</summary>
+    public static string FormatExit(string? exitCode)
+    {
+        if (string.IsNullOrEmpty(exitCode)) return "";
+        var parts = exitCode.Split(':');
+        if (parts.Length == 2 && parts[1] == "0") return $", exit code {parts[0]}";
+        if (parts.Length == 2 && parts[0] == "0") return $", signal {parts[1]}";
+        return $", exit code {exitCode}";
+    }
+
+    private static void Classify(TaskInfo info, string? markerProblem)
+    {
+        var arr = info.ArraySubmission;
+        var sched = info.Scheduler;
+        string suffix = markerProblem is null ? "" : $"; {markerProblem}";
+        if (arr is null)
+        {
+            info.Status = TaskState.NotSubmitted;
+            info.Detail = "never submitted" + suffix;
+            return;
+        }
+        if (arr.State == ArraySubmissionState.Submitting || arr.JobId is null)
+        {
+            info.Status = TaskState.Failed;
+            info.Detail = "its submission was interrupted and never confirmed" + suffix;
+            return;
+        }
+        if (sched is null)
+        {
+            info.Status = TaskState.Failed;
+            info.Detail = $"the scheduler has no record of job {info.SchedulerId}" + suffix;
+            return;
+        }
+        string exit = FormatExit(sched.ExitCode);
+        string reason = sched.Reason is null ? "" : $" ({sched.Reason})";
+        (info.Status, info.Detail) = sched.Kind switch
+        {
+            TaskStateKind.Pending => (TaskState.Pending, $"{sched.RawState}{reason}"),
+            TaskStateKind.Running => (TaskState.Running, sched.RawState),
+            TaskStateKind.Completed => (TaskState.Failed, $"job {info.SchedulerId} COMPLETED but left no valid completion marker" + suffix),
+            TaskStateKind.Failed => (TaskState.Failed, $"FAILED{exit}"),
+            TaskStateKind.Timeout => (TaskState.Timeout, $"TIMEOUT{exit}"),
+            TaskStateKind.OutOfMemory => (TaskState.OutOfMemory, $"OUT_OF_MEMORY{exit}"),
+            TaskStateKind.Cancelled => (TaskState.Cancelled, $"{sched.RawState}{reason}"),
+            TaskStateKind.NodeFail => (TaskState.Failed, $"{sched.RawState} (node failure){exit}"),
+            TaskStateKind.Preempted => (TaskState.Cancelled, $"{sched.RawState}"),
+            _ => (TaskState.Failed, $"scheduler state {sched.RawState}{exit}"),
+        };
+    }
+}

@@ -1,0 +1,29 @@
+using SpineProd.Scheduler;
+
+namespace SpineProd.Submission;
+
+/// <summary>
+/// Waits for a production to finish by asking, at growing intervals, one batched status each time:
+/// the interval starts at <c>first</c> and grows by half each poll up to <c>max</c>, so a long
+/// production costs the controller a handful of queries an hour, not a storm.
+/// </summary>
+public sealed class StatusPoller(IClock clock, TimeSpan first, TimeSpan max, TimeSpan deadline)
+{
+    public int Polls { get; private set; }
+
+    public StatusReport WaitUntilFinished(Func<StatusReport> query, Action<StatusReport>? progress = null)
+    {
+        var end = clock.UtcNow + deadline;
+        var interval = first;
+        while (true)
+        {
+            var report = query();
+            Polls++;
+            if (report.IsFinished || clock.UtcNow >= end) return report;
+            progress?.Invoke(report);
+            var left = end - clock.UtcNow;
+            clock.Sleep(interval < left ? interval : left);
+            interval = TimeSpan.FromTicks(Math.Min(max.Ticks, (long)(interval.Ticks * 1.5)));
+        }
+    }
+}

@@ -1,0 +1,206 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SpineProd.IO;
+using SpineProd.Planning;
+using SpineProd.Scheduler;
+
+namespace SpineProd.Submission;
+
+/// <summary>Task counts by status, for an array, a stage or the production.</summary>
+public sealed class StatusCounts
+{
+    public int Total, Completed, Pending, Running, Failed, Timeout, OutOfMemory, Cancelled, NotSubmitted, Blocked;
+
+    public void Add(TaskInfo t)
+    {
+        Total++;
+        switch (t.Status)
+        {
+            case TaskState.Completed: Completed++; break;
+            case TaskState.Pending: Pending++; if (t.IsBlocked) Blocked++; break;
+            case TaskState.Running: Running++; break;
+            case TaskState.Failed: Failed++; break;
+            case TaskState.Timeout: Timeout++; break;
+            case TaskState.OutOfMemory: OutOfMemory++; break;
+            case TaskState.Cancelled: Cancelled++; break;
+            case TaskState.NotSubmitted: NotSubmitted++; break;
+        }
+    }
+
+    public JsonObject ToJson() => new()
+    {
+        ["total"] = Total, ["completed"] = Completed, ["pending"] = Pending, ["running"] = Running,
+        ["failed"] = Failed, ["timeout"] = Timeout, ["out_of_memory"] = OutOfMemory,
+        ["cancelled"] = Cancelled, ["not_submitted"] = NotSubmitted, ["blocked"] = Blocked,
+    };
+}
+
+/// <summary>
+/// Status: one batched scheduler query and the completion markers give, per stage and array and in
+/// total, how many tasks are where; and for every task that did not succeed, its inputs, state,
+/// exit code and log. Printed as a table and written to <c>&lt;state dir&gt;/status.json</c>.
+/// </summary>
+public sealed class StatusReport
+{
+    public required ProductionState State { get; init; }
+    public StatusCounts Totals { get; } = new();
+    public Dictionary<string, StatusCounts> ByStage { get; } = new();
+    public Dictionary<(string Stage, int Array), StatusCounts> ByArray { get; } = new();
+    public List<TaskInfo> Problems { get; } = new();
+    public DateTimeOffset Time { get; init; } = DateTimeOffset.Now;
+
+    public static string StatusFile(ProductionPlan plan) => Path.Combine(plan.StateDir, "status.json");
+
+    public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
+    {
+        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
+        var state = ProductionState.Resolve(plan, planDir, ledger, schedulers);
+        var report = new StatusReport { State = state, Time = (clock ?? SystemClock.Instance).UtcNow };
+        foreach (var stage in plan.Stages)
+        {
+            var sc = report.ByStage[stage.Name] = new StatusCounts();
+            foreach (var t in state.Stages[stage.Name])
+            {
+                report.Totals.Add(t);
+                sc.Add(t);
+                if (!report.ByArray.TryGetValue((stage.Name, t.Array.Index), out var ac))
+                    ac = report.ByArray[(stage.Name, t.Array.Index)] = new StatusCounts();
+                ac.Add(t);
+                if (t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled || t.IsBlocked)
+                    report.Problems.Add(t);
+            }
+        }
+        return report;
+    }
+
+    public bool IsFinished => Totals.Pending == 0 && Totals.Running == 0;
+    public bool IsComplete => Totals.Completed == Totals.Total;
+
+    private IEnumerable<string> JobIds(string stage, int array) =>
+        State.Ledger.AllArrays().Where(x => x.Stage.Stage == stage && x.Array.Array == array && x.Array.JobId is not null
+                                            && x.Submission.PlanSha256 == State.Plan.PlanSha256).Select(x => x.Array.JobId!);
+
+    /// <summary>The terminal rendering: a header, the table, then the tasks that need attention.</summary>
+    public List<string> Render(int maxProblems = 50)
+    {
+        var plan = State.Plan;
+        var lines = new List<string>();
+        var subs = State.Ledger.Submissions;
+        lines.Add($"{plan.ProductionName}: {Totals.Completed} of {Totals.Total} task(s) complete" +
+                  $" ({(Totals.Total == 0 ? 100 : 100.0 * Totals.Completed / Totals.Total):0.#}%), {subs.Count} submission(s)" +
+                  (subs.Count > 0 ? $", last {subs[^1].Id} on {subs[^1].Scheduler}" : "") +
+                  $"; asked {(State.Snapshot.Sources.Count == 0 ? "no scheduler" : string.Join("+", State.Snapshot.Sources.Distinct()))} at {Time.ToLocalTime():HH:mm:ss}");
+
+        string[] head = ["stage", "array", "job ids", "tasks", "done", "pending", "running", "failed", "timeout", "oom", "cancelled", "unsubmitted"];
+        var rows = new List<string[]>();
+        string[] Row(string stage, string array, string ids, StatusCounts c) =>
+        [
+            stage, array, ids, N(c.Total), N(c.Completed), N(c.Pending) + (c.Blocked > 0 ? $" ({c.Blocked} blocked)" : ""),
+            N(c.Running), N(c.Failed), N(c.Timeout), N(c.OutOfMemory), N(c.Cancelled), N(c.NotSubmitted),
+        ];
+        foreach (var stage in plan.Stages)
+        {
+            foreach (var array in stage.Arrays)
+            {
+                var ids = string.Join(",", JobIds(stage.Name, array.Index));
+                rows.Add(Row(stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), ids.Length == 0 ? "-" : ids,
+                    ByArray.GetValueOrDefault((stage.Name, array.Index)) ?? new StatusCounts()));
+            }
+            if (plan.Stages.Count > 1) rows.Add(Row(stage.Name, "all", "", ByStage[stage.Name]));
+        }
+        rows.Add(Row("total", "", "", Totals));
+        var widths = head.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
+        string Fmt(string[] r) => string.Join("  ", r.Select((c, i) => i <= 2 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd();
+        lines.Add("");
+        lines.Add(Fmt(head));
+        lines.Add(string.Join("  ", widths.Select(w => new string('-', w))));
+        foreach (var r in rows)
+        {
+            if (r[0] == "total") lines.Add(string.Join("  ", widths.Select(w => new string('-', w))));
+            lines.Add(Fmt(r));
+        }
+
+        if (Problems.Count > 0)
+        {
+            lines.Add("");
+            lines.Add($"{Problems.Count} task(s) did not succeed:");
+            foreach (var t in Problems.Take(maxProblems))
+            {
+                lines.Add($"  {t.Stage.Name} task {t.Task}: {t.Detail}{(t.SchedulerId is null ? "" : $"  [job {t.SchedulerId}]")}");
+                lines.Add($"      inputs: {string.Join(", ", t.Inputs)}");
+                var err = t.LogPath("err");
+                if (err is not null) lines.Add($"      log:    {err}");
+            }
+            if (Problems.Count > maxProblems) lines.Add($"  ... and {Problems.Count - maxProblems} more (all in {StatusFile(plan)})");
+            lines.Add("Fix the cause, then Submit again: only these and never-submitted tasks are sent.");
+        }
+        else if (IsComplete) lines.Add("All tasks complete.");
+        return lines;
+    }
+
+    private static string N(int n) => n.ToString(CultureInfo.InvariantCulture);
+
+    public JsonObject ToJson()
+    {
+        var plan = State.Plan;
+        var stages = new JsonArray();
+        foreach (var stage in plan.Stages)
+        {
+            var arrays = new JsonArray();
+            foreach (var array in stage.Arrays)
+            {
+                var c = ByArray.GetValueOrDefault((stage.Name, array.Index)) ?? new StatusCounts();
+                var o = c.ToJson();
+                o["index"] = array.Index;
+                o["job_name"] = array.JobName;
+                o["job_ids"] = new JsonArray(JobIds(stage.Name, array.Index).Select(x => (JsonNode?)JsonValue.Create(x)).ToArray());
+                arrays.Add(o);
+            }
+            var so = ByStage[stage.Name].ToJson();
+            so["name"] = stage.Name;
+            so["output_dir"] = stage.OutputDir;
+            so["arrays"] = arrays;
+            stages.Add(so);
+        }
+        var problems = new JsonArray();
+        foreach (var t in Problems)
+        {
+            problems.Add(new JsonObject
+            {
+                ["stage"] = t.Stage.Name,
+                ["task"] = t.Task,
+                ["array"] = t.Array.Index,
+                ["index_in_array"] = t.IndexInArray,
+                ["status"] = JsonNamingPolicy.SnakeCaseLower.ConvertName(t.Status.ToString()),
+                ["blocked"] = t.IsBlocked,
+                ["state"] = t.Scheduler?.RawState,
+                ["exit_code"] = t.Scheduler?.ExitCode,
+                ["reason"] = t.Scheduler?.Reason,
+                ["detail"] = t.Detail,
+                ["job"] = t.SchedulerId,
+                ["inputs"] = new JsonArray(t.Inputs.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+                ["log_out"] = t.LogPath("out"),
+                ["log_err"] = t.LogPath("err"),
+            });
+        }
+        var totals = Totals.ToJson();
+        return new JsonObject
+        {
+            ["production"] = plan.ProductionName,
+            ["production_file"] = plan.ProductionFile,
+            ["time"] = Time.ToLocalTime().ToString("O"),
+            ["plan_sha256"] = plan.PlanSha256,
+            ["sources"] = new JsonArray(State.Snapshot.Sources.Distinct().Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+            ["finished"] = IsFinished,
+            ["complete"] = IsComplete,
+            ["totals"] = totals,
+            ["stages"] = stages,
+            ["problems"] = problems,
+        };
+    }
+
+    public void Write() => AtomicFile.Write(StatusFile(State.Plan), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+}
+

@@ -1,0 +1,373 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using SpineProd.Diagnostics;
+using SpineProd.Planning;
+using SpineProd.Scheduler;
+
+namespace SpineProd.Submission;
+
+/// <summary>Which tasks a Submit of an already-submitted production sends again.</summary>
+public enum ResubmitMode
+{
+    /// <summary>Every task without a valid completion marker that is not pending or running (the default).</summary>
+    Missing,
+    /// <summary>Only tasks that ran and did not succeed (failed, timed out, out of memory, cancelled); never-submitted ones wait.</summary>
+    Failed,
+    /// <summary>Refuse to submit a production that was submitted before.</summary>
+    None,
+}
+
+public enum LogLevel { Low, Normal, High, Warning }
+
+/// <summary>Everything a Submit needs besides the plan: who, how, and the seams.</summary>
+public sealed class SubmitContext
+{
+    public string SdkVersion { get; init; } = "";
+    public string? GitCommit { get; init; }
+    public string Command { get; init; } = "";
+    public ResubmitMode Resubmit { get; init; } = ResubmitMode.Missing;
+    public string User { get; init; } = Environment.UserName;
+    public string Host { get; init; } = Environment.MachineName;
+    public Action<LogLevel, string> Log { get; init; } = (_, _) => { };
+    public Action<string, string>? Warn { get; init; }
+    public IClock Clock { get; init; } = SystemClock.Instance;
+    public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>At most this many per-task "why" lines are logged; the rest are counted (all are in job_metadata.json).</summary>
+    public int MaxReasonLines { get; init; } = 200;
+
+    public static ResubmitMode ParseResubmit(string? value, string? file) => (value ?? "").Trim().ToLowerInvariant() switch
+    {
+        "" or "missing" or "all-missing" => ResubmitMode.Missing,
+        "failed" => ResubmitMode.Failed,
+        "none" or "false" or "no" => ResubmitMode.None,
+        _ => throw new SpineProdException("SPN3006", $"Resubmit='{value}' is not one of missing, failed, none", file),
+    };
+}
+
+public sealed record SubmittedArray(string Stage, int Array, string JobId, string ArraySpec, int Tasks, string JobFolder, string? Dependency);
+
+public sealed class SubmitOutcome
+{
+    public List<SubmittedArray> Arrays { get; } = new();
+    public string? SubmissionId { get; set; }
+    public int TasksSubmitted => Arrays.Sum(a => a.Tasks);
+}
+
+/// <summary>
+/// Submit: works out which tasks need to run (all of them the first time; afterwards those without a
+/// valid completion marker that are not pending or running, each with its reason), creates one job
+/// folder per stage, and submits one array per planned array that has such tasks, recording every
+/// job id in the ledger and the job folder's metadata the moment it is known.
+/// </summary>
+public sealed class Submitter
+{
+    private readonly Func<string, IScheduler> _schedulers;
+    private readonly SubmitContext _ctx;
+
+    public Submitter(Func<string, IScheduler> schedulers, SubmitContext context)
+    {
+        _schedulers = schedulers;
+        _ctx = context;
+    }
+
+    public static string ReasonLabel(TaskState s) => s switch
+    {
+        TaskState.NotSubmitted => "never submitted",
+        TaskState.Failed => "failed",
+        TaskState.Timeout => "timed out",
+        TaskState.OutOfMemory => "out of memory",
+        TaskState.Cancelled => "cancelled",
+        _ => s.ToString().ToLowerInvariant(),
+    };
+
+    public static string ReasonLabel(TaskInfo t) => t.IsBlocked ? "blocked behind a failed upstream task" : ReasonLabel(t.Status);
+
+    public SubmitOutcome Submit(ProductionPlan plan, string planDir)
+    {
+        var outcome = new SubmitOutcome();
+        using var _ = SubmitLock.Acquire(plan.StateDir, _ctx.LockWait, _ctx.Clock);
+        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
+        ReconcileInterrupted(ledger, plan.StateDir);
+
+        if (_ctx.Resubmit == ResubmitMode.None && ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null))))
+            throw new SpineProdException("SPN3012",
+                $"{plan.ProductionName} was submitted before ({ledger.Submissions.Count} submission(s), see {Ledger.PathIn(plan.StateDir)}) and Resubmit=none; use -p:Resubmit=missing to submit what is missing",
+                plan.ProductionFile);
+
+        var state = ProductionState.Resolve(plan, planDir, ledger, _schedulers);
+        if (state.LiveFromOtherPlans.Count > 0)
+        {
+            var ids = string.Join(", ", state.LiveFromOtherPlans.Select(x => x.Array.JobId).Distinct().Take(10));
+            throw new SpineProdException("SPN3008",
+                $"{state.LiveFromOtherPlans.Count} task(s) submitted from an earlier version of this production are still pending or running (jobs {ids}); " +
+                "the production changed since, so their task numbers may now mean other inputs. Wait for them, or run -t:Cancel, then Submit again.",
+                plan.ProductionFile);
+        }
+
+        // What to submit, per stage, and why.
+        bool firstTime = ledger.Submissions.Count == 0;
+        var toSubmit = new Dictionary<string, List<TaskInfo>>();
+        foreach (var stage in plan.Stages)
+        {
+            var tasks = state.Stages[stage.Name];
+            var chosen = tasks.Where(t => t.IsBlocked || (!t.IsDone && !t.IsLive && (_ctx.Resubmit != ResubmitMode.Failed || t.Status != TaskState.NotSubmitted))).ToList();
+            toSubmit[stage.Name] = chosen;
+            int done = tasks.Count(t => t.IsDone), live = tasks.Count(t => t.IsLive && !t.IsBlocked);
+            int waiting = tasks.Count(t => !t.IsDone && !t.IsLive) - chosen.Count(t => !t.IsBlocked);
+            _ctx.Log(LogLevel.High, $"{stage.Name}: {tasks.Count} task(s): {done} complete, {live} pending or running, {chosen.Count} to submit" +
+                (waiting > 0 ? $", {waiting} never submitted left out (Resubmit=failed)" : ""));
+            if (!firstTime) LogReasons(stage, chosen);
+        }
+
+        int total = toSubmit.Values.Sum(l => l.Count);
+        if (total == 0)
+        {
+            _ctx.Log(LogLevel.High, $"Nothing to submit for {plan.ProductionName}: every task is complete, pending or running.");
+            return outcome;
+        }
+
+        // Tasks stuck behind a failed upstream task can never run: cancel them (one call per
+        // scheduler) so they are submitted again below, chained to the new upstream jobs.
+        foreach (var g in toSubmit.Values.SelectMany(l => l).Where(t => t.IsBlocked && t.SchedulerId is not null).GroupBy(t => t.Submission!.Scheduler))
+        {
+            _schedulers(g.Key).Cancel(g.Select(t => t.SchedulerId!).ToList());
+            _ctx.Log(LogLevel.High, $"cancelled {g.Count()} task(s) blocked behind failed upstream tasks, to chain them to the new submission");
+        }
+
+        var scheduler = _schedulers(plan.Scheduler);
+        var now = _ctx.Clock.UtcNow;
+        var submission = new SubmissionRecord
+        {
+            Id = UniqueId(ledger, now.ToLocalTime().ToString("yyyyMMdd_HHmmss", CultureInfo.InvariantCulture)),
+            Time = now,
+            Scheduler = scheduler.Name,
+            PlanSha256 = plan.PlanSha256,
+            Resubmit = _ctx.Resubmit.ToString().ToLowerInvariant(),
+            User = _ctx.User,
+            Host = _ctx.Host,
+        };
+        ledger.Submissions.Add(submission);
+        outcome.SubmissionId = submission.Id;
+
+        var submittedIds = new Dictionary<string, List<string>>();
+        foreach (var stage in OrderByDependencies(plan.Stages))
+        {
+            var chosen = toSubmit[stage.Name];
+            if (chosen.Count == 0) continue;
+            var dependency = CombineDependency(plan, stage, state, toSubmit, submittedIds);
+            var stageSub = new StageSubmission { Stage = stage.Name, JobFolder = CreateJobFolder(plan, planDir, stage, now) };
+            submission.Stages.Add(stageSub);
+            var metadata = JobMetadata.Create(plan, stage, submission, _ctx, chosen.Sum(t => t.Inputs.Count));
+            var whyByArray = new Dictionary<int, string>();
+            var ids = submittedIds[stage.Name] = new List<string>();
+
+            foreach (var group in chosen.GroupBy(t => t.Array.Index).OrderBy(g => g.Key))
+            {
+                var array = group.First().Array;
+                var indices = group.Select(t => t.IndexInArray).ToList();
+                whyByArray[array.Index] = string.Join("; ", group.GroupBy(ReasonLabel)
+                    .Select(g => $"{g.Key}: {ArraySpec.FormatRanges(g.Select(t => t.Task))}"));
+                var spec = SubsetSpec(stage, array, indices);
+                var entry = new ArraySubmission
+                {
+                    Array = array.Index,
+                    JobName = array.JobName,
+                    State = ArraySubmissionState.Submitting,
+                    ArraySpec = spec,
+                    Tasks = ArraySpec.FormatRanges(group.Select(t => t.Task)),
+                    FirstTask = array.FirstTask,
+                    Comment = Comment(plan, stage, array, submission),
+                    Dependency = dependency,
+                    Script = Path.Combine(stageSub.JobFolder, array.Script),
+                };
+                stageSub.Arrays.Add(entry);
+                // The intent first: if this process dies inside sbatch, the next Submit finds the array by its comment.
+                ledger.Save(plan.StateDir);
+                JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+
+                var request = new SubmitRequest(entry.Script, stageSub.JobFolder, array.JobName, spec, dependency, entry.Comment);
+                entry.Argv = SlurmClient.BuildSbatchArgs(request).Prepend(scheduler.Name == "slurm" ? "sbatch" : scheduler.Name).ToList();
+                try
+                {
+                    var result = scheduler.Submit(request);
+                    entry.JobId = result.JobId;
+                    entry.Argv = result.Argv.ToList();
+                    entry.State = ArraySubmissionState.Submitted;
+                }
+                catch (SpineProdException e)
+                {
+                    entry.State = ArraySubmissionState.NotSubmitted;
+                    entry.Error = $"{e.Code}: {e.Message}";
+                    ledger.Save(plan.StateDir);
+                    JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                    int already = outcome.Arrays.Count;
+                    throw new SpineProdException(e.Code,
+                        e.Message + (already > 0 ? $" ({already} array(s) submitted before this one are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again submits only the rest.)" : ""),
+                        e.File ?? plan.ProductionFile, e.Line, e.Column, e);
+                }
+                ledger.Save(plan.StateDir);
+                JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                ids.Add(entry.JobId!);
+                outcome.Arrays.Add(new SubmittedArray(stage.Name, array.Index, entry.JobId!, spec, indices.Count, stageSub.JobFolder, dependency));
+                _ctx.Log(LogLevel.High, $"{stage.Name}: submitted {array.JobName} as job {entry.JobId} (--array={spec}{(dependency is null ? "" : $", --dependency={dependency}")}), {indices.Count} task(s)");
+            }
+            _ctx.Log(LogLevel.High, $"{stage.Name}: job folder {stageSub.JobFolder}");
+        }
+
+        scheduler.RunPending(msg => _ctx.Log(LogLevel.Normal, msg));
+        return outcome;
+    }
+
+    private void LogReasons(StagePlan stage, List<TaskInfo> chosen)
+    {
+        foreach (var g in chosen.GroupBy(ReasonLabel))
+            _ctx.Log(LogLevel.High, $"{stage.Name}: {g.Count()} task(s) {g.Key}: {ArraySpec.FormatRanges(g.Select(t => t.Task))}");
+        foreach (var t in chosen.Take(_ctx.MaxReasonLines))
+            _ctx.Log(LogLevel.Normal, $"{stage.Name} task {t.Task} ({ReasonLabel(t)}: {t.Detail}): {string.Join(", ", t.Inputs)}");
+        if (chosen.Count > _ctx.MaxReasonLines)
+            _ctx.Log(LogLevel.Normal, $"{stage.Name}: ... and {chosen.Count - _ctx.MaxReasonLines} more task(s); job_metadata.json lists them all");
+    }
+
+    /// <summary>
+    /// Looks up arrays whose sbatch was under way when a Submit died: accepted ones get their job id,
+    /// the rest are marked as never submitted. If the scheduler cannot say, nothing is submitted.
+    /// </summary>
+    private void ReconcileInterrupted(Ledger ledger, string stateDir)
+    {
+        bool changed = false;
+        foreach (var (sub, st, arr) in ledger.AllArrays().Where(x => x.Array.State == ArraySubmissionState.Submitting).ToList())
+        {
+            var (answered, id) = _schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment);
+            if (!answered)
+                throw new SpineProdException("SPN3009",
+                    $"a previous Submit was interrupted while submitting {arr.JobName}, and the scheduler does not answer to say whether it was accepted; run Submit again when it does",
+                    Ledger.PathIn(stateDir));
+            if (id is not null)
+            {
+                arr.JobId = id; arr.State = ArraySubmissionState.Submitted;
+                _ctx.Log(LogLevel.High, $"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} was accepted as job {id}; recorded");
+            }
+            else
+            {
+                arr.State = ArraySubmissionState.NotSubmitted; arr.Error = "interrupted before the scheduler accepted it";
+                _ctx.Log(LogLevel.High, $"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} never reached the scheduler");
+            }
+            changed = true;
+        }
+        if (changed) ledger.Save(stateDir);
+    }
+
+    private static string UniqueId(Ledger ledger, string stamp)
+    {
+        var id = stamp;
+        for (int n = 2; ledger.Submissions.Any(s => s.Id == id); n++) id = $"{stamp}_{n}";
+        return id;
+    }
+
+    /// <summary>
+    /// The array spec for a subset of an array's indices, keeping the planned throttle. Same script,
+    /// same chunk list: the job reads line SLURM_ARRAY_TASK_ID+1, whatever subset runs.
+    /// </summary>
+    public static string SubsetSpec(StagePlan stage, ArrayPlan array, IReadOnlyCollection<int> indices)
+    {
+        ArraySpec.TryParse(array.ArraySpec, out var planned);
+        int? throttle = planned.Indices.Count > 0 ? planned.Throttle : stage.MaxRunningTasks;
+        if (indices.Count == array.TaskCount && planned.Indices.Count == array.TaskCount && array.ArraySpec.Length > 0)
+            return array.ArraySpec;
+        var spec = new ArraySpec(indices, throttle is > 0 && throttle < indices.Count ? throttle : null);
+        return spec.ToString();
+    }
+
+    private static string Comment(ProductionPlan plan, StagePlan stage, ArrayPlan array, SubmissionRecord sub)
+    {
+        static string Clean(string s) => new(s.Select(c => char.IsWhiteSpace(c) || c is '|' or '"' or '\'' ? '_' : c).ToArray());
+        return $"spineprod:{Clean(plan.ProductionName)}:{Clean(stage.Name)}:{array.Index}:{sub.Id}";
+    }
+
+    /// <summary>
+    /// The stage's own Dependency AND afterok on every array its upstream stages have in flight:
+    /// those submitted just now, and those of earlier Submits still pending or running.
+    /// </summary>
+    private string? CombineDependency(ProductionPlan plan, StagePlan stage, ProductionState state,
+        Dictionary<string, List<TaskInfo>> toSubmit, Dictionary<string, List<string>> submittedNow)
+    {
+        var ids = new List<string>();
+        foreach (var up in stage.DependsOn)
+        {
+            if (!state.Stages.TryGetValue(up, out var upTasks))
+                throw new SpineProdException("SPN3013", $"stage '{stage.Name}' depends on '{up}', which is not a stage of this production", plan.ProductionFile);
+            if (submittedNow.TryGetValue(up, out var now)) ids.AddRange(now);
+            ids.AddRange(upTasks.Where(t => t.IsLive && !t.IsBlocked && t.ArraySubmission?.JobId is not null).Select(t => t.ArraySubmission!.JobId!));
+            int left = upTasks.Count(t => !t.IsDone && !t.IsLive) - toSubmit[up].Count(t => !t.IsBlocked);
+            if (left > 0)
+                _ctx.Warn?.Invoke("SPN3016", $"stage '{stage.Name}' depends on '{up}', which has {left} unfinished task(s) this Submit does not send; '{stage.Name}' will run without their outputs");
+        }
+        ids = ids.Distinct().ToList();
+        var user = string.IsNullOrWhiteSpace(stage.Dependency) ? null : stage.Dependency.Trim();
+        if (ids.Count == 0) return user;
+        var chain = "afterok:" + string.Join(':', ids);
+        if (user is null) return chain;
+        if (user.Contains('?'))
+            throw new SpineProdException("SPN3013",
+                $"stage '{stage.Name}' has Dependency='{user}', an either-or (?) dependency, which SLURM cannot combine with the afterok on its upstream stages; use ',' (all of) instead",
+                plan.ProductionFile);
+        return user + "," + chain;
+    }
+
+    public static List<StagePlan> OrderByDependencies(IReadOnlyList<StagePlan> stages)
+    {
+        var byName = stages.ToDictionary(s => s.Name);
+        var done = new HashSet<string>();
+        var order = new List<StagePlan>();
+        void Visit(StagePlan s, HashSet<string> path)
+        {
+            if (done.Contains(s.Name)) return;
+            if (!path.Add(s.Name)) throw new SpineProdException("SPN3013", $"stages depend on each other in a cycle through '{s.Name}'");
+            foreach (var d in s.DependsOn) if (byName.TryGetValue(d, out var up)) Visit(up, path);
+            path.Remove(s.Name);
+            done.Add(s.Name);
+            order.Add(s);
+        }
+        foreach (var s in stages) Visit(s, new HashSet<string>());
+        return order;
+    }
+
+    /// <summary>
+    /// <c>&lt;JobsDir&gt;/&lt;YYYYmmdd_HHMMSS&gt;_&lt;stage job name&gt;/</c> holding a copy of the stage's plan folder
+    /// (chunk lists, scripts, configs) and an empty logs/. Never shared: if the name is taken (same
+    /// second), a suffix is added, and ownership is claimed with a file only one creator can make.
+    /// </summary>
+    private static string CreateJobFolder(ProductionPlan plan, string planDir, StagePlan stage, DateTimeOffset now)
+    {
+        var source = Path.Combine(planDir, stage.Name);
+        if (!Directory.Exists(source))
+            throw new SpineProdException("SPN3015", $"the stage folder {source} named by the plan does not exist; build the production again (-t:Build)", plan.ProductionFile);
+        var baseName = $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{stage.JobName}";
+        for (int n = 1; ; n++)
+        {
+            var folder = Path.Combine(plan.JobsDir, n == 1 ? baseName : $"{baseName}_{n}");
+            if (Directory.Exists(folder)) continue;
+            Directory.CreateDirectory(folder);
+            try
+            {
+                using (new FileStream(Path.Combine(folder, ".spineprod-job-folder"), FileMode.CreateNew, FileAccess.Write)) { }
+            }
+            catch (IOException) { continue; } // someone else created it in the same instant
+            CopyTree(source, folder);
+            Directory.CreateDirectory(Path.Combine(folder, "logs"));
+            return folder;
+        }
+    }
+
+    private static void CopyTree(string from, string to)
+    {
+        foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
+            Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
+        foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
+        {
+            var dest = Path.Combine(to, Path.GetRelativePath(from, file));
+            File.Copy(file, dest, overwrite: false);
+            if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dest, File.GetUnixFileMode(file));
+        }
+    }
+}

@@ -1,0 +1,24 @@
+using Microsoft.Build.Framework;
+using SpineProd.Diagnostics;
+using SpineProd.Scheduler;
+using SpineProd.Submission;
+
+namespace SpineProd.Tasks;
+
+/// <summary>-t:Cancel: cancels the production's pending and running jobs (needs only its state folder, not a plan).</summary>
+public sealed class CancelProduction : Microsoft.Build.Utilities.Task
+{
+    [Required] public string StateDir { get; set; } = "";
+    [Required] public string ProductionName { get; set; } = "";
+    [Required] public string ProjectFile { get; set; } = "";
+
+    [Output] public string[] CancelledJobIds { get; private set; } = [];
+
+    public override bool Execute() => Log.Run(ProjectFile, () =>
+    {
+        var stateDir = Path.GetFullPath(StateDir, Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
+        var schedulers = Schedulers.Factory(stateDir, null, 0, null, ProjectFile);
+        var outcome = Canceller.Cancel(stateDir, ProductionName, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
+        CancelledJobIds = outcome.JobIds.ToArray();
+    });
+}

@@ -1,0 +1,43 @@
+using Microsoft.Build.Framework;
+using SpineProd.Diagnostics;
+using SpineProd.Scheduler;
+using SpineProd.Submission;
+
+namespace SpineProd.Tasks;
+
+/// <summary>-t:Submit: submits the built plan (or what is missing of it) to the production's scheduler.</summary>
+public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
+{
+    [Required] public string PlanFile { get; set; } = "";
+    [Required] public string ProjectFile { get; set; } = "";
+    public string? Resubmit { get; set; }
+    public string? SdkVersion { get; set; }
+    public string? RepositoryRoot { get; set; }
+    public string? LocalParallelism { get; set; }
+    public string? SubmitRetries { get; set; }
+
+    [Output] public string[] JobIds { get; private set; } = [];
+
+    public override bool Execute() => Log.Run(ProjectFile, () =>
+    {
+        var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
+        var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
+        var context = new SubmitContext
+        {
+            SdkVersion = SdkVersion ?? "",
+            GitCommit = ClusterTaskSupport.GitCommit(RepositoryRoot),
+            Command = ClusterTaskSupport.CommandLine(BuildEngine, ProjectFile, "Submit"),
+            Resubmit = SubmitContext.ParseResubmit(Resubmit, ProjectFile),
+            Log = (level, message) => ClusterTaskSupport.Log(Log, level, message),
+            Warn = (code, message) => Log.LogWarning(null, code, null, ProjectFile, 0, 0, 0, 0, "{0}", message),
+        };
+        var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
+        var schedulers = Schedulers.Factory(plan.StateDir, m => Log.LogMessage(MessageImportance.High, "{0}", m),
+            ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile);
+        var outcome = new Submitter(schedulers, context).Submit(plan, planDir);
+        JobIds = outcome.Arrays.Select(a => a.JobId).ToArray();
+        if (outcome.Arrays.Count > 0)
+            Log.LogMessage(MessageImportance.High, "{0}: submitted {1} task(s) in {2} array(s): jobs {3}. See where they stand with -t:Status.",
+                plan.ProductionName, outcome.TasksSubmitted, outcome.Arrays.Count, string.Join(", ", JobIds));
+    });
+}

@@ -1,0 +1,157 @@
+using SpineProd.Diagnostics;
+using SpineProd.Planning;
+using SpineProd.Scheduler;
+
+namespace SpineProd.Tests.Cluster;
+
+/// <summary>A clock whose Sleep only advances time and remembers how long it was asked to wait.</summary>
+public sealed class FakeClock : IClock
+{
+    public DateTimeOffset UtcNow { get; private set; } = new(2026, 11, 24, 8, 0, 0, TimeSpan.Zero);
+    public List<TimeSpan> Sleeps { get; } = new();
+    public double Random { get; set; } = 0.5;
+    public void Sleep(TimeSpan duration) { Sleeps.Add(duration); UtcNow += duration; }
+    public double NextDouble() => Random;
+}
+
+/// <summary>Answers each program's calls from a queue of scripted results, and records every call.</summary>
+public sealed class FakeRunner : IProcessRunner
+{
+    private readonly Dictionary<string, Queue<ProcessResult>> _answers = new();
+    public List<(string Program, IReadOnlyList<string> Args)> Calls { get; } = new();
+
+    public FakeRunner Answer(string program, params ProcessResult[] results)
+    {
+        if (!_answers.TryGetValue(program, out var q)) _answers[program] = q = new Queue<ProcessResult>();
+        foreach (var r in results) q.Enqueue(r);
+        return this;
+    }
+
+    public int Count(string program) => Calls.Count(c => c.Program == program);
+
+    public ProcessResult Run(string fileName, IReadOnlyList<string> arguments, TimeSpan timeout, string? workingDirectory = null,
+        IReadOnlyDictionary<string, string?>? environment = null, string? stdoutFile = null, string? stderrFile = null)
+    {
+        Calls.Add((fileName, arguments.ToList()));
+        return _answers.TryGetValue(fileName, out var q) && q.Count > 0 ? q.Dequeue() : new ProcessResult(0, "", "");
+    }
+
+    public static ProcessResult Ok(string stdout) => new(0, stdout, "");
+    public static ProcessResult Err(string stderr, int code = 1) => new(code, "", stderr);
+    public static ProcessResult Timeout() => new(-1, "", "", TimedOut: true);
+}
+
+/// <summary>
+/// An in-memory scheduler: every submitted array task gets the state the test says (default
+/// COMPLETED), and can be told to throw on the Nth submission (a controller that goes away).
+/// </summary>
+public sealed class FakeScheduler : IScheduler
+{
+    public string Name { get; init; } = "slurm";
+    public List<SubmitRequest> Submitted { get; } = new();
+    public Dictionary<(string, int), SchedulerTask> Tasks { get; } = new();
+    public List<string> Cancelled { get; } = new();
+    public int Queries { get; private set; }
+    public int? FailOnSubmission { get; set; }
+    public Func<SubmitRequest, int, string> StateOf { get; set; } = (_, _) => "COMPLETED";
+    private int _next = 100;
+
+    public SubmitResult Submit(SubmitRequest request)
+    {
+        if (FailOnSubmission == Submitted.Count + 1)
+            throw new SpineProdException("SPN3002", "sbatch could not submit: Unable to contact slurm controller (connect failure)");
+        Submitted.Add(request);
+        var id = (_next++).ToString();
+        foreach (var i in ArraySpec.Parse(request.ArraySpec!).Indices)
+        {
+            var state = StateOf(request, i);
+            Tasks[(id, i)] = new SchedulerTask(id, i, state, SlurmClient.Classify(state), state == "FAILED" ? "1:0" : "0:0",
+                state == "PENDING" ? "Dependency" : null);
+        }
+        return new SubmitResult(id, ["sbatch", .. SlurmClient.BuildSbatchArgs(request)], 1, false);
+    }
+
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    {
+        Queries++;
+        var snap = new SchedulerSnapshot();
+        foreach (var (k, v) in Tasks.Where(t => arrayJobIds.Contains(t.Key.Item1))) snap.Tasks[k] = v;
+        return snap;
+    }
+
+    public void Cancel(IReadOnlyCollection<string> jobIds)
+    {
+        Cancelled.AddRange(jobIds);
+        foreach (var id in jobIds)
+        {
+            var parts = id.Split('_');
+            foreach (var key in Tasks.Keys.Where(k => k.Item1 == parts[0] && (parts.Length == 1 || k.Item2.ToString() == parts[1])).ToList())
+                if (Tasks[key].IsLive) Tasks[key] = Tasks[key] with { RawState = "CANCELLED", Kind = TaskStateKind.Cancelled };
+        }
+    }
+
+    public void RunPending(Action<string>? progress = null) { }
+    public Func<string, string, (bool, string?)> Find { get; set; } = (_, _) => (true, null);
+    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment) => Find(jobName, comment);
+
+    /// <summary>Marks a task as the job script would when SPINE succeeds.</summary>
+    public static void WriteMarker(ProductionPlan plan, string stage, int task, IEnumerable<string> inputs)
+    {
+        var dir = Path.Combine(plan.StateDir, "markers", stage);
+        Directory.CreateDirectory(dir);
+        File.WriteAllLines(Path.Combine(dir, $"{task}.done"), inputs);
+    }
+}
+
+/// <summary>A plan written by hand (chunk lists and placeholder scripts), for tests that need no planner.</summary>
+public static class HandPlan
+{
+    public static (ProductionPlan Plan, string PlanDir) Create(string root, params (string Name, int Files, string[] DependsOn)[] stages)
+        => Create(root, filesPerTask: 2, arraySize: 5, stages);
+
+    public static (ProductionPlan Plan, string PlanDir) Create(string root, int filesPerTask, int arraySize, params (string Name, int Files, string[] DependsOn)[] stages)
+    {
+        var planDir = Path.Combine(root, "obj", "hand");
+        var plan = new ProductionPlan
+        {
+            ProductionFile = Path.Combine(root, "hand.spineproj"),
+            ProductionName = "hand",
+            PlanSha256 = "sha-1",
+            MaxArraySize = arraySize,
+            MaxArraySizeSource = "property",
+            JobsDir = Path.Combine(root, "jobs") + "/",
+            StateDir = Path.Combine(root, "jobs", "hand") + "/",
+        };
+        foreach (var (name, files, deps) in stages)
+        {
+            var inputs = Enumerable.Range(0, files).Select(i => Path.Combine(root, "inputs", $"{name}_{i:D3}.root")).ToList();
+            var tasks = inputs.Chunk(filesPerTask).Select(c => string.Join(",", c)).ToList();
+            var stage = new StagePlan
+            {
+                Name = name, JobName = $"spine_{name}", Config = "spine.yaml", ConfigArgument = "spine.yaml",
+                OutputDir = Path.Combine(plan.StateDir, "output", name), Output = Path.Combine(plan.StateDir, "output", name, "out.h5"),
+                FileCount = files, TaskCount = tasks.Count, FilesPerTask = filesPerTask, ArraySize = arraySize, DependsOn = deps.ToList(),
+            };
+            var stageDir = Path.Combine(planDir, name);
+            Directory.CreateDirectory(stageDir);
+            foreach (var (chunk, index) in tasks.Chunk(arraySize).Select((c, i) => (c, i)))
+            {
+                var array = new ArrayPlan
+                {
+                    Index = index, JobName = $"spine_{name}_{index}", FirstTask = index * arraySize, TaskCount = chunk.Length,
+                    FileCount = chunk.Sum(c => c.Split(',').Length), ArraySpec = $"0-{chunk.Length - 1}",
+                    Script = $"submit_chunk_{index}.sbatch", ChunkFile = $"files_chunk_{index}.txt",
+                };
+                File.WriteAllLines(Path.Combine(stageDir, array.ChunkFile), chunk);
+                File.WriteAllText(Path.Combine(stageDir, array.Script), "#!/bin/bash\nexit 0\n");
+                stage.Arrays.Add(array);
+            }
+            plan.Stages.Add(stage);
+        }
+        plan.Save(Path.Combine(planDir, "plan.json"));
+        return (plan, planDir);
+    }
+
+    public static IReadOnlyList<string> TaskInputs(string planDir, StagePlan stage, int task) =>
+        Submission.ProductionState.ReadInputs(planDir, stage)[task];
+}

@@ -1,0 +1,135 @@
+using SpineProd.Planning;
+using SpineProd.Scheduler;
+using SpineProd.Submission;
+using SpineProd.Tests.Infrastructure;
+using Xunit;
+
+namespace SpineProd.Tests.Cluster;
+
+/// <summary>Stage chaining and resource failures through the real scheduler (SLURM and local).</summary>
+public abstract class PipelineScenarios : EndToEndScenarios
+{
+    protected ScratchProduction TwoStages(string name)
+    {
+        var p = new ScratchProduction($"{Scheduler}-{name}");
+        var dir = Path.Combine(p.Dir, "inputs");
+        Directory.CreateDirectory(dir);
+        string[] reco = ["reco_0000.root", "reco_0001_FAIL.root", "reco_0002.root", "reco_0003.root"];
+        string[] ana = ["ana_0000.root", "ana_0001.root"];
+        foreach (var f in reco.Concat(ana)) File.WriteAllText(Path.Combine(dir, f), "");
+        p.List("reco.txt", reco.Select(f => Path.Combine(dir, f)));
+        p.List("ana.txt", ana.Select(f => Path.Combine(dir, f)));
+        p.Write($"""
+                <Scheduler>{Scheduler}</Scheduler>
+                <SpineCommand>{TestDouble}</SpineCommand>
+                <FilesPerTask>2</FilesPerTask>
+                <Account>ci</Account>
+                <Partition>cpu</Partition>
+                <MemPerCpu>200M</MemPerCpu>
+                <Time>00:05:00</Time>
+                <Gpus>0</Gpus>
+                <CpusPerTask>1</CpusPerTask>
+            """, """
+                <Stage Include="reco" Config="spine.yaml" />
+                <Stage Include="ana" Config="spine.yaml" DependsOn="reco" />
+                <SourceList Include="reco.txt" Stage="reco" />
+                <SourceList Include="ana.txt" Stage="ana" />
+            """);
+        return p;
+    }
+
+    protected static StatusReport WaitUntil(ScratchProduction p, Func<StatusReport, bool> done, string what)
+    {
+        var plan = Plan(p);
+        var schedulers = Schedulers.Factory(plan.StateDir);
+        var end = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var report = StatusReport.Create(plan, p.PlanDir, schedulers);
+            if (done(report)) return report;
+            Assert.True(DateTime.UtcNow < end, $"{what}: not by the deadline:\n" + string.Join("\n", report.Render()));
+            Thread.Sleep(1000);
+        }
+    }
+
+    protected void A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline()
+    {
+        var p = TwoStages("pipeline");
+        Run(p, "Submit");
+        var plan = Plan(p);
+        var first = Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Single();
+        var recoId = first.Stages.Single(s => s.Stage == "reco").Arrays.Single().JobId;
+        Assert.Equal($"afterok:{recoId}", first.Stages.Single(s => s.Stage == "ana").Arrays.Single().Dependency);
+
+        // reco task 0 fails; ana can never start (SLURM: pending, DependencyNeverSatisfied; local: cancelled)
+        var held = WaitUntil(p, r => r.ByStage["reco"].Pending + r.ByStage["reco"].Running == 0
+                                     && (r.ByStage["ana"].Blocked == 1 || r.ByStage["ana"].Cancelled == 1), "reco done and ana held");
+        Assert.Equal((1, 1), (held.ByStage["reco"].Completed, held.ByStage["reco"].Failed));
+        Assert.Equal(0, held.ByStage["ana"].Completed);
+        Assert.Contains(held.Problems, t => t.Stage.Name == "ana");
+
+        File.WriteAllText(Path.Combine(p.Dir, "inputs", "spine-test-double.fixed"), "");
+        var again = Run(p, "Submit");
+        var second = Ledger.Load(plan.StateDir, plan.ProductionName).Submissions[1];
+        var newReco = second.Stages.Single(s => s.Stage == "reco").Arrays.Single();
+        Assert.Equal("0", newReco.Tasks);
+        Assert.Equal($"afterok:{newReco.JobId}", second.Stages.Single(s => s.Stage == "ana").Arrays.Single().Dependency);
+
+        var done = WaitFinished(p);
+        Assert.True(done.IsComplete, string.Join("\n", done.Render()) + "\n" + again.Output);
+    }
+}
+
+[Collection("cluster")]
+public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenarios
+{
+    protected override string Scheduler => "slurm";
+
+    [Fact]
+    public void A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline_on_slurm()
+    {
+        cluster.Require();
+        A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline();
+    }
+
+    [Fact]
+    public void A_task_over_its_memory_shows_as_out_of_memory()
+    {
+        cluster.Require();
+        var config = ProcessRunner.Instance.Run("scontrol", ["show", "config"], TimeSpan.FromSeconds(30)).Stdout;
+        if (!config.Contains("task/cgroup", StringComparison.Ordinal))
+            return; // memory is not enforced on this cluster (SPINEPROD_CLUSTER_CGROUP=0): nothing to observe
+        var p = new ScratchProduction("slurm-oom");
+        Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
+        File.WriteAllText(Path.Combine(p.Dir, "inputs", "run_OOM600.root"), "");
+        File.WriteAllText(Path.Combine(p.Dir, "inputs", "run_small.root"), "");
+        p.Write($"""
+                <Scheduler>slurm</Scheduler>
+                <SpineCommand>{TestDouble}</SpineCommand>
+                <Account>ci</Account>
+                <Partition>cpu</Partition>
+                <MemPerCpu>150M</MemPerCpu>
+                <Time>00:05:00</Time>
+                <Gpus>0</Gpus>
+                <CpusPerTask>1</CpusPerTask>
+            """, "<Source Include=\"inputs/*.root\" />");
+
+        Run(p, "Submit");
+        var report = WaitFinished(p);
+
+        var oom = Assert.Single(report.Problems);
+        Assert.Equal(TaskState.OutOfMemory, oom.Status);
+        Assert.Contains("run_OOM600.root", oom.Inputs.Single());
+        Assert.Equal(1, report.Totals.OutOfMemory);
+        Assert.Contains("OUT_OF_MEMORY", string.Join("\n", report.Render()));
+    }
+}
+
+public sealed class LocalPipelineTests : PipelineScenarios
+{
+    protected override string Scheduler => "local";
+
+    [Fact]
+    public void A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline_locally()
+        => A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline();
+}

@@ -1,0 +1,204 @@
+using System.Text.Json.Nodes;
+using SpineProd.Diagnostics;
+using SpineProd.Planning;
+using SpineProd.Scheduler;
+using SpineProd.Submission;
+using SpineProd.Tests.Infrastructure;
+using Xunit;
+
+namespace SpineProd.Tests.Cluster;
+
+/// <summary>Submit's decisions (what, why, in which order, recorded when) against an in-memory scheduler and a hand-written plan.</summary>
+public sealed class SubmitterTests
+{
+    private readonly List<string> _log = new();
+    private readonly List<string> _warnings = new();
+
+    private Submitter Submitter(FakeScheduler scheduler, ResubmitMode mode = ResubmitMode.Missing) =>
+        new(_ => scheduler, new SubmitContext
+        {
+            Resubmit = mode, SdkVersion = "0.1.0", Command = "dotnet build hand.spineproj -t:Submit",
+            Clock = new FakeClock(), LockWait = TimeSpan.FromSeconds(1),
+            Log = (_, m) => _log.Add(m), Warn = (c, m) => _warnings.Add($"{c}: {m}"),
+        });
+
+    private static (ProductionPlan, string) OneStage(int files = 25) => HandPlan.Create(Repo.Scratch("submitter"), ("reco", files, []));
+
+    [Fact]
+    public void First_submit_sends_every_array_and_records_each_id_in_ledger_and_metadata()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler();
+
+        var outcome = Submitter(s).Submit(plan, dir);
+
+        Assert.Equal(3, outcome.Arrays.Count);
+        Assert.Equal(["0-4", "0-4", "0-2"], s.Submitted.Select(r => r.ArraySpec));
+        Assert.All(s.Submitted, r => Assert.StartsWith(plan.JobsDir, r.WorkingDirectory));
+        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
+        var arrays = ledger.Submissions.Single().Stages.Single().Arrays;
+        Assert.Equal(["100", "101", "102"], arrays.Select(a => a.JobId));
+        Assert.Equal(["0-4", "5-9", "10-12"], arrays.Select(a => a.Tasks));
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(arrays[0].Script, "..", JobMetadata.FileName)))!;
+        Assert.Equal(["100", "101", "102"], meta["job_ids"]!.AsArray().Select(x => (string?)x));
+        Assert.Equal(3, (int)meta["num_chunks"]!);
+    }
+
+    [Fact]
+    public void A_controller_lost_between_two_arrays_leaves_the_first_recorded_and_the_next_submit_sends_only_the_rest()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler { FailOnSubmission = 2, StateOf = (_, _) => "RUNNING" };
+
+        var e = Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir));
+
+        Assert.Equal("SPN3002", e.Code);
+        Assert.Contains("1 array(s) submitted before this one are recorded", e.Message);
+        var arrays = Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Single().Stages.Single().Arrays;
+        Assert.Equal([ArraySubmissionState.Submitted, ArraySubmissionState.NotSubmitted], arrays.Select(a => a.State));
+        Assert.Equal("100", arrays[0].JobId);
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(Ledger.Load(plan.StateDir, "hand").Submissions[0].Stages[0].JobFolder, JobMetadata.FileName)))!;
+        Assert.Equal(["100"], meta["job_ids"]!.AsArray().Select(x => (string?)x));
+
+        s.FailOnSubmission = null;
+        var again = Submitter(s).Submit(plan, dir);
+
+        Assert.Equal([1, 2], again.Arrays.Select(a => a.Array));   // array 0 is running: not sent twice
+        Assert.Equal(2, Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Count);
+    }
+
+    [Fact]
+    public void An_array_whose_sbatch_was_under_way_when_submit_died_is_found_by_its_comment()
+    {
+        var (plan, dir) = OneStage(files: 4);
+        var ledger = new Ledger { Production = "hand" };
+        ledger.Submissions.Add(new SubmissionRecord
+        {
+            Id = "20261124_080000", PlanSha256 = plan.PlanSha256, Scheduler = "slurm",
+            Stages = { new StageSubmission { Stage = "reco", JobFolder = "/nowhere", Arrays = { new ArraySubmission { Array = 0, JobName = "spine_reco_0", State = ArraySubmissionState.Submitting, Tasks = "0-1", Comment = "spineprod:hand:reco:0:20261124_080000" } } } },
+        });
+        ledger.Save(plan.StateDir);
+        var s = new FakeScheduler { Find = (name, comment) => comment.EndsWith("080000") ? (true, "77") : (true, null) };
+        s.Tasks[("77", 0)] = new SchedulerTask("77", 0, "RUNNING", TaskStateKind.Running);
+        s.Tasks[("77", 1)] = new SchedulerTask("77", 1, "PENDING", TaskStateKind.Pending);
+
+        var outcome = Submitter(s).Submit(plan, dir);
+
+        Assert.Empty(outcome.Arrays);                                // both tasks live under job 77: nothing sent twice
+        var first = Ledger.Load(plan.StateDir, "hand").Submissions[0].Stages[0].Arrays[0];
+        Assert.Equal(ArraySubmissionState.Submitted, first.State);
+        Assert.Equal("77", first.JobId);
+    }
+
+    [Fact]
+    public void Resubmission_sends_failed_tasks_and_says_why()
+    {
+        var (plan, dir) = OneStage(files: 10);           // 5 tasks, one array
+        var s = new FakeScheduler { StateOf = (_, i) => i switch { 1 => "FAILED", 2 => "TIMEOUT", 3 => "OUT_OF_MEMORY", _ => "COMPLETED" } };
+        Submitter(s).Submit(plan, dir);
+        foreach (var t in new[] { 0, 4 }) FakeScheduler.WriteMarker(plan, "reco", t, HandPlan.TaskInputs(dir, plan.Stages[0], t));
+        _log.Clear();
+
+        Submitter(s).Submit(plan, dir);
+
+        Assert.Equal("1-3", s.Submitted[1].ArraySpec);
+        Assert.Contains(_log, l => l.Contains("1 task(s) failed: 1"));
+        Assert.Contains(_log, l => l.Contains("1 task(s) timed out: 2"));
+        Assert.Contains(_log, l => l.Contains("1 task(s) out of memory: 3"));
+    }
+
+    [Fact]
+    public void A_marker_listing_other_inputs_does_not_count_as_done()
+    {
+        var (plan, dir) = OneStage(files: 4);            // 2 tasks
+        var s = new FakeScheduler();
+        Submitter(s).Submit(plan, dir);
+        FakeScheduler.WriteMarker(plan, "reco", 0, HandPlan.TaskInputs(dir, plan.Stages[0], 0));
+        FakeScheduler.WriteMarker(plan, "reco", 1, ["/some/other/input.root"]);
+
+        var state = ProductionState.Resolve(plan, dir, Ledger.Load(plan.StateDir, "hand"), _ => s);
+
+        Assert.Equal(TaskState.Completed, state.Stages["reco"][0].Status);
+        Assert.Equal(TaskState.Failed, state.Stages["reco"][1].Status);
+        Assert.Contains("other inputs", state.Stages["reco"][1].Detail);
+    }
+
+    [Fact]
+    public void Resubmit_failed_leaves_never_submitted_tasks_and_none_refuses()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler { FailOnSubmission = 2, StateOf = (_, i) => i == 0 ? "FAILED" : "RUNNING" };
+        Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir));
+        s.FailOnSubmission = null;
+
+        Assert.Equal("SPN3012", Assert.Throws<SpineProdException>(() => Submitter(s, ResubmitMode.None).Submit(plan, dir)).Code);
+        var outcome = Submitter(s, ResubmitMode.Failed).Submit(plan, dir);
+
+        var only = Assert.Single(outcome.Arrays);
+        Assert.Equal((0, "0"), (only.Array, only.ArraySpec));
+        Assert.Contains(_log, l => l.Contains("8 never submitted left out (Resubmit=failed)"));
+    }
+
+    [Fact]
+    public void Live_tasks_of_an_earlier_plan_stop_a_submit_of_the_changed_production()
+    {
+        var (plan, dir) = OneStage(files: 4);
+        var s = new FakeScheduler { StateOf = (_, _) => "RUNNING" };
+        Submitter(s).Submit(plan, dir);
+        plan.PlanSha256 = "sha-2";
+
+        Assert.Equal("SPN3008", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+    }
+
+    [Fact]
+    public void A_second_submit_at_the_same_time_is_refused()
+    {
+        var (plan, dir) = OneStage(files: 2);
+        using var held = SubmitLock.Acquire(plan.StateDir, TimeSpan.Zero);
+
+        var e = Assert.Throws<SpineProdException>(() => Submitter(new FakeScheduler()).Submit(plan, dir));
+
+        Assert.Equal("SPN3004", e.Code);
+        Assert.EndsWith("submit.lock", e.File);
+    }
+
+    [Fact]
+    public void A_downstream_stage_waits_afterok_on_every_upstream_array_of_this_submit()
+    {
+        var (plan, dir) = HandPlan.Create(Repo.Scratch("chain"), ("reco", 24, []), ("ana", 4, ["reco"]));
+        plan.Stages[1].Dependency = "afterany:5";
+        var s = new FakeScheduler { StateOf = (_, _) => "PENDING" };
+
+        Submitter(s).Submit(plan, dir);
+
+        Assert.Equal(["reco", "reco", "reco", "ana"], s.Submitted.Select(r => r.JobName.Split('_')[1]));
+        Assert.Equal("afterany:5,afterok:100:101:102", s.Submitted[3].Dependency);
+        Assert.Null(s.Submitted[0].Dependency);
+    }
+
+    [Fact]
+    public void An_either_or_user_dependency_cannot_be_combined_with_stage_chaining()
+    {
+        var (plan, dir) = HandPlan.Create(Repo.Scratch("chain-or"), ("reco", 2, []), ("ana", 2, ["reco"]));
+        plan.Stages[1].Dependency = "afterok:1?afterok:2";
+        Assert.Equal("SPN3013", Assert.Throws<SpineProdException>(() => Submitter(new FakeScheduler()).Submit(plan, dir)).Code);
+    }
+
+    [Fact]
+    public void Tasks_blocked_behind_a_failed_upstream_task_are_cancelled_and_chained_to_its_resubmission()
+    {
+        var (plan, dir) = HandPlan.Create(Repo.Scratch("blocked"), ("reco", 4, []), ("ana", 2, ["reco"]));
+        var s = new FakeScheduler { StateOf = (r, i) => r.JobName.StartsWith("spine_reco") ? (i == 1 ? "FAILED" : "COMPLETED") : "PENDING" };
+        Submitter(s).Submit(plan, dir);                                         // reco = 100, ana = 101
+        FakeScheduler.WriteMarker(plan, "reco", 0, HandPlan.TaskInputs(dir, plan.Stages[0], 0));
+        s.Tasks[("101", 0)] = s.Tasks[("101", 0)] with { Reason = "DependencyNeverSatisfied" };
+        s.StateOf = (_, _) => "PENDING";
+
+        var outcome = Submitter(s).Submit(plan, dir);
+
+        Assert.Equal(["101_0"], s.Cancelled);
+        Assert.Equal([("reco", "1"), ("ana", "0-0")], outcome.Arrays.Select(a => (a.Stage, a.ArraySpec)));
+        Assert.Equal("afterok:102", outcome.Arrays[1].Dependency);
+        Assert.Contains(_log, l => l.Contains("blocked behind a failed upstream task"));
+    }
+}
