@@ -48,6 +48,39 @@ public sealed class Yaml11Reader
     public YNode? Compose(string text)
     {
         CheckPrintable(text);
+        if (text.Contains('\t')) CheckTabs(text);
+        // PyYAML takes a '#' right after a closing quote or bracket ("x"#c) as a comment; YAML 1.2 and
+        // YamlDotNet require a space. Where YamlDotNet stops at such a '#', add the space and retry:
+        // lines stay the same, so every mark is still right.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return ComposeOnce(text);
+            }
+            catch (YamlException e) when (attempt < 64 && HashAfterClose(text, e) is { } at)
+            {
+                text = text.Insert(at, " ");
+            }
+            catch (YamlException e)
+            {
+                throw Syntax(CleanMessage(e.Message), e.Start);
+            }
+        }
+    }
+
+    private static int? HashAfterClose(string text, YamlException e)
+    {
+        var i = (int)Math.Min(e.Start.Index, text.Length - 1);
+        for (var j = i; j >= 0 && j >= i - 2; j--)
+            if (j > 0 && text[j] == '#' && text[j - 1] is '"' or '\'' or ']' or '}') return j;
+        for (var j = i; j < text.Length && j <= i + 2; j++)
+            if (j > 0 && text[j] == '#' && text[j - 1] is '"' or '\'' or ']' or '}') return j;
+        return null;
+    }
+
+    private YNode? ComposeOnce(string text)
+    {
         var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
         var open = new HashSet<YNode>(); // nodes being composed: an alias to one is a recursive structure
@@ -67,7 +100,7 @@ public sealed class Yaml11Reader
                 anchors.Clear();
             }
         }
-        catch (YamlException e) when (e is not null)
+        catch (YamlException e) when (HashAfterClose(text, e) is null)
         {
             // PyYAML's scanner/parser errors: SPINE reports them as ConfigIncludeError "Error loading".
             throw Syntax(CleanMessage(e.Message), e.Start);
@@ -80,7 +113,7 @@ public sealed class Yaml11Reader
             throw new SpineProdException(ConfigErrors.YamlSyntax,
                 $"Error loading {File}: unexpected end of the stream (an unclosed '[' or '{{'?)", File, Math.Max(1, last), 1);
         }
-        catch (Exception e) when (e is not SpineProdException and not OutOfMemoryException)
+        catch (Exception e) when (e is not SpineProdException and not OutOfMemoryException and not YamlException)
         {
             // Anything else YamlDotNet throws is still a YAML problem of this file, never a stack trace.
             throw Syntax(e.Message, null);
@@ -102,6 +135,55 @@ public sealed class Yaml11Reader
                 throw new SpineProdException(ConfigErrors.YamlSyntax,
                     $"Error loading {File}: unacceptable character #x{(int)c:x4}: special characters are not allowed", File, line, col);
             if (c == '\n') { line++; col = 1; } else col++;
+        }
+    }
+
+    /// <summary>
+    /// PyYAML's scanner only skips spaces between tokens: a tab outside a quoted scalar, a comment or a
+    /// block scalar's content is a ScannerError there (YAML 1.2 parsers such as YamlDotNet accept many).
+    /// SPINE would refuse the file, so we do too, at the tab.
+    /// </summary>
+    private void CheckTabs(string text)
+    {
+        var quoted = new List<(long Start, long End)>();
+        var block = new List<(long Start, long End)>();
+        try
+        {
+            var scanner = new Scanner(new StringReader(text), skipComments: false);
+            while (scanner.MoveNext())
+            {
+                switch (scanner.Current)
+                {
+                    case YamlDotNet.Core.Tokens.Scalar { Style: ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted } q:
+                        quoted.Add((q.Start.Index, q.End.Index));
+                        break;
+                    case YamlDotNet.Core.Tokens.Scalar { Style: ScalarStyle.Literal or ScalarStyle.Folded } b:
+                        block.Add((b.Start.Index, b.End.Index));
+                        break;
+                    case YamlDotNet.Core.Tokens.Comment c:
+                        quoted.Add((c.Start.Index, c.End.Index));
+                        break;
+                }
+            }
+        }
+        catch (YamlException)
+        {
+            // The parser reports the syntax error itself; tabs before it are still checked below.
+        }
+        int line = 1, col = 1, lineStart = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\n') { line++; col = 1; lineStart = i + 1; continue; }
+            if (text[i] == '\t' && !quoted.Any(r => i >= r.Start && i < r.End))
+            {
+                // Inside a block scalar a tab is content, unless it is where the line's indentation is.
+                var atIndent = text.AsSpan(lineStart, i - lineStart).IndexOfAnyExcept('\t') < 0;
+                if (!block.Any(r => i >= r.Start && i < r.End) || atIndent)
+                    throw new SpineProdException(ConfigErrors.YamlSyntax,
+                        $"Error loading {File}: found character '\\t' that cannot start any token (PyYAML, which SPINE uses, allows tabs only inside quotes, comments and block scalars)",
+                        File, line, col);
+            }
+            col++;
         }
     }
 
