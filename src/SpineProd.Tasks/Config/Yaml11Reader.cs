@@ -21,6 +21,8 @@ public sealed class Yaml11Reader
 
     public string File { get; }
 
+    private const int MaxDepth = 200;
+
     public Yaml11Reader(string file) => File = file;
 
     // ---- Nodes (PyYAML's representation graph) ----
@@ -95,7 +97,7 @@ public sealed class Yaml11Reader
                 documents++;
                 if (documents > 1)
                     throw Syntax("expected a single document in the stream, but found another document", ds.Start);
-                root = ComposeNode(parser, anchors, open);
+                root = ComposeNode(parser, anchors, open, 0);
                 parser.Consume<DocumentEnd>();
                 anchors.Clear();
             }
@@ -194,8 +196,11 @@ public sealed class Yaml11Reader
         return m.StartsWith('(') && i > 0 ? m[(i + 3)..] : m;
     }
 
-    private YNode ComposeNode(IParser parser, Dictionary<string, YNode> anchors, HashSet<YNode> open)
+    private YNode ComposeNode(IParser parser, Dictionary<string, YNode> anchors, HashSet<YNode> open, int depth)
     {
+        // Python stops deep recursion with an error; a .NET stack overflow would kill the build instead.
+        if (depth > MaxDepth)
+            throw Syntax($"collections nested deeper than {MaxDepth} levels", parser.Current?.Start);
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
             if (!anchors.TryGetValue(alias.Value.Value, out var target))
@@ -219,7 +224,7 @@ public sealed class Yaml11Reader
             var node = new YSeq { Mark = ToMark(ss.Start) };
             node.Tag = TagOf(ss.Tag, ss.Anchor, node, anchors) ?? "tag:yaml.org,2002:seq";
             open.Add(node);
-            while (!parser.TryConsume<SequenceEnd>(out _)) node.Items.Add(ComposeNode(parser, anchors, open));
+            while (!parser.TryConsume<SequenceEnd>(out _)) node.Items.Add(ComposeNode(parser, anchors, open, depth + 1));
             open.Remove(node);
             return node;
         }
@@ -230,8 +235,8 @@ public sealed class Yaml11Reader
             open.Add(node);
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var k = ComposeNode(parser, anchors, open);
-                var v = ComposeNode(parser, anchors, open);
+                var k = ComposeNode(parser, anchors, open, depth + 1);
+                var v = ComposeNode(parser, anchors, open, depth + 1);
                 node.Pairs.Add((k, v));
             }
             open.Remove(node);
@@ -259,10 +264,34 @@ public sealed class Yaml11Reader
     public object? Construct(YNode node)
     {
         // An alias is the same node again; PyYAML shares the object, we copy it (values are never mutated in place).
-        if (_constructing.TryGetValue(node, out var done)) return ConfigValue.Clone(done);
+        if (_constructing.TryGetValue(node, out var done))
+        {
+            // PyYAML shares an aliased object; we copy it, so bound the copies ("billion laughs").
+            _aliasBudget -= CountValues(done, _aliasBudget);
+            if (_aliasBudget < 0)
+                throw Constructor("aliases expand to more than 1,000,000 values", node);
+            return ConfigValue.Clone(done);
+        }
         var v = ConstructNew(node);
         _constructing[node] = v;
         return v;
+    }
+
+    private long _aliasBudget = 1_000_000;
+
+    private static long CountValues(object? v, long limit)
+    {
+        long n = 1;
+        switch (v)
+        {
+            case ConfigMap m:
+                foreach (var kv in m) { n += CountValues(kv.Value, limit); if (n > limit) return n; }
+                break;
+            case ConfigList l:
+                foreach (var x in l) { n += CountValues(x, limit); if (n > limit) return n; }
+                break;
+        }
+        return n;
     }
 
     private SpineProdException Constructor(string message, YNode node) =>

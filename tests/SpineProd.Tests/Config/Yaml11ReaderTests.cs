@@ -147,6 +147,17 @@ public sealed class Yaml11ReaderTests
     }
 
     [Fact]
+    public void AbsurdNestingIsAnErrorNotACrash()
+    {
+        var e = Assert.Throws<SpineProdException>(() => new Yaml11Reader("deep.yaml").Read("a: " + new string('[', 100000) + new string(']', 100000)));
+        Assert.Equal("SPN2001", e.Code);
+        var laughs = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + string.Concat(Enumerable.Range(1, 9).Select(i =>
+            $"{(char)('a' + i)}: &{(char)('a' + i)} [{string.Join(", ", Enumerable.Repeat("*" + (char)('a' + i - 1), 10))}]\n"));
+        e = Assert.Throws<SpineProdException>(() => new Yaml11Reader("laughs.yaml").Read(laughs));
+        Assert.Equal("SPN2017", e.Code);
+    }
+
+    [Fact]
     public void DuplicateKeysWarnAndTheLaterWins()
     {
         var r = new Yaml11Reader("d.yaml");
