@@ -263,7 +263,6 @@ public sealed class Yaml11Reader
 
     public object? Construct(YNode node)
     {
-        // An alias is the same node again; PyYAML shares the object, we copy it (values are never mutated in place).
         if (_constructing.TryGetValue(node, out var done))
         {
             // PyYAML shares an aliased object; we copy it, so bound the copies ("billion laughs").
