@@ -238,3 +238,20 @@ public sealed class ConfigLoaderTests : IDisposable
         Assert.Equal("""{"base":{"seed":1}}""", Json(Load("det/latest.cfg")));
     }
 }
+
+/// <summary>SPINE's parse_value on override strings (yaml.safe_load), fast path and full parse alike.</summary>
+public sealed class ParseValueTests
+{
+    [Theory]
+    [InlineData("abc/def.cfg", "\"abc/def.cfg\"")] [InlineData("true", "true")] [InlineData("Off", "false")] [InlineData("12", "12")]
+    [InlineData("0x10", "16")] [InlineData("1e-3", "\"1e-3\"")] [InlineData("1.0e-3", "0.001")] [InlineData("~", "null")]
+    [InlineData("2025-06-25", "\"2025-06-25\"")] [InlineData("2025-13-01", "\"2025-13-01\"")] [InlineData("[a, 1]", "[\"a\", 1]")]
+    [InlineData("{a: 1}", "{\"a\": 1}")] [InlineData("-", "[null]")] [InlineData("- a", "[\"a\"]")] [InlineData("x # c", "\"x\"")]
+    [InlineData("---", "null")] [InlineData(".5", "0.5")] [InlineData("a: b", "{\"a\": \"b\"}")] [InlineData("!path x", "\"!path x\"")]
+    [InlineData("", "\"\"")] [InlineData("2:00:00", "7200")] [InlineData("+.inf", "\"inf\"")]
+    public void OverrideStringsAreReadAsYaml(string value, string json) =>
+        Assert.Equal(json, CanonicalJson.Serialize(SpineConfigLoader.ParseValue(value)).Replace("\n", "").Replace("[ ", "[").Replace("{ ", "{").Replace(",  ", ", ").Replace("  ", ""));
+
+    [Fact]
+    public void BlankStringsStayStrings() => Assert.Equal("  ", SpineConfigLoader.ParseValue("  ")); // SPINE >= 0.9.3
+}
