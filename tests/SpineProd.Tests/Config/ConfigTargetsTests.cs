@@ -8,7 +8,7 @@ namespace SpineProd.Tests.Config;
 /// The MSBuild surface, through real `dotnet build` runs of productions inside the repository (so
 /// global.json resolves the SDK). Few on purpose: each costs seconds.
 /// </summary>
-[Collection("MSBuild builds")]
+[Collection("msbuild")] // shares the task assembly build with the other MSBuild tests: never in parallel with them
 public sealed class ConfigTargetsTests
 {
     private static (int Exit, string Output) Build(string project, params string[] args)
