@@ -14,7 +14,8 @@ public sealed class ConfigTargetsTests
     private static (int Exit, string Output) Build(string project, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(project)! };
-        foreach (var a in new[] { "build", project, "-nologo", "-v:m", "-noAutoResponse" }.Concat(args)) // no audit binlogs from tests psi.ArgumentList.Add(a);
+        // -noAutoResponse: productions/Directory.Build.rsp would file an audit binlog for every test build.
+        foreach (var a in new[] { "build", project, "-nologo", "-v:m", "-noAutoResponse" }.Concat(args)) psi.ArgumentList.Add(a);
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
