@@ -45,6 +45,10 @@ public sealed record ResolvedJobConfig(
 /// </summary>
 public static class JobConfigResolver
 {
+    /// <summary>ApplyMods as written: specs separated by ';' (MSBuild's list separator) or ','.</summary>
+    public static IReadOnlyList<string> SplitModifierSpecs(string? mods) =>
+        (mods ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     public static ResolvedJobConfig Resolve(string spineConfig, IReadOnlyList<string> applyMods, string productionDir, string repoRoot,
         IReadOnlyDictionary<string, string?> env)
     {

@@ -60,7 +60,7 @@ public sealed partial class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
         var spec = SpineConfig.Trim();
         if (!Path.IsPathRooted(spec) && !string.IsNullOrEmpty(StartupDir) && !Exists(Path.Combine(ProductionDir, spec)) && Exists(Path.Combine(StartupDir, spec)))
             spec = Path.GetFullPath(Path.Combine(StartupDir, spec));
-        var r = JobConfigResolver.Resolve(spec, ConfigTaskSupport.SplitMods(ApplyMods), ProductionDir, RepoRoot, env);
+        var r = JobConfigResolver.Resolve(spec, JobConfigResolver.SplitModifierSpecs(ApplyMods), ProductionDir, RepoRoot, env);
         foreach (var w in r.Warnings) Log.LogSpn(w, ProjectFile);
         foreach (var m in r.Messages) Log.LogMessage(MessageImportance.High, m);
         Log.LogMessage(MessageImportance.High, $"# {r.DisplayName}: SPINE gets -c {r.ConfigArgument} (sha256 {r.ResolvedSha256})\n{r.FilesToWrite["resolved.yaml"]}");
@@ -96,7 +96,4 @@ internal static class ConfigTaskSupport
             d[(string)e.Key] = e.Value as string;
         return d;
     }
-
-    public static IReadOnlyList<string> SplitMods(string? mods) =>
-        (mods ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
