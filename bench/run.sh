@@ -62,6 +62,16 @@ if [ "$what" = all ] || [ "$what" = plan ]; then
     scripts=$(ls "$out/$name/obj/$name/$name"/*.sbatch | wc -l)
     row "  scripts for $n tasks (expected ceil(n/1000) = $(( (n + 999) / 1000 )))" "$scripts"
   done
+  # A million inputs with one duplicate file name: refused (SPN1016) at the list line, in seconds.
+  make_production dupname 1000000
+  sed -i '$ s|icarus_bnb_run[0-9]*|icarus_bnb_run0000007|; $ s|/run[0-9]*/|/elsewhere/|' "$out/dupname/inputs.txt"
+  start=$(date +%s.%N)
+  if MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_USE_MSBUILD_SERVER=0 dotnet build "$out/dupname/dupname.spineproj" -nologo -v:q > "$out/dupname/build.log" 2>&1; then
+    row "1000000 inputs, one duplicate name" "NOT refused"
+  else
+    wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')
+    row "1000000 inputs, one duplicate name: refused in" "$wall s: $(grep -o 'inputs.txt([0-9]*,[0-9]*): error SPN1016' "$out/dupname/build.log" | head -1)"
+  fi
   # No-op rebuild against the floor: a .spineproj whose Build does nothing.
   mkdir -p "$out/floor"
   cat > "$out/floor/floor.spineproj" <<'XML'
