@@ -94,6 +94,8 @@ public sealed class ArraySubmission
     public string Comment { get; set; } = "";
     public string? Dependency { get; set; }
     public string Script { get; set; } = "";
+    /// <summary>The job folder's copy of the chunk list (full path): what this submission's tasks ran.</summary>
+    public string ChunkFile { get; set; } = "";
     public List<string> Argv { get; set; } = new();
     public string? Error { get; set; }
 }

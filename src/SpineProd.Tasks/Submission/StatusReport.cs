@@ -78,9 +78,10 @@ public sealed class StatusReport
     public bool IsFinished => Totals.Pending == 0 && Totals.Running == 0;
     public bool IsComplete => Totals.Completed == Totals.Total;
 
+    /// <summary>The jobs that last ran the array's tasks, oldest first.</summary>
     private IEnumerable<string> JobIds(string stage, int array) =>
-        State.Ledger.AllArrays().Where(x => x.Stage.Stage == stage && x.Array.Array == array && x.Array.JobId is not null
-                                            && x.Submission.PlanSha256 == State.Plan.PlanSha256).Select(x => x.Array.JobId!);
+        State.Stages[stage].Where(t => t.Array.Index == array && t.ArraySubmission?.JobId is not null)
+            .Select(t => t.ArraySubmission!.JobId!).Distinct().OrderBy(id => id.Length).ThenBy(id => id, StringComparer.Ordinal);
 
     /// <summary>The terminal rendering: a header, the table, then the tasks that need attention.</summary>
     public List<string> Render(int maxProblems = 50)

@@ -99,8 +99,8 @@ public sealed class Submitter
         {
             var ids = string.Join(", ", state.LiveFromOtherPlans.Select(x => x.Array.JobId).Distinct().Take(10));
             throw new SpineProdException("SPN3008",
-                $"{state.LiveFromOtherPlans.Count} task(s) submitted from an earlier version of this production are still pending or running (jobs {ids}); " +
-                "the production changed since, so their task numbers may now mean other inputs. Wait for them, or run -t:Cancel, then Submit again.",
+                $"{state.LiveFromOtherPlans.Count} task(s) submitted from an earlier version of this production are still pending or running (jobs {ids}), " +
+                "and the production changed since: their inputs are not those of any task now. Wait for them, or run -t:Cancel, then Submit again.",
                 plan.ProductionFile);
         }
 
@@ -179,6 +179,7 @@ public sealed class Submitter
                     Comment = Comment(plan, stage, array, submission),
                     Dependency = dependency,
                     Script = Path.Combine(stageSub.JobFolder, array.Script),
+                    ChunkFile = Path.Combine(stageSub.JobFolder, array.ChunkFile),
                 };
                 stageSub.Arrays.Add(entry);
                 // The intent first: if this process dies inside sbatch, the next Submit finds the array by its comment.

@@ -140,14 +140,33 @@ public sealed class SubmitterTests
     }
 
     [Fact]
-    public void Live_tasks_of_an_earlier_plan_stop_a_submit_of_the_changed_production()
+    public void Live_tasks_of_an_earlier_plan_for_other_inputs_stop_a_submit_of_the_changed_production()
     {
         var (plan, dir) = OneStage(files: 4);
         var s = new FakeScheduler { StateOf = (_, _) => "RUNNING" };
         Submitter(s).Submit(plan, dir);
         plan.PlanSha256 = "sha-2";
+        File.WriteAllLines(Path.Combine(dir, "reco", "files_chunk_0.txt"), ["/other/a.root,/other/b.root", "/other/c.root,/other/d.root"]);
 
         Assert.Equal("SPN3008", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+    }
+
+    [Fact]
+    public void After_a_change_that_keeps_the_inputs_eg_a_longer_Time_failed_tasks_are_resubmitted_and_live_ones_left_alone()
+    {
+        var (plan, dir) = OneStage(files: 6);            // 3 tasks
+        var s = new FakeScheduler { StateOf = (_, i) => i switch { 0 => "TIMEOUT", 1 => "RUNNING", _ => "COMPLETED" } };
+        Submitter(s).Submit(plan, dir);
+        FakeScheduler.WriteMarker(plan, "reco", 2, HandPlan.TaskInputs(dir, plan.Stages[0], 2));
+        plan.PlanSha256 = "sha-2";                      // e.g. -p:Time=4:00:00 on the resubmission
+        _log.Clear();
+
+        var outcome = Submitter(s).Submit(plan, dir);
+
+        var only = Assert.Single(outcome.Arrays);
+        Assert.Equal("0", only.ArraySpec);
+        Assert.Contains(_log, l => l.Contains("1 task(s) timed out: 0"));
+        Assert.Contains(_log, l => l.Contains("submitted before the production last changed"));
     }
 
     [Fact]
