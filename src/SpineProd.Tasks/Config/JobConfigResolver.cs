@@ -1,25 +1,267 @@
+using System.Security.Cryptography;
+using System.Text;
 using SpineProd.Diagnostics;
 
 namespace SpineProd.Config;
 
-// Placeholder: replaced by the SPINE config loader (issue 3). It passes the user's file through.
 public sealed record ResolvedJobConfig(
-    string DisplayName,
-    string ConfigStem,
-    string? Detector,
-    IReadOnlyDictionary<string, string> FilesToWrite,
-    string ConfigArgument,
+    string DisplayName,                 // e.g. "infer/icarus/latest" or the file as the user gave it
+    string ConfigStem,                  // for the default job name spine_<detector>_<stem>
+    string? Detector,                   // detector implied by the config location if known, else null
+    IReadOnlyDictionary<string, string> FilesToWrite, // relative path under the job's "config/" dir -> content
+    string ConfigArgument,              // what SPINE gets as -c
     string ResolvedSha256,
-    IReadOnlyList<string> Dependencies);
+    IReadOnlyList<string> Dependencies  // absolute paths of every file and folder read
+)
+{
+    /// <summary>The fully resolved tree (as in resolved.yaml).</summary>
+    public ConfigMap Config { get; init; } = new();
 
+    /// <summary>File name of the generated composite under config/, or null when SPINE gets the user's file.</summary>
+    public string? CompositeFileName { get; init; }
+
+    /// <summary>What was chosen and why (latest picks, modifier versions, rewritten relative paths), for the build log.</summary>
+    public IReadOnlyList<string> Messages { get; init; } = [];
+
+    /// <summary>SPN warnings (strict: warn problems, duplicate keys, modifier fallbacks).</summary>
+    public IReadOnlyList<SpnDiagnostic> Warnings { get; init; } = [];
+}
+
+/// <summary>
+/// Turns a production's SpineConfig + ApplyMods into what the job runs and what was validated.
+/// <para>
+/// Composite location and <c>parent_path</c> (research/upstream.md §4.5): SPINE's run.py sets
+/// <c>base.parent_path</c> to the folder of the file given with <c>-c</c>, overwriting any value, and
+/// resolves relative path strings (e.g. <c>cfg: flashmatch/flashmatch_250214.cfg</c>) against it.
+/// So: with no latest and no modifiers there is no composite and SPINE gets the user's file by its
+/// absolute path (parent_path is exactly what the config's author meant). Otherwise the composite is
+/// written into the job's <c>config/</c> folder (per-job, never into the source tree), its includes are
+/// absolute paths (valid wherever the job folder is, checked by sources.sha256), and every relative
+/// path value that exists relative to the base config's folder (or, failing that, to the folder of an
+/// included component) is pinned to its absolute path by a top-level <c>override:</c> in the composite,
+/// so it resolves the same on the compute node although parent_path is now the job's config/ folder.
+/// </para>
+/// </summary>
 public static class JobConfigResolver
 {
-    public static ResolvedJobConfig Resolve(string spineConfig, IReadOnlyList<string> applyMods, string productionDir, string repoRoot, IReadOnlyDictionary<string, string?> env)
+    public static ResolvedJobConfig Resolve(string spineConfig, IReadOnlyList<string> applyMods, string productionDir, string repoRoot,
+        IReadOnlyDictionary<string, string?> env)
     {
-        var path = Path.GetFullPath(spineConfig, productionDir);
-        var stem = Path.GetFileNameWithoutExtension(path);
-        if (!File.Exists(path) && !Directory.Exists(path) && stem != "latest")
-            throw new SpineProdException("SPN2001", $"SPINE config '{spineConfig}' not found ({path}).");
-        return new ResolvedJobConfig(spineConfig, stem, null, new Dictionary<string, string>(), path, "", File.Exists(path) ? [path] : []);
+        if (string.IsNullOrWhiteSpace(spineConfig))
+            throw new SpineProdException(ConfigErrors.SpineConfigNotFound, "SpineConfig is empty: set it to a SPINE config file, a detector folder (infer/icarus) or a 'latest' name.");
+        productionDir = Path.GetFullPath(productionDir);
+        repoRoot = Path.GetFullPath(repoRoot);
+        var deps = new SortedSet<string>(StringComparer.Ordinal);
+        var messages = new List<string>();
+        var warnings = new List<SpnDiagnostic>();
+        var located = Locate(spineConfig.Trim(), productionDir, repoRoot, env);
+        var display = spineConfig.Trim().Replace('\\', '/');
+
+        // What the composite includes, and the version modifiers are matched against.
+        var includes = new List<string>();
+        string baseStem, configStem, intendedParent;
+        string? baseVersion;
+        var extraDirs = new List<string>();
+        if (located.LatestDir is { } detDir)
+        {
+            var sel = LatestAndModifiers.SelectLatest(detDir, deps);
+            foreach (var p in sel.Picks)
+            {
+                includes.Add(p.File);
+                extraDirs.Add(Path.GetDirectoryName(p.File)!);
+                messages.Add($"latest: {p.Component,-6} -> {Path.GetFileName(p.File)}" +
+                    (p.TiedWith.Count > 0 ? $" (same date as {string.Join(", ", p.TiedWith.Select(Path.GetFileName))}: ordinally greatest name wins)" : ""));
+            }
+            baseVersion = sel.LatestVersion;
+            baseStem = $"{Path.GetFileName(detDir)}_latest{(baseVersion is null ? "" : "_" + baseVersion)}";
+            configStem = "latest";
+            intendedParent = detDir;
+        }
+        else
+        {
+            var file = located.File!;
+            includes.Add(file);
+            baseStem = Path.GetFileNameWithoutExtension(file);
+            configStem = baseStem;
+            baseVersion = LatestAndModifiers.VersionOf(baseStem);
+            intendedParent = Path.GetDirectoryName(file)!;
+        }
+
+        var mods = applyMods.Select(m => m.Trim()).Where(m => m.Length > 0).ToList();
+        var modNames = new List<string>();
+        if (mods.Count > 0)
+        {
+            var (modDir, available) = LatestAndModifiers.Discover(intendedParent, repoRoot, deps);
+            foreach (var spec in mods)
+            {
+                var choice = LatestAndModifiers.Choose(spec, available, baseVersion, productionDir);
+                includes.Add(choice.Path);
+                modNames.Add(choice.Name);
+                var line = $"modifier {choice.Name}: {Path.GetFileName(choice.Path)} ({choice.Reason})";
+                messages.Add(line);
+                if (choice.IsWarning) warnings.Add(new SpnDiagnostic(ConfigErrors.ModifierOldest, line, choice.Path));
+            }
+            _ = modDir;
+        }
+
+        var loader = new SpineConfigLoader(env);
+        ConfigMap config;
+        string? compositeName = null;
+        string? compositeText = null;
+        string configArgument;
+        if (located.LatestDir is null && mods.Count == 0)
+        {
+            config = loader.LoadFile(located.File!);
+            // SPINE on the node must read YAML, not a Git symlink placeholder: point it at the target.
+            var arg = located.File!;
+            for (var hop = 0; hop < 8 && File.Exists(arg) && SpineConfigLoader.LinkPlaceholderTarget(arg, File.ReadAllText(arg)) is { } t; hop++) arg = t;
+            configArgument = arg;
+        }
+        else
+        {
+            compositeName = baseStem + string.Concat(modNames.Select(n => "_" + n)) + "_composite.yaml";
+            var header = new List<string>
+            {
+                "# Auto-generated by SpineProd on every build; do not edit.",
+                $"# Base: {display}",
+            };
+            if (mods.Count > 0) header.Add($"# Modifiers: {string.Join(", ", mods)}");
+            if (located.LatestDir is not null && baseVersion is not null) header.Add($"# Latest version: {baseVersion}");
+            var virtualPath = Path.Combine(productionDir, "config", compositeName);
+            compositeText = Composite(header, includes, []);
+            config = loader.LoadString(compositeText, virtualPath, intendedParent);
+
+            var pins = RelativePathPins(config, intendedParent, extraDirs.Concat(includes.Select(i => Path.GetDirectoryName(i)!)).Distinct().ToList());
+            if (pins.Count > 0)
+            {
+                foreach (var (key, rel, abs) in pins)
+                    messages.Add($"{key}: relative path '{rel}' pinned to {abs} (the composite's folder is not the base config's)");
+                compositeText = Composite(header, includes, pins.Select(p => (p.Key, p.Absolute)).ToList());
+                loader = new SpineConfigLoader(env);
+                config = loader.LoadString(compositeText, virtualPath, intendedParent);
+            }
+            configArgument = "config/" + compositeName;
+        }
+
+        foreach (var f in loader.FilesRead) deps.Add(f);
+        warnings.InsertRange(0, loader.Warnings);
+
+        var resolvedYaml = "# Fully resolved SPINE configuration (what the job's SPINE sees; written by SpineProd).\n" + YamlWriter.Write(config);
+        var resolvedSha = Sha256Hex(Encoding.UTF8.GetBytes(resolvedYaml));
+        var files = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        if (compositeName is not null) files[compositeName] = compositeText!;
+        files["resolved.yaml"] = resolvedYaml;
+        files["resolved.sha256"] = $"{resolvedSha}  resolved.yaml\n";
+        var manifest = new StringBuilder();
+        foreach (var f in loader.FilesRead.Order(StringComparer.Ordinal))
+            manifest.Append(Sha256Hex(File.ReadAllBytes(f))).Append("  ").Append(f).Append('\n');
+        files["sources.sha256"] = manifest.ToString();
+
+        return new ResolvedJobConfig(display, configStem, DetectorOf(located.LatestDir ?? located.File!), files, configArgument,
+            resolvedSha, deps.ToList())
+        {
+            Config = config,
+            CompositeFileName = compositeName,
+            Messages = messages,
+            Warnings = warnings,
+        };
     }
+
+    private sealed record Located(string? File, string? LatestDir);
+
+    /// <summary>Where a SpineConfig points: a file, or a detector folder whose latest composite is built.</summary>
+    public static (string? File, string? LatestDir) LocateConfig(string spineConfig, string productionDir, string repoRoot, IReadOnlyDictionary<string, string?> env)
+    {
+        if (string.IsNullOrWhiteSpace(spineConfig))
+            throw new SpineProdException(ConfigErrors.SpineConfigNotFound, "SpineConfig is empty: set it to a SPINE config file, a detector folder (infer/icarus) or a 'latest' name.");
+        var l = Locate(spineConfig.Trim(), Path.GetFullPath(productionDir), Path.GetFullPath(repoRoot), env);
+        return (l.File, l.LatestDir);
+    }
+
+    /// <summary>
+    /// Finds the SpineConfig: relative to the production, the repository root, its <c>config/</c> folder
+    /// (the newer <c>config/infer/&lt;det&gt;</c> layout) and each SPINE_CONFIG_PATH entry; a file (with
+    /// .yaml/.yml/.cfg tried), a detector folder (latest), or a missing <c>latest</c> name in a folder.
+    /// </summary>
+    private static Located Locate(string spec, string productionDir, string repoRoot, IReadOnlyDictionary<string, string?> env)
+    {
+        var roots = Path.IsPathRooted(spec)
+            ? new List<string> { "" }
+            : new List<string> { productionDir, repoRoot, Path.Combine(repoRoot, "config") }.Concat(SpineConfigLoader.SearchPath(env)).ToList();
+        foreach (var root in roots)
+        {
+            var p = Path.TrimEndingDirectorySeparator(Path.GetFullPath(root.Length == 0 ? spec : Path.Combine(root, spec)));
+            if (Directory.Exists(p))
+            {
+                if (LatestAndModifiers.HasComponents(p)) return new Located(null, p);
+                foreach (var ext in new[] { ".cfg", ".yaml", ".yml" })
+                    if (File.Exists(Path.Combine(p, "latest" + ext))) return new Located(Path.Combine(p, "latest" + ext), null);
+                return new Located(null, p); // SelectLatest reports "no versioned components"
+            }
+            if (File.Exists(p)) return new Located(p, null);
+            foreach (var ext in new[] { ".yaml", ".yml", ".cfg" })
+                if (File.Exists(p + ext)) return new Located(p + ext, null);
+            // "infer/icarus/latest": no such file, so build the latest composite of its folder.
+            var parent = Path.GetDirectoryName(p);
+            if (Path.GetFileNameWithoutExtension(p) == "latest" && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
+                return new Located(null, parent);
+        }
+        throw new SpineProdException(ConfigErrors.SpineConfigNotFound,
+            $"SpineConfig '{spec}' not found. Searched relative to: {string.Join(", ", roots.Where(r => r.Length > 0))}" +
+            (spec.Contains("latest_", StringComparison.Ordinal) ? ". For a latest variant use SpineConfig=<dir>/latest with ApplyMods (e.g. ApplyMods=data)." : "."));
+    }
+
+    /// <summary>The detector folder name after the last <c>infer</c> in the path, if any.</summary>
+    public static string? DetectorOf(string path)
+    {
+        var parts = Path.GetFullPath(path).Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries);
+        for (var i = parts.Length - 2; i >= 0; i--)
+            if (parts[i] == "infer") return i + 1 < parts.Length - (File.Exists(path) ? 1 : 0) ? parts[i + 1] : null;
+        return null;
+    }
+
+    private static string Composite(List<string> header, List<string> includes, List<(string Key, string Absolute)> pins)
+    {
+        var sb = new StringBuilder();
+        foreach (var h in header) sb.Append(h).Append('\n');
+        sb.Append('\n').Append("include:\n");
+        foreach (var i in includes) sb.Append("  - ").Append(YamlWriter.Str(i)).Append('\n');
+        if (pins.Count > 0)
+        {
+            sb.Append("\n# Relative paths resolved against the base config's folder (SPINE resolves them against this file's folder).\noverride:\n");
+            foreach (var (k, abs) in pins) sb.Append("  ").Append(YamlWriter.Str(k)).Append(": ").Append(YamlWriter.Str(abs)).Append('\n');
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>String values that are relative paths to existing files, by dotted key path (map-only paths).</summary>
+    private static List<(string Key, string Relative, string Absolute)> RelativePathPins(ConfigMap config, string intendedParent, List<string> otherDirs)
+    {
+        var result = new List<(string, string, string)>();
+        void Walk(ConfigMap m, string prefix)
+        {
+            foreach (var (k, v) in m)
+            {
+                if (k is not string ks || ks.Contains('.') || ks.EndsWith('+') || ks.EndsWith('-')) continue;
+                var key = prefix.Length == 0 ? ks : prefix + "." + ks;
+                if (v is ConfigMap sub) Walk(sub, key);
+                else if (v is string s && LooksLikeRelativeFile(s))
+                {
+                    foreach (var dir in otherDirs.Prepend(intendedParent))
+                    {
+                        var abs = Path.GetFullPath(Path.Combine(dir, s));
+                        if (File.Exists(abs)) { result.Add((key, s, abs)); break; }
+                    }
+                }
+            }
+        }
+        Walk(config, "");
+        return result;
+    }
+
+    private static bool LooksLikeRelativeFile(string s) =>
+        s.Length > 0 && !Path.IsPathRooted(s) && !s.StartsWith('$') && !s.StartsWith('~') && !s.Contains("://") &&
+        !s.Any(char.IsWhiteSpace) && (s.Contains('/') || Path.HasExtension(s)) && s.IndexOfAny(Path.GetInvalidPathChars()) < 0;
+
+    public static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
 }

@@ -11,7 +11,10 @@ public static class AtomicFile
 {
     private static readonly UTF8Encoding Utf8NoBom = new(false);
 
-    /// <summary>Writes <paramref name="content"/> atomically. Returns false when the file already had it.</summary>
+    /// <summary>
+    /// Writes <paramref name="content"/> atomically unless the file already has exactly it (returns
+    /// false then). For files that can be made again (the plan): not forced to disk.
+    /// </summary>
     public static bool WriteIfChanged(string path, string content) => WriteIfChanged(path, Utf8NoBom.GetBytes(content));
 
     public static bool WriteIfChanged(string path, byte[] content)
@@ -22,13 +25,17 @@ public static class AtomicFile
             if (info.Length == content.Length && File.ReadAllBytes(path).AsSpan().SequenceEqual(content))
                 return false;
         }
-        Write(path, content);
+        Write(path, content, durable: false);
         return true;
     }
 
-    public static void Write(string path, string content) => Write(path, Utf8NoBom.GetBytes(content));
+    /// <summary>
+    /// Writes atomically. <paramref name="durable"/> (the default, for state such as job ids) also
+    /// forces the bytes to disk before the rename, so a crash leaves the old file or the new one.
+    /// </summary>
+    public static void Write(string path, string content, bool durable = true) => Write(path, Utf8NoBom.GetBytes(content), durable);
 
-    public static void Write(string path, byte[] content)
+    public static void Write(string path, byte[] content, bool durable = true)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         Directory.CreateDirectory(dir);
@@ -38,7 +45,7 @@ public static class AtomicFile
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 fs.Write(content);
-                fs.Flush(flushToDisk: true);
+                fs.Flush(flushToDisk: durable);
             }
             File.Move(tmp, path, overwrite: true);
         }

@@ -12,9 +12,8 @@ public static class PlanPrinter
         sb.AppendLine($"  scheduler {plan.Scheduler}, MaxArraySize {plan.MaxArraySize} ({plan.MaxArraySizeSource}), jobs folder {plan.JobsDir}");
         if (plan.Stages.Count > 1)
         {
-            sb.AppendLine("  stages:");
-            foreach (var s in plan.Stages)
-                sb.AppendLine($"    {s.Name}{(s.DependsOn.Count > 0 ? "  <- afterok " + string.Join(", ", s.DependsOn) : "")}");
+            sb.AppendLine($"  stage graph (also {Path.Combine(intermediateDir, "stages.mmd")} and stages.dot):");
+            sb.Append(StageGraph.Text(plan));
         }
         foreach (var s in plan.Stages)
         {
@@ -28,7 +27,8 @@ public static class PlanPrinter
             sb.AppendLine($"  output    -o {s.Output}");
             if (s.Dependency is not null) sb.AppendLine($"  dependency {s.Dependency}");
             if (s.DependsOn.Count > 0) sb.AppendLine($"  waits on  afterok: every array of {string.Join(", ", s.DependsOn)}");
-            if (s.Cleanup.Count > 0) sb.AppendLine($"  cleanup   {string.Join(", ", s.Cleanup)} (after every stage that depends on it)");
+            if (s.InputsFrom.Count > 0) sb.AppendLine($"  reads     the planned outputs of {string.Join(", ", s.InputsFrom)}");
+            if (s.Cleanup is { } c) sb.AppendLine($"  cleanup   job {c.JobName} removes {string.Join(", ", c.Paths)} after {string.Join(", ", c.AfterStages)} ({Path.Combine(intermediateDir, s.Name, c.Script)})");
             const int shown = 20;
             sb.AppendLine($"  {"array",-6} {"job name",-32} {"--array",-14} {"tasks",7} {"files",8}  script");
             foreach (var a in s.Arrays.Take(shown))

@@ -6,8 +6,16 @@ public sealed record SettingValue(string Value, string? File, int Line, string O
     public bool IsSet => Value.Length > 0;
 }
 
-/// <summary>A Source or SourceList item as MSBuild evaluated it (full path; Stage metadata).</summary>
-public sealed record SourceItem(string FullPath, string? Stage, bool IsList);
+public enum SourceKind { File, List, Glob }
+
+/// <summary>
+/// An input source of a stage: a file or a source list (Source/SourceList items as MSBuild evaluated
+/// them), or a glob the planner expands itself (a pipeline YAML's <c>files:</c>), with where it was declared.
+/// </summary>
+public sealed record SourceItem(string FullPath, string? Stage, SourceKind Kind, string? DeclaredIn = null, int Line = 0)
+{
+    public bool IsList => Kind == SourceKind.List;
+}
 
 /// <summary>A stage as declared (a Stage item, or a pipeline YAML entry), with its own settings.</summary>
 public sealed record StageRequest(string Name, IReadOnlyDictionary<string, string> Metadata, string File, int Line);

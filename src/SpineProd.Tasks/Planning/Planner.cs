@@ -27,33 +27,22 @@ public sealed partial class Planner
     /// <summary>Files read besides the MSBuild items (configs, templates): the next build's Inputs.</summary>
     public IReadOnlyList<string> Dependencies => _dependencies;
     /// <summary>Counts of files written and left unchanged, for the build's summary line.</summary>
-    public int FilesWritten { get; private set; }
-    public int FilesUnchanged { get; private set; }
+    public int FilesWritten => _filesWritten;
+    public int FilesUnchanged => _filesUnchanged;
+    /// <summary>What was chosen and why (latest picks, modifier versions), for the build log.</summary>
+    public List<string> Messages { get; } = new();
+    /// <summary>Where the time went (read, check, write), for `-v:n` and the benchmark.</summary>
+    public List<(string Phase, TimeSpan Time)> Timings { get; } = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
-    /// <summary>A stage's inputs in order, each with the file and line it came from (for diagnostics).</summary>
-    private sealed class InputList
+    private void Lap(string phase)
     {
-        public readonly List<string> Paths = new();
-        public readonly List<(int File, int Line)> Origins = new();
-        public readonly List<string> Files = new();
-
-        public void Add(string path, int file, int line)
-        {
-            Paths.Add(path);
-            Origins.Add((file, line));
-        }
-
-        public int FileId(string file)
-        {
-            int i = Files.IndexOf(file);
-            if (i >= 0) return i;
-            Files.Add(file);
-            return Files.Count - 1;
-        }
+        Timings.Add((phase, _clock.Elapsed));
+        _clock.Restart();
     }
 
     /// <summary>A stage with everything resolved, before it is written.</summary>
-    private sealed record ResolvedStage(StagePlan Plan, List<string> Inputs, JobRuntime Runtime, ResolvedJobConfig Config, string Template);
+    private sealed record ResolvedStage(StageRequest Request, StagePlan Plan, InputStore Inputs, JobRuntime Runtime, ResolvedJobConfig Config, string Template, string CleanupTemplate);
 
     public ProductionPlan Plan()
     {
@@ -80,10 +69,17 @@ public sealed partial class Planner
             Scheduler = _request.Scheduler,
         };
 
-        var inputsByStage = ReadInputs(stageRequests, multiStage);
+        // Stages are planned upstream first: a stage may read another's planned outputs.
+        var order = StageOrder(stageRequests);
+        var byName = new Dictionary<string, ResolvedStage>(StringComparer.Ordinal);
         var resolved = new List<ResolvedStage>();
-        foreach (var stage in stageRequests)
-            resolved.Add(ResolveStage(stage, multiStage, catalog, inputsByStage[stage.Name], maxArraySize));
+        foreach (var stage in order)
+        {
+            var r = ResolveStage(stage, multiStage, catalog, () => ReadInputs(stage, stageRequests, multiStage, byName), maxArraySize);
+            byName[stage.Name] = r;
+            resolved.Add(r);
+        }
+        PlanCleanups(resolved, catalog);
 
         CheckJobNamesUnique(resolved);
         plan.Stages = resolved.Select(s => s.Plan).ToList();
@@ -91,6 +87,7 @@ public sealed partial class Planner
 
         if (_diagnostics.Any(d => d.IsError)) return plan;
         Write(plan, resolved);
+        Lap("write");
         return plan;
     }
 
@@ -116,118 +113,186 @@ public sealed partial class Planner
 
     // ---------------------------------------------------------------- inputs
 
-    private Dictionary<string, InputList> ReadInputs(IReadOnlyList<StageRequest> stages, bool multiStage)
+    /// <summary>
+    /// The inputs of one stage, in declaration order: its Source files, SourceList entries and globs,
+    /// and the planned outputs of the stages it reads from (InputsFrom, or a glob inside an upstream
+    /// stage's output folder), which are known before anything has run.
+    /// </summary>
+    private InputStore ReadInputs(StageRequest stage, IReadOnlyList<StageRequest> stages, bool multiStage, Dictionary<string, ResolvedStage> upstream)
     {
-        var byStage = stages.ToDictionary(s => s.Name, _ => new InputList(), StringComparer.Ordinal);
-        var xml = _request.Xml;
+        var list = new InputStore();
         foreach (var item in _request.Sources)
         {
-            string stage = item.Stage is { Length: > 0 } st ? st : stages[0].Name;
-            string itemType = item.IsList ? "SourceList" : "Source";
-            int line = xml?.ItemLine(itemType, item.FullPath) ?? 0;
-            if (!byStage.TryGetValue(stage, out var list))
+            string target = item.Stage is { Length: > 0 } st ? st : stages[0].Name;
+            string itemType = item.Kind switch { SourceKind.List => "SourceList", _ => "Source" };
+            string declaredIn = item.DeclaredIn ?? _request.ProductionFile;
+            if (!stages.Any(s => s.Name == target))
             {
-                _diagnostics.Add(new("SPN4001", $"{itemType} '{item.FullPath}' names stage '{stage}', which is not a <Stage> of this production. Stages: {string.Join(", ", byStage.Keys)}.", _request.ProductionFile, line, 1, IsError: true));
+                if (stage == stages[0])
+                    _diagnostics.Add(new("SPN4001", $"{itemType} '{item.FullPath}' names stage '{target}', which is not a stage of this production. Stages: {string.Join(", ", stages.Select(s => s.Name))}.", declaredIn, item.Line, 1, IsError: true));
                 continue;
             }
-            if (multiStage && item.Stage is not { Length: > 0 } && stages.Count > 1)
+            if (multiStage && stages.Count > 1 && item.Stage is not { Length: > 0 })
             {
-                _diagnostics.Add(new("SPN4002", $"{itemType} '{item.FullPath}' has no Stage metadata; with several stages every Source and SourceList must name its stage (Stage=\"...\").", _request.ProductionFile, line, 1, IsError: true));
+                if (stage == stages[0])
+                    _diagnostics.Add(new("SPN4002", $"{itemType} '{item.FullPath}' has no Stage metadata; with several stages every Source and SourceList must name its stage (Stage=\"...\").", declaredIn, item.Line, 1, IsError: true));
                 continue;
             }
-            if (item.IsList)
-                ReadSourceList(item.FullPath, line, list);
-            else if (!File.Exists(item.FullPath))
-                _diagnostics.Add(new("SPN1011", $"Source file '{item.FullPath}' does not exist.", _request.ProductionFile, line, 1, IsError: true));
-            else
-                list.Add(item.FullPath, list.FileId(_request.ProductionFile), line);
+            if (target != stage.Name) continue;
+            switch (item.Kind)
+            {
+                case SourceKind.List:
+                    ReadSourceList(item.FullPath, declaredIn, item.Line, list);
+                    break;
+                case SourceKind.Glob:
+                    ExpandGlob(item, list, upstream);
+                    break;
+                default:
+                    if (File.Exists(item.FullPath))
+                        list.Add(item.FullPath, list.FileId(declaredIn), item.Line);
+                    else
+                        _diagnostics.Add(new("SPN1011", $"Source file '{item.FullPath}' does not exist.", declaredIn, item.Line, 1, IsError: true));
+                    break;
+            }
         }
+        foreach (var from in SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")))
+            if (upstream.TryGetValue(from, out var up))
+                foreach (var output in PlannedOutputs(up))
+                    list.Add(output, list.FileId(stage.File), stage.Line);
 
-        if (xml is not null)
-            foreach (var (pattern, line, stage) in xml.ItemPatterns("Source"))
+        if (_request.Xml is { } xml && stage == stages[0])
+            foreach (var (pattern, line, _) in xml.ItemPatterns("Source"))
                 if (ProductionFile.IsGlob(pattern) && !pattern.Contains("$(") && !pattern.Contains("@("))
                 {
                     var regex = ProductionFile.GlobToRegex(Path.GetFullPath(pattern, _request.ProductionDir));
-                    if (!_request.Sources.Any(s => !s.IsList && regex.IsMatch(s.FullPath.Replace('\\', '/'))))
+                    if (!_request.Sources.Any(s => s.Kind == SourceKind.File && regex.IsMatch(s.FullPath.Replace('\\', '/'))))
                         _diagnostics.Add(new("SPN1012", $"Source glob '{pattern}' matched no file.", _request.ProductionFile, line, 1));
                 }
-        return byStage;
+        return list;
     }
 
-    private void ReadSourceList(string path, int itemLine, InputList into)
+    /// <summary>
+    /// A pipeline's glob: inside an upstream stage's output folder it selects that stage's planned
+    /// outputs (nothing exists yet when a pipeline is planned); elsewhere it is expanded on disk.
+    /// </summary>
+    private void ExpandGlob(SourceItem item, InputStore list, Dictionary<string, ResolvedStage> upstream)
+    {
+        var regex = ProductionFile.GlobToRegex(item.FullPath);
+        string declaredIn = item.DeclaredIn ?? _request.ProductionFile;
+        int fileId = list.FileId(declaredIn);
+        foreach (var up in upstream.Values)
+            if (item.FullPath.StartsWith(up.Plan.OutputDir + "/", StringComparison.Ordinal))
+            {
+                foreach (var output in PlannedOutputs(up))
+                    if (regex.IsMatch(output)) list.Add(output, fileId, item.Line);
+                return;
+            }
+        int wildcard = item.FullPath.IndexOfAny(['*', '?']);
+        string root = Path.GetDirectoryName(item.FullPath[..wildcard] + "x")!;
+        bool deep = item.FullPath.IndexOf('/', wildcard) >= 0 || item.FullPath.Contains("**");
+        int before = list.Count;
+        if (Directory.Exists(root))
+            foreach (var f in Directory.EnumerateFiles(root, "*", deep ? SearchOption.AllDirectories : SearchOption.TopDirectoryOnly).Order(StringComparer.Ordinal))
+                if (regex.IsMatch(f)) list.Add(f, fileId, item.Line);
+        if (list.Count == before)
+            _diagnostics.Add(new("SPN1012", $"Glob '{item.FullPath}' matched no file.", declaredIn, item.Line, 1));
+    }
+
+    /// <summary>The files a stage will write: SPINE's split_output names, &lt;output dir&gt;/&lt;input stem&gt;_&lt;output stem&gt;.h5.</summary>
+    private static IEnumerable<string> PlannedOutputs(ResolvedStage stage)
+    {
+        string suffix = "_" + Path.GetFileNameWithoutExtension(stage.Plan.Output) + ".h5";
+        for (int i = 0; i < stage.Inputs.Count; i++)
+            yield return Path.Combine(stage.Plan.OutputDir, Path.GetFileNameWithoutExtension(stage.Inputs[i]) + suffix);
+    }
+
+    /// <summary>Stages in dependency order (declaration order where free); unknown names and cycles are errors at their stage.</summary>
+    private static List<StageRequest> StageOrder(IReadOnlyList<StageRequest> stages)
+    {
+        var byName = new Dictionary<string, StageRequest>(StringComparer.Ordinal);
+        foreach (var s in stages)
+            if (!byName.TryAdd(s.Name, s))
+                throw new SpineProdException("SPN4004", $"Two stages are named '{s.Name}'.", s.File, s.Line, 1);
+        IEnumerable<string> Upstream(StageRequest s) =>
+            SplitList(s.Metadata.GetValueOrDefault("DependsOn")).Concat(SplitList(s.Metadata.GetValueOrDefault("InputsFrom"))).Distinct();
+        foreach (var s in stages)
+            foreach (var u in Upstream(s))
+                if (!byName.ContainsKey(u))
+                    throw new SpineProdException("SPN4005", $"Stage '{s.Name}' depends on '{u}', which is not a stage. Stages: {string.Join(", ", byName.Keys)}.", s.File, s.Line, 1);
+        var order = new List<StageRequest>();
+        var state = new Dictionary<string, int>(); // 1 = visiting, 2 = done
+        void Visit(StageRequest s, List<string> path)
+        {
+            if (state.GetValueOrDefault(s.Name) == 2) return;
+            if (state.GetValueOrDefault(s.Name) == 1)
+                throw new SpineProdException("SPN4006", $"Stages depend on each other in a cycle: {string.Join(" -> ", path.SkipWhile(n => n != s.Name).Append(s.Name))}.", s.File, s.Line, 1);
+            state[s.Name] = 1;
+            path.Add(s.Name);
+            foreach (var u in Upstream(s)) Visit(byName[u], path);
+            path.RemoveAt(path.Count - 1);
+            state[s.Name] = 2;
+            order.Add(s);
+        }
+        foreach (var s in stages) Visit(s, new List<string>());
+        return order;
+    }
+
+    private void ReadSourceList(string path, string declaredIn, int itemLine, InputStore into)
     {
         if (Directory.Exists(path))
-            throw new SpineProdException("SPN1014", $"SourceList '{path}' is a directory; a source list is a text file with one input path a line.", _request.ProductionFile, itemLine, 1);
+            throw new SpineProdException("SPN1014", $"SourceList '{path}' is a directory; a source list is a text file with one input path a line.", declaredIn, itemLine, 1);
         if (!File.Exists(path))
-            throw new SpineProdException("SPN1013", $"SourceList '{path}' does not exist.", _request.ProductionFile, itemLine, 1);
+            throw new SpineProdException("SPN1013", $"SourceList '{path}' does not exist.", declaredIn, itemLine, 1);
         _dependencies.Add(path);
-        string baseDir = Path.GetDirectoryName(path)!;
-        int fileId = into.FileId(path);
-        using var reader = new StreamReader(path, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 16);
-        int lineNo = 0;
-        string? line;
-        try
-        {
-            while ((line = reader.ReadLine()) is not null)
-            {
-                lineNo++;
-                var entry = line.Trim();
-                if (entry.Length == 0 || entry[0] == '#') continue;
-                if (entry.Contains('\0'))
-                    throw new SpineProdException("SPN1014", "SourceList is not a text file (it contains NUL bytes); a source list has one input path a line.", path, lineNo, 1);
-                // Relative entries are relative to the list file (jobs run in their job folder).
-                into.Add(entry[0] == '/' ? entry : Path.GetFullPath(entry, baseDir), fileId, lineNo);
-            }
-        }
-        catch (DecoderFallbackException)
-        {
-            throw new SpineProdException("SPN1014", "SourceList is not UTF-8 text (is it a binary file?); a source list has one input path a line.", path, lineNo + 1, 1);
-        }
+        // Relative entries are relative to the list file (jobs run in their job folder).
+        if (into.ReadList(path, Path.GetDirectoryName(path)!, into.FileId(path)) is { } problem)
+            throw new SpineProdException("SPN1014", $"SourceList is not a text file ({problem.Problem}); a source list has one input path a line.", path, problem.Line, 1);
     }
 
     /// <summary>Keeps the first of duplicate inputs (warning) and refuses two inputs with one file name (their outputs would collide).</summary>
-    private List<string> CheckInputs(string stage, InputList list)
+    private InputStore CheckInputs(string stage, InputStore list)
     {
-        var inputs = list.Paths;
-        var seen = new HashSet<string>(inputs.Count, StringComparer.Ordinal);
-        var names = new Dictionary<string, string>(inputs.Count, StringComparer.Ordinal);
-        var unique = new List<string>(inputs.Count);
+        // One index from file name to the first input with it finds both duplicates (same path) and
+        // collisions (same name, other path), on the UTF-8 bytes, without making strings.
+        var names = new InputStore.NameIndex(list);
+        var keep = new bool[list.Count];
         int duplicates = 0;
-        for (int i = 0; i < inputs.Count; i++)
+        for (int i = 0; i < list.Count; i++)
         {
-            string input = inputs[i];
-            var (fileId, line) = list.Origins[i];
-            string origin = list.Files[fileId];
-            var bad = input.IndexOfAny([',', '\n', '\r', '\t']);
+            var bytes = list.Bytes(i);
+            int bad = bytes.IndexOfAny((byte)',', (byte)'\n', (byte)'\t');
+            if (bad < 0) bad = bytes.IndexOf((byte)'\r');
             if (bad >= 0)
             {
-                string what = input[bad] == ',' ? "a comma (task lists are comma-separated)" : "a newline or tab";
-                _diagnostics.Add(new("SPN1017", $"Input path '{input.Replace("\n", "\\n")}' contains {what}; it cannot be passed to a job safely. Rename the file.", origin, line, 1, IsError: true));
+                var (file, line) = list.Origin(i);
+                string what = bytes[bad] == (byte)',' ? "a comma (task lists are comma-separated)" : "a newline or tab";
+                _diagnostics.Add(new("SPN1017", $"Input path '{list[i].Replace("\n", "\\n")}' contains {what}; it cannot be passed to a job safely. Rename the file.", file, line, 1, IsError: true));
                 continue;
             }
-            if (!seen.Add(input))
+            int first = names.FindOrAdd(i);
+            if (first >= 0)
             {
-                if (duplicates++ < 10)
-                    _diagnostics.Add(new("SPN1015", $"Input '{input}' is listed more than once in stage '{stage}'; it is processed once.", origin, line, 1));
+                var (file, line) = list.Origin(i);
+                if (list.Bytes(first).SequenceEqual(bytes))
+                {
+                    if (duplicates++ < 10)
+                        _diagnostics.Add(new("SPN1015", $"Input '{list[i]}' is listed more than once in stage '{stage}'; it is processed once.", file, line, 1));
+                }
+                else
+                    _diagnostics.Add(new("SPN1016", $"Inputs '{list[first]}' and '{list[i]}' have the same file name '{Path.GetFileName(list[i])}': their outputs would overwrite each other. Rename one or split them into two productions.", file, line, 1, IsError: true));
                 continue;
             }
-            string name = Path.GetFileName(input);
-            if (names.TryGetValue(name, out var other))
-            {
-                _diagnostics.Add(new("SPN1016", $"Inputs '{other}' and '{input}' have the same file name '{name}': their outputs would overwrite each other. Rename one or split them into two productions.", origin, line, 1, IsError: true));
-                continue;
-            }
-            names[name] = input;
-            unique.Add(input);
+            keep[i] = true;
         }
         if (duplicates > 10)
             _diagnostics.Add(new("SPN1015", $"{duplicates} duplicate inputs in stage '{stage}' in all (the first 10 are listed); each is processed once.", _request.ProductionFile, 0, 0));
-        return unique;
+        list.Compact(keep);
+        return list;
     }
 
     // ---------------------------------------------------------------- stages
 
-    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, InputList rawInputs, int maxArraySize)
+    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, Func<InputStore> readInputs, int maxArraySize)
     {
         SettingValue S(string name, params string[] aliases) => Setting(multiStage ? stage : null, name, aliases);
 
@@ -248,6 +313,8 @@ public sealed partial class Planner
             throw new SpineProdException(e.Code, e.Message, configSetting.File, configSetting.Line, configSetting.Line > 0 ? 1 : 0, e);
         }
         _dependencies.AddRange(config.Dependencies);
+        _diagnostics.AddRange(config.Warnings);
+        Messages.AddRange(config.Messages.Select(m => $"{stage.Name}: {m}"));
 
         var detectorSetting = S("Detector");
         string detector = detectorSetting.IsSet ? detectorSetting.Value
@@ -287,14 +354,15 @@ public sealed partial class Planner
         if (dependency.IsSet && !DependencyPattern().IsMatch(dependency.Value))
             throw Invalid("SPN1024", dependency, $"Dependency '{dependency.Value}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
 
-        // Outputs: one folder per stage that stays the same across resubmissions.
+        // Outputs: one folder per stage that stays the same across resubmissions. Relative output
+        // and cleanup paths are relative to the production's state folder: they are its own.
         var outputDirSetting = S("OutputDir");
         var outputSetting = S("OutputFile");
-        string outputDir = outputDirSetting.IsSet ? Path.GetFullPath(outputDirSetting.Value, _request.ProductionDir)
-            : outputSetting.IsSet ? Path.GetDirectoryName(Path.GetFullPath(outputSetting.Value, _request.ProductionDir))!
+        string outputDir = outputDirSetting.IsSet ? Path.GetFullPath(outputDirSetting.Value, _request.StateDir)
+            : outputSetting.IsSet ? Path.GetDirectoryName(Path.GetFullPath(outputSetting.Value, _request.StateDir))!
             : Path.Combine(_request.StateDir, "output", multiStage ? stage.Name : "");
         outputDir = Path.TrimEndingDirectorySeparator(outputDir);
-        string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.ProductionDir) : Path.Combine(outputDir, jobName + ".h5");
+        string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.StateDir) : Path.Combine(outputDir, jobName + ".h5");
         foreach (var (value, what) in new[] { (output, "Output"), (outputDir, "OutputDir") })
             if (value.IndexOfAny(['\n', '\r']) >= 0)
                 throw Invalid("SPN1025", what == "Output" ? outputSetting : outputDirSetting, $"{what} contains a newline");
@@ -303,7 +371,10 @@ public sealed partial class Planner
         var templateSetting = S("JobTemplate");
         string template = Path.GetFullPath(templateSetting.Value, _request.ProductionDir);
 
-        var inputs = CheckInputs(stage.Name, rawInputs);
+        var raw = readInputs();
+        Lap($"read {stage.Name}");
+        var inputs = CheckInputs(stage.Name, raw);
+        Lap($"check {stage.Name}");
         if (inputs.Count == 0 && !_diagnostics.Any(d => d.IsError))
             throw new SpineProdException("SPN1010", multiStage
                 ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
@@ -325,7 +396,7 @@ public sealed partial class Planner
             Resources = resources,
             Dependency = dependency.IsSet ? dependency.Value : null,
             DependsOn = SplitList(stage.Metadata.GetValueOrDefault("DependsOn")),
-            Cleanup = SplitList(stage.Metadata.GetValueOrDefault("Cleanup")),
+            InputsFrom = SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")),
             OutputDir = outputDir,
             Output = output,
             FileCount = inputs.Count,
@@ -333,7 +404,123 @@ public sealed partial class Planner
             MaxRunningTasks = throttle,
         };
         Chunk(stagePlan, maxArraySize);
-        return new ResolvedStage(stagePlan, inputs, runtime, config, template);
+        string cleanupTemplate = Path.GetFullPath(S("CleanupTemplate").Value, _request.ProductionDir);
+        return new ResolvedStage(stage, stagePlan, inputs, runtime, config, template, cleanupTemplate);
+    }
+
+    /// <summary>
+    /// Cleanup jobs: a stage's Cleanup paths are removed by a small job that waits afterok on every
+    /// stage downstream of it. Only paths inside the production's own folders are allowed: the
+    /// state folder, and each stage's output folder (refused: "..", paths elsewhere, symlinks that
+    /// lead out, and any folder that holds the repository or the production itself).
+    /// </summary>
+    private void PlanCleanups(List<ResolvedStage> stages, ProfileCatalog catalog)
+    {
+        foreach (var stage in stages)
+        {
+            var raw = SplitList(stage.Request.Metadata.GetValueOrDefault("Cleanup"));
+            if (raw.Count == 0) continue;
+            var paths = new List<string>();
+            foreach (var p in raw)
+            {
+                string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(p, _request.StateDir));
+                string? why = CleanupRefusal(p, full, stages);
+                if (why is not null)
+                {
+                    _diagnostics.Add(new("SPN4008", $"Cleanup path '{p}' of stage '{stage.Plan.Name}' is refused: {why}. A cleanup may remove only paths inside the production's own folders ({_request.StateDir} or a stage's output folder).", stage.Request.File, stage.Request.Line, 1, IsError: true));
+                    continue;
+                }
+                paths.Add(full);
+            }
+            var downstream = Downstream(stage.Plan.Name, stages);
+            if (downstream.Count == 0)
+            {
+                _diagnostics.Add(new("SPN4007", $"Stage '{stage.Plan.Name}' has Cleanup paths but no stage depends on it, so nothing would tell when its files are no longer needed; no cleanup job is planned.", stage.Request.File, stage.Request.Line, 1));
+                continue;
+            }
+            var cleanupProfile = catalog.CleanupProfile is { } cp && catalog.Profiles.TryGetValue(cp, out var prof) ? prof : null;
+            stage.Plan.Cleanup = new CleanupPlan
+            {
+                JobName = $"cleanup_{stage.Plan.JobName}",
+                Script = $"cleanup_{stage.Plan.Name}.sbatch",
+                Paths = paths,
+                AfterStages = downstream,
+                Account = stage.Plan.Resources.Account,
+                Partition = cleanupProfile?.Partition ?? stage.Plan.Resources.Partition,
+            };
+        }
+    }
+
+    /// <summary>Every stage that depends on <paramref name="name"/>, directly or through others, in plan order.</summary>
+    private static List<string> Downstream(string name, List<ResolvedStage> stages)
+    {
+        var found = new HashSet<string>(StringComparer.Ordinal) { name };
+        bool grew = true;
+        while (grew)
+        {
+            grew = false;
+            foreach (var s in stages)
+                if (!found.Contains(s.Plan.Name) && s.Plan.DependsOn.Concat(s.Plan.InputsFrom).Any(found.Contains))
+                    grew = found.Add(s.Plan.Name) | grew;
+        }
+        return stages.Select(s => s.Plan.Name).Where(n => n != name && found.Contains(n)).ToList();
+    }
+
+    /// <summary>The roots a cleanup may remove inside (the state folder) or inside-or-equal (stage output folders).</summary>
+    private (List<string> Inside, List<string> InsideOrEqual) CleanupRoots(List<ResolvedStage> stages)
+    {
+        string state = Path.TrimEndingDirectorySeparator(_request.StateDir);
+        // An output folder that holds the repository, the production or its state is no cleanup root.
+        var outputs = stages.Select(s => s.Plan.OutputDir).Distinct()
+            .Where(o => !new[] { _request.RepoRoot, _request.ProductionDir, state }.Any(ours => IsSameOrAncestor(o, ours)))
+            .ToList();
+        return ([state], outputs);
+    }
+
+    private string? CleanupRefusal(string raw, string full, List<ResolvedStage> stages)
+    {
+        if (raw.Replace('\\', '/').Split('/').Contains(".."))
+            return "it contains '..'";
+        var (inside, insideOrEqual) = CleanupRoots(stages);
+        bool Allowed(string path) =>
+            inside.Any(r => path.StartsWith(r + "/", StringComparison.Ordinal)) ||
+            insideOrEqual.Any(r => path == r || path.StartsWith(r + "/", StringComparison.Ordinal));
+        if (!Allowed(full))
+            return "it is outside the production's folders";
+        // A symlink on the way (the path itself or a folder under the root) may lead elsewhere.
+        string real = RealPath(full);
+        if (real != full && !Allowed(real))
+            return $"it leads through a symbolic link to '{real}'";
+        return null;
+    }
+
+    /// <summary>The path with every existing symbolic link on it resolved (missing tails kept as they are).</summary>
+    private static string RealPath(string path)
+    {
+        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
+        string current = "/";
+        for (int i = 0; i < parts.Length; i++)
+        {
+            string next = Path.Combine(current, parts[i]);
+            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
+            if (info.Exists && info.LinkTarget is not null)
+            {
+                var target = info.ResolveLinkTarget(returnFinalTarget: true);
+                next = target is null ? next : Path.TrimEndingDirectorySeparator(RealPath(target.FullName));
+            }
+            else if (!info.Exists)
+                return Path.Combine([next, .. parts[(i + 1)..]]);
+            current = next;
+        }
+        return current;
+    }
+
+    /// <summary>Is <paramref name="dir"/> the folder <paramref name="path"/>, or a folder above it?</summary>
+    private static bool IsSameOrAncestor(string dir, string path)
+    {
+        dir = Path.TrimEndingDirectorySeparator(dir);
+        path = Path.TrimEndingDirectorySeparator(path);
+        return dir == path || path.StartsWith(dir + "/", StringComparison.Ordinal);
     }
 
     /// <summary>Cuts a stage's tasks into arrays of at most <paramref name="maxArraySize"/> tasks, each indexed 0..N-1.</summary>
@@ -463,26 +650,27 @@ public sealed partial class Planner
             string dir = Path.Combine(_request.IntermediateDir, stage.Plan.Name);
             Directory.CreateDirectory(dir);
             var expected = new HashSet<string>(StringComparer.Ordinal);
-            var sb = new StringBuilder();
+            // Arrays are independent files: written in parallel (the comparison with what is on
+            // disk dominates for large productions).
+            Parallel.ForEach(stage.Plan.Arrays, array =>
+            {
+                var chunk = stage.Inputs.ChunkList(array.FirstTask * stage.Plan.FilesPerTask, array.FileCount, stage.Plan.FilesPerTask);
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), chunk));
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.Script), renderer.Render(plan, stage.Plan, array, stage.Runtime)));
+            });
             foreach (var array in stage.Plan.Arrays)
             {
-                sb.Clear();
-                int firstFile = array.FirstTask * stage.Plan.FilesPerTask;
-                int end = firstFile + array.FileCount;
-                for (int f = firstFile; f < end; f += stage.Plan.FilesPerTask)
-                {
-                    int groupEnd = Math.Min(f + stage.Plan.FilesPerTask, end);
-                    for (int g = f; g < groupEnd; g++)
-                    {
-                        if (g > f) sb.Append(',');
-                        sb.Append(stage.Inputs[g]);
-                    }
-                    sb.Append('\n');
-                }
-                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), sb.ToString()));
-                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.Script), renderer.Render(plan, stage.Plan, array, stage.Runtime)));
                 expected.Add(array.ChunkFile);
                 expected.Add(array.Script);
+            }
+            if (stage.Plan.Cleanup is { } cleanup)
+            {
+                if (!renderers.TryGetValue(stage.CleanupTemplate, out var cleanupRenderer))
+                    renderers[stage.CleanupTemplate] = cleanupRenderer = new JobScriptRenderer(stage.CleanupTemplate);
+                _dependencies.Add(stage.CleanupTemplate);
+                var (inside, insideOrEqual) = CleanupRoots(stages);
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, cleanup.Script), cleanupRenderer.RenderCleanup(plan, stage.Plan, cleanup, inside, insideOrEqual)));
+                expected.Add(cleanup.Script);
             }
             foreach (var (relative, content) in stage.Config.FilesToWrite)
             {
@@ -495,6 +683,11 @@ public sealed partial class Planner
         foreach (var old in Directory.EnumerateDirectories(_request.IntermediateDir))
             if (!stages.Any(s => s.Plan.Name == Path.GetFileName(old)) && File.Exists(Path.Combine(old, "files_chunk_0.txt")))
                 Directory.Delete(old, recursive: true);
+        if (plan.Stages.Count > 1)
+        {
+            Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.mmd"), StageGraph.Mermaid(plan)));
+            Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.dot"), StageGraph.Dot(plan)));
+        }
         Count(plan.Save(Path.Combine(_request.IntermediateDir, "plan.json")));
     }
 
@@ -509,9 +702,11 @@ public sealed partial class Planner
         }
     }
 
+    private int _filesWritten, _filesUnchanged;
+
     private void Count(bool written)
     {
-        if (written) FilesWritten++; else FilesUnchanged++;
+        if (written) Interlocked.Increment(ref _filesWritten); else Interlocked.Increment(ref _filesUnchanged);
     }
 
     private static string PlanHash(List<ResolvedStage> stages)
@@ -520,7 +715,7 @@ public sealed partial class Planner
         foreach (var s in stages)
         {
             sha.AppendData(Encoding.UTF8.GetBytes($"{s.Plan.Name}\n{s.Plan.JobName}\n{s.Plan.ConfigArgument}\n{s.Plan.FilesPerTask}\n{s.Plan.ArraySize}\n"));
-            foreach (var input in s.Inputs) sha.AppendData(Encoding.UTF8.GetBytes(input + "\n"));
+            s.Inputs.HashInto(sha);
         }
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
@@ -535,6 +730,6 @@ public sealed partial class Planner
     // after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:<id>[_<task>][+<min>](:...)* | singleton, joined by , or ?
     [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
     private static partial Regex DependencyPattern();
-    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch)$")]
+    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
     private static partial Regex StaleCandidate();
 }

@@ -64,7 +64,10 @@ public sealed class StagePlan
     /// <summary>A user dependency (e.g. afterok:123) added to every array of the stage.</summary>
     public string? Dependency { get; set; }
     public List<string> DependsOn { get; set; } = new();
-    public List<string> Cleanup { get; set; } = new();
+    /// <summary>Stages whose planned outputs this stage reads.</summary>
+    public List<string> InputsFrom { get; set; } = new();
+    /// <summary>The stage's cleanup job, when it has Cleanup paths and stages downstream of it.</summary>
+    public CleanupPlan? Cleanup { get; set; }
     /// <summary>Full path of the stage's output folder (stable across resubmissions).</summary>
     public string OutputDir { get; set; } = "";
     /// <summary>The -o argument given to SPINE (full path).</summary>
@@ -98,6 +101,24 @@ public sealed class ArrayPlan
     public string ChunkFile { get; set; } = "";
     /// <summary>One line per array index: that task's stage-wide task index.</summary>
     public string TasksFile { get; set; } = "";
+}
+
+/// <summary>
+/// A job that removes a stage's intermediate files once every stage downstream of it succeeded
+/// (afterok on all their arrays). Paths were checked at build time to lie inside the production's
+/// own folders; the script checks again.
+/// </summary>
+public sealed class CleanupPlan
+{
+    public string JobName { get; set; } = "";
+    /// <summary>Relative to the stage's plan folder, like the array scripts.</summary>
+    public string Script { get; set; } = "";
+    /// <summary>Full paths to remove.</summary>
+    public List<string> Paths { get; set; } = new();
+    /// <summary>Stages (transitively downstream) whose arrays the cleanup waits on.</summary>
+    public List<string> AfterStages { get; set; } = new();
+    public string? Account { get; set; }
+    public string? Partition { get; set; }
 }
 
 public sealed class Resources

@@ -40,6 +40,7 @@ public sealed class JobScriptRenderer
         }
     }
 
+    /// <summary>The job script of one array of a stage.</summary>
     public string Render(ProductionPlan plan, StagePlan stage, ArrayPlan array, JobRuntime runtime)
     {
         var r = stage.Resources;
@@ -76,6 +77,30 @@ public sealed class JobScriptRenderer
             ["larcv_basedir_q"] = runtime.LarcvBaseDir is { Length: > 0 } l ? ShellQuote.Literal(l) : null,
             ["container_setup"] = ContainerSetup(runtime),
         };
+        return Render(model);
+    }
+
+    /// <summary>The cleanup job of a stage (cleanup.sbatch.scriban).</summary>
+    public string RenderCleanup(ProductionPlan plan, StagePlan stage, CleanupPlan cleanup, IEnumerable<string> allowedInside, IEnumerable<string> allowedInsideOrEqual)
+    {
+        var model = new ScriptObject
+        {
+            ["version"] = Version,
+            ["production"] = Path.GetFileName(plan.ProductionFile),
+            ["stage"] = stage.Name,
+            ["account"] = cleanup.Account,
+            ["partition"] = cleanup.Partition,
+            ["job_name"] = cleanup.JobName,
+            ["after_stages"] = string.Join(", ", cleanup.AfterStages),
+            ["paths_q"] = string.Join(" ", cleanup.Paths.Select(ShellQuote.Literal)),
+            ["allowed_inside_q"] = string.Join(" ", allowedInside.Select(ShellQuote.Literal)),
+            ["allowed_exact_q"] = string.Join(" ", allowedInsideOrEqual.Select(ShellQuote.Literal)),
+        };
+        return Render(model);
+    }
+
+    private string Render(ScriptObject model)
+    {
         model.Import("sh_quote", new Func<string, string>(ShellQuote.Literal));
         model.Import("sh_quote_env", new Func<string, string>(ShellQuote.AllowingEnvironment));
         var context = new TemplateContext { StrictVariables = true, MemberRenamer = m => m.Name };

@@ -53,15 +53,29 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
             maxArray = int.TryParse(MaxArraySize, out int m) && m >= 1 ? m
                 : throw new SpineProdException("SPN1023", $"MaxArraySize must be a whole number of at least 1, not '{MaxArraySize}'.", ProjectFile, xml.PropertyLine("MaxArraySize"), 0);
 
+        var stages = Stages.Select(s => new StageRequest(s.ItemSpec, Metadata(s), ProjectFile, xml.ItemLine("Stage", s.ItemSpec))).ToList();
+        var sources = Sources.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.File, ProjectFile, xml.ItemLine("Source", s.ItemSpec)))
+            .Concat(SourceLists.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.List, ProjectFile, xml.ItemLine("SourceList", s.ItemSpec)))).ToList();
+        if (!string.IsNullOrWhiteSpace(PipelineFile))
+        {
+            // A spine-prod pipeline replaces the production's own stages and sources; its
+            // properties still apply to every stage as defaults.
+            var pipeline = Planning.PipelineFile.Read(Path.GetFullPath(PipelineFile, Path.GetDirectoryName(ProjectFile)!), RepoRoot);
+            foreach (var w in pipeline.Warnings) Log.LogSpn(w, ProjectFile);
+            if (stages.Count + sources.Count > 0)
+                Log.LogMessage(MessageImportance.High, "SpineProd: PipelineFile {0} replaces this production's own Stage, Source and SourceList items.", PipelineFile);
+            stages = pipeline.Stages;
+            sources = pipeline.Sources;
+        }
+
         var request = new PlanRequest
         {
             ProductionFile = ProjectFile,
             RepoRoot = RepoRoot,
             Settings = settings,
             GlobalProperties = globals,
-            Stages = Stages.Select(s => new StageRequest(s.ItemSpec, Metadata(s), ProjectFile, xml.ItemLine("Stage", s.ItemSpec))).ToList(),
-            Sources = Sources.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), false))
-                .Concat(SourceLists.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), true))).ToList(),
+            Stages = stages,
+            Sources = sources,
             MaxArraySize = maxArray,
             MaxArraySizeSource = MaxArraySizeSource,
             JobsDir = JobsDir,
@@ -83,6 +97,8 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
         }
         if (Log.HasLoggedErrors) return;
         IO.AtomicFile.WriteIfChanged(DependenciesFile, string.Join("\n", planner.Dependencies.Distinct(StringComparer.Ordinal)));
+        foreach (var m in planner.Messages) Log.LogMessage(MessageImportance.Normal, "SpineProd: {0}", m);
+        Log.LogMessage(MessageImportance.Normal, "SpineProd timings: {0}", string.Join(", ", planner.Timings.Select(t => $"{t.Phase} {t.Time.TotalSeconds:F2} s")));
         int arrays = plan.Stages.Sum(s => s.Arrays.Count);
         Log.LogMessage(MessageImportance.High, "SpineProd: {0}: {1} stage(s), {2} file(s), {3} task(s), {4} array(s) (MaxArraySize {5}, {6}); {7} file(s) written, {8} unchanged",
             plan.ProductionName, plan.Stages.Count, plan.Stages.Sum(s => s.FileCount), plan.Stages.Sum(s => s.TaskCount), arrays,

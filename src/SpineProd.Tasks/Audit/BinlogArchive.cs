@@ -1,0 +1,113 @@
+using Microsoft.Build.Logging.StructuredLogger;
+
+namespace SpineProd.Audit;
+
+/// <summary>One build that changed something on the cluster, as History shows it.</summary>
+public sealed record HistoryRow(string Binlog, AuditRecord Record);
+
+/// <summary>
+/// The audit trail. Every command-line build of a production leaves a binlog in the staging
+/// folder (productions/Directory.Build.rsp: <c>-bl:…/jobs/.binlogs/{}.binlog</c>). Filing keeps the
+/// binlogs of builds that changed something on the cluster (they carry an <see cref="AuditRecord"/>)
+/// in their production's <c>binlogs/</c> folder, and deletes the others (plans and previews).
+/// </summary>
+public static class BinlogArchive
+{
+    /// <summary>A binlog that fails to read but is younger than this may still be being written.</summary>
+    private static readonly TimeSpan InProgressGrace = TimeSpan.FromHours(1);
+
+    public sealed record FilingResult(List<string> Filed, int Deleted, List<(string File, string Problem)> Damaged);
+
+    public static FilingResult File(string stagingDir)
+    {
+        var result = new FilingResult(new(), 0, new());
+        if (!Directory.Exists(stagingDir)) return result;
+        int deleted = 0;
+        foreach (var binlog in Directory.EnumerateFiles(stagingDir, "*.binlog").Order(StringComparer.Ordinal))
+        {
+            // A build still running (this one, or another at the same time) is still writing its
+            // binlog: MSBuild names it <time>--<pid>--<random>, so a live pid means "not yet".
+            if (WriterIsAlive(binlog)) continue;
+            var (records, problem) = Read(binlog);
+            if (problem is not null)
+            {
+                // Perhaps this very build's own binlog, still open: leave it for a later build.
+                if (DateTime.UtcNow - System.IO.File.GetLastWriteTimeUtc(binlog) < InProgressGrace) continue;
+                var damagedDir = Path.Combine(stagingDir, "damaged");
+                Directory.CreateDirectory(damagedDir);
+                System.IO.File.Move(binlog, Path.Combine(damagedDir, Path.GetFileName(binlog)), overwrite: true);
+                result.Damaged.Add((binlog, problem));
+                continue;
+            }
+            var first = records.FirstOrDefault();
+            if (first is null || first.StateDir.Length == 0)
+            {
+                System.IO.File.Delete(binlog);
+                deleted++;
+                continue;
+            }
+            var dir = Path.Combine(first.StateDir, "binlogs");
+            Directory.CreateDirectory(dir);
+            var name = $"{first.Time.UtcDateTime:yyyyMMdd_HHmmss}_{string.Join("+", records.Select(r => r.Action).Distinct())}";
+            var target = Path.Combine(dir, name + ".binlog");
+            for (int n = 2; System.IO.File.Exists(target); n++) target = Path.Combine(dir, $"{name}_{n}.binlog");
+            System.IO.File.Move(binlog, target);
+            result.Filed.Add(target);
+        }
+        return result with { Deleted = deleted };
+    }
+
+    private static bool WriterIsAlive(string binlog)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(Path.GetFileName(binlog), @"--(\d+)--");
+        return match.Success && Directory.Exists($"/proc/{match.Groups[1].Value}");
+    }
+
+    /// <summary>The audit records of one binlog, or why it cannot be read.</summary>
+    public static (List<AuditRecord> Records, string? Problem) Read(string binlog)
+    {
+        Build build;
+        try
+        {
+            build = BinaryLog.ReadBuild(binlog);
+        }
+        catch (Exception e)
+        {
+            return ([], $"{e.GetType().Name}: {e.Message}");
+        }
+        // The reader reports a damaged log as a build with an error node rather than an exception.
+        if (build.FindChildrenRecursive<Error>(e => e.Text?.Contains("Error when opening the log file", StringComparison.OrdinalIgnoreCase) == true).Any()
+            || (build.Children.Count == 0 && !build.Succeeded))
+            return ([], "the binlog could not be read");
+        var records = new List<AuditRecord>();
+        foreach (var message in build.FindChildrenRecursive<Message>(m => m.Text?.StartsWith(AuditRecord.MessagePrefix, StringComparison.Ordinal) == true))
+        {
+            AuditRecord? record;
+            try { record = AuditRecord.FromMessage(message.Text); }
+            catch (System.Text.Json.JsonException e) { return ([], $"an audit record is not valid JSON ({e.Message})"); }
+            if (record is not null) records.Add(record);
+        }
+        return (records, null);
+    }
+
+    /// <summary>The production's history, newest first; unreadable or foreign binlogs are reported, not fatal.</summary>
+    public static (List<HistoryRow> Rows, List<(string File, string Problem)> Skipped) History(string stateDir)
+    {
+        var rows = new List<HistoryRow>();
+        var skipped = new List<(string, string)>();
+        var dir = Path.Combine(stateDir, "binlogs");
+        if (!Directory.Exists(dir)) return (rows, skipped);
+        foreach (var binlog in Directory.EnumerateFiles(dir, "*.binlog"))
+        {
+            var (records, problem) = Read(binlog);
+            if (problem is not null) { skipped.Add((binlog, problem)); continue; }
+            var foreign = records.Where(r => r.Format != AuditRecord.CurrentFormat).ToList();
+            if (foreign.Count > 0)
+                skipped.Add((binlog, $"written by another SpineProd version (audit format {foreign[0].Format}, this one reads {AuditRecord.CurrentFormat})"));
+            rows.AddRange(records.Where(r => r.Format == AuditRecord.CurrentFormat).Select(r => new HistoryRow(binlog, r)));
+            if (records.Count == 0) skipped.Add((binlog, "it records no submission or cancellation"));
+        }
+        rows.Sort((a, b) => b.Record.Time.CompareTo(a.Record.Time));
+        return (rows, skipped);
+    }
+}

@@ -1,0 +1,38 @@
+using Microsoft.Build.Framework;
+using SpineProd.Audit;
+using SpineProd.Diagnostics;
+
+namespace SpineProd.Tasks;
+
+/// <summary>
+/// Files the staged binlogs (keeps those of builds that changed something on the cluster, in their
+/// production's binlogs/ folder), then, for -t:History, prints the production's audit trail.
+/// </summary>
+public sealed class ReadHistory : Microsoft.Build.Utilities.Task
+{
+    [Required] public string ProjectFile { get; set; } = "";
+    [Required] public string StagingDir { get; set; } = "";
+    [Required] public string StateDir { get; set; } = "";
+    /// <summary>false: only file the staged binlogs (run before Submit, Cancel and Status).</summary>
+    public bool Print { get; set; } = true;
+    /// <summary>table (default) or json.</summary>
+    public string? Format { get; set; }
+
+    public override bool Execute() => Log.Run(ProjectFile, () =>
+    {
+        if (Format is { Length: > 0 } f && f is not ("table" or "json"))
+            throw new SpineProdException("SPN5001", $"HistoryFormat must be table or json, not '{f}'.", ProjectFile);
+        var filed = BinlogArchive.File(StagingDir);
+        foreach (var (file, problem) in filed.Damaged)
+            Log.LogWarning(null, "SPN5002", null, file, 0, 0, 0, 0, "Binlog skipped and moved to damaged/: {0}.", problem);
+        if (filed.Filed.Count + filed.Deleted > 0)
+            Log.LogMessage(MessageImportance.Normal, "SpineProd: filed {0} audit binlog(s), removed {1} of builds that changed nothing on the cluster.", filed.Filed.Count, filed.Deleted);
+        if (!Print) return;
+
+        var (rows, skipped) = BinlogArchive.History(StateDir);
+        foreach (var (file, problem) in skipped)
+            Log.LogWarning(null, "SPN5002", null, file, 0, 0, 0, 0, "Binlog skipped: {0}.", problem);
+        string production = Path.GetFileNameWithoutExtension(ProjectFile);
+        Log.LogMessage(MessageImportance.High, "{0}", Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows));
+    });
+}
