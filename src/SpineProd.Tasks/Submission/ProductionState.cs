@@ -163,9 +163,11 @@ public sealed class ProductionState
 
         // Live tasks that no current task accounts for: submitted before the production changed, for
         // inputs that are now elsewhere or gone. Submitting beside them could run work twice.
-        foreach (var (_, _, arr) in ledger.AllArrays().Where(x => x.Array.JobId is not null))
-            foreach (var t in state.Snapshot.Tasks.Values.Where(t => t.ArrayJobId == arr.JobId && t.IsLive && !accounted.Contains((t.ArrayJobId, t.ArrayIndex))))
-                if (!state.LiveFromOtherPlans.Any(x => x.Task == t)) state.LiveFromOtherPlans.Add((arr, t));
+        var entryById = new Dictionary<string, ArraySubmission>();
+        foreach (var (_, _, arr) in ledger.AllArrays().Where(x => x.Array.JobId is not null)) entryById[arr.JobId!] = arr;
+        foreach (var t in state.Snapshot.Tasks.Values)
+            if (t.IsLive && !accounted.Contains((t.ArrayJobId, t.ArrayIndex)) && entryById.TryGetValue(t.ArrayJobId, out var arr))
+                state.LiveFromOtherPlans.Add((arr, t));
         return state;
     }
 

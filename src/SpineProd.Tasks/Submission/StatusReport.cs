@@ -68,6 +68,11 @@ public sealed class StatusReport
                 if (!report.ByArray.TryGetValue((stage.Name, t.Array.Index), out var ac))
                     ac = report.ByArray[(stage.Name, t.Array.Index)] = new StatusCounts();
                 ac.Add(t);
+                if (t.ArraySubmission?.JobId is string id)
+                {
+                    if (!report._jobIds.TryGetValue((stage.Name, t.Array.Index), out var ids)) report._jobIds[(stage.Name, t.Array.Index)] = ids = new();
+                    if (ids.Count == 0 || ids[^1] != id) { if (!ids.Contains(id)) ids.Add(id); }
+                }
                 if (t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled || t.IsBlocked)
                     report.Problems.Add(t);
             }
@@ -78,10 +83,11 @@ public sealed class StatusReport
     public bool IsFinished => Totals.Pending == 0 && Totals.Running == 0;
     public bool IsComplete => Totals.Completed == Totals.Total;
 
+    private readonly Dictionary<(string Stage, int Array), List<string>> _jobIds = new();
+
     /// <summary>The jobs that last ran the array's tasks, oldest first.</summary>
     private IEnumerable<string> JobIds(string stage, int array) =>
-        State.Stages[stage].Where(t => t.Array.Index == array && t.ArraySubmission?.JobId is not null)
-            .Select(t => t.ArraySubmission!.JobId!).Distinct().OrderBy(id => id.Length).ThenBy(id => id, StringComparer.Ordinal);
+        _jobIds.TryGetValue((stage, array), out var ids) ? ids.OrderBy(id => id.Length).ThenBy(id => id, StringComparer.Ordinal) : [];
 
     /// <summary>The terminal rendering: a header, the table, then the tasks that need attention.</summary>
     public List<string> Render(int maxProblems = 50)

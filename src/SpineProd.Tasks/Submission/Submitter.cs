@@ -155,7 +155,7 @@ public sealed class Submitter
             var chosen = toSubmit[stage.Name];
             if (chosen.Count == 0) continue;
             var dependency = CombineDependency(plan, stage, state, toSubmit, submittedIds);
-            var stageSub = new StageSubmission { Stage = stage.Name, JobFolder = CreateJobFolder(plan, planDir, stage, now) };
+            var stageSub = new StageSubmission { Stage = stage.Name, JobFolder = CreateJobFolder(plan, planDir, stage, now, chosen.Select(t => t.Array.Index).ToHashSet()) };
             submission.Stages.Add(stageSub);
             var metadata = JobMetadata.Create(plan, stage, submission, _ctx, chosen.Sum(t => t.Inputs.Count));
             var whyByArray = new Dictionary<int, string>();
@@ -338,7 +338,7 @@ public sealed class Submitter
     /// (chunk lists, scripts, configs) and an empty logs/. Never shared: if the name is taken (same
     /// second), a suffix is added, and ownership is claimed with a file only one creator can make.
     /// </summary>
-    private static string CreateJobFolder(ProductionPlan plan, string planDir, StagePlan stage, DateTimeOffset now)
+    private static string CreateJobFolder(ProductionPlan plan, string planDir, StagePlan stage, DateTimeOffset now, HashSet<int> arrays)
     {
         var source = Path.Combine(planDir, stage.Name);
         if (!Directory.Exists(source))
@@ -354,18 +354,23 @@ public sealed class Submitter
                 using (new FileStream(Path.Combine(folder, ".spineprod-job-folder"), FileMode.CreateNew, FileAccess.Write)) { }
             }
             catch (IOException) { continue; } // someone else created it in the same instant
-            CopyTree(source, folder);
+            // Only the arrays this Submit sends: resubmitting 2 tasks of a million copies 2 lists, not 1000.
+            var skip = stage.Arrays.Where(a => !arrays.Contains(a.Index))
+                .SelectMany(a => new[] { a.Script, a.ChunkFile, a.TasksFile }).Where(f => f.Length > 0)
+                .Select(f => Path.GetFullPath(Path.Combine(source, f))).ToHashSet();
+            CopyTree(source, folder, skip);
             Directory.CreateDirectory(Path.Combine(folder, "logs"));
             return folder;
         }
     }
 
-    private static void CopyTree(string from, string to)
+    private static void CopyTree(string from, string to, HashSet<string> skip)
     {
         foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
             Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
+            if (skip.Contains(Path.GetFullPath(file))) continue;
             var dest = Path.Combine(to, Path.GetRelativePath(from, file));
             File.Copy(file, dest, overwrite: false);
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dest, File.GetUnixFileMode(file));

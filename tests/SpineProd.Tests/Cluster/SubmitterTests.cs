@@ -64,6 +64,9 @@ public sealed class SubmitterTests
         var again = Submitter(s).Submit(plan, dir);
 
         Assert.Equal([1, 2], again.Arrays.Select(a => a.Array));   // array 0 is running: not sent twice
+        var folder = again.Arrays[0].JobFolder;
+        Assert.False(File.Exists(Path.Combine(folder, "submit_chunk_0.sbatch")));   // only what this Submit sends
+        Assert.True(File.Exists(Path.Combine(folder, "submit_chunk_1.sbatch")));
         Assert.Equal(2, Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Count);
     }
 
@@ -167,6 +170,25 @@ public sealed class SubmitterTests
         Assert.Equal("0", only.ArraySpec);
         Assert.Contains(_log, l => l.Contains("1 task(s) timed out: 0"));
         Assert.Contains(_log, l => l.Contains("submitted before the production last changed"));
+    }
+
+    [Fact]
+    public void Status_of_twenty_thousand_tasks_is_one_scheduler_query()
+    {
+        var (plan, dir) = HandPlan.Create(Repo.Scratch("status-20k"), filesPerTask: 1, arraySize: 1000, ("reco", 20_000, []));
+        var s = new FakeScheduler { StateOf = (_, i) => i % 100 == 0 ? "FAILED" : "RUNNING" };
+        Submitter(s).Submit(plan, dir);
+        int before = s.Queries;
+
+        var started = DateTime.UtcNow;
+        var report = StatusReport.Create(plan, dir, _ => s);
+        var elapsed = DateTime.UtcNow - started;
+
+        Assert.Equal(1, s.Queries - before);
+        Assert.Equal(20, s.Submitted.Count);
+        Assert.Equal(20_000, report.Totals.Total);
+        Assert.Equal(200, report.Totals.Failed);
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"Status took {elapsed}");
     }
 
     [Fact]
