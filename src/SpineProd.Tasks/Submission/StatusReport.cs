@@ -29,6 +29,12 @@ public sealed class StatusCounts
         }
     }
 
+    public void Merge(StatusCounts o)
+    {
+        Total += o.Total; Completed += o.Completed; Pending += o.Pending; Running += o.Running; Failed += o.Failed;
+        Timeout += o.Timeout; OutOfMemory += o.OutOfMemory; Cancelled += o.Cancelled; NotSubmitted += o.NotSubmitted; Blocked += o.Blocked;
+    }
+
     public JsonObject ToJson() => new()
     {
         ["total"] = Total, ["completed"] = Completed, ["pending"] = Pending, ["running"] = Running,
@@ -90,7 +96,7 @@ public sealed class StatusReport
         _jobIds.TryGetValue((stage, array), out var ids) ? ids.OrderBy(id => id.Length).ThenBy(id => id, StringComparer.Ordinal) : [];
 
     /// <summary>The terminal rendering: a header, the table, then the tasks that need attention.</summary>
-    public List<string> Render(int maxProblems = 50)
+    public List<string> Render(int maxProblems = 20, int maxArrayRows = 20)
     {
         var plan = State.Plan;
         var lines = new List<string>();
@@ -109,12 +115,24 @@ public sealed class StatusReport
         ];
         foreach (var stage in plan.Stages)
         {
+            // A stage of hundreds of arrays would scroll away: past maxArrayRows, arrays whose tasks
+            // are all complete are summed into one row and only the others are listed.
+            int shown = 0, hiddenArrays = 0;
+            var hidden = new StatusCounts();
             foreach (var array in stage.Arrays)
             {
+                var c = ByArray.GetValueOrDefault((stage.Name, array.Index)) ?? new StatusCounts();
+                if (stage.Arrays.Count > maxArrayRows && (c.Completed == c.Total || shown >= maxArrayRows))
+                {
+                    hiddenArrays++;
+                    hidden.Merge(c);
+                    continue;
+                }
                 var ids = string.Join(",", JobIds(stage.Name, array.Index));
-                rows.Add(Row(stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), ids.Length == 0 ? "-" : ids,
-                    ByArray.GetValueOrDefault((stage.Name, array.Index)) ?? new StatusCounts()));
+                rows.Add(Row(stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), ids.Length == 0 ? "-" : ids, c));
+                shown++;
             }
+            if (hiddenArrays > 0) rows.Add(Row(stage.Name, $"{hiddenArrays} more", "", hidden));
             if (plan.Stages.Count > 1) rows.Add(Row(stage.Name, "all", "", ByStage[stage.Name]));
         }
         rows.Add(Row("total", "", "", Totals));

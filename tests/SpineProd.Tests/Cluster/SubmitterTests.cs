@@ -175,7 +175,7 @@ public sealed class SubmitterTests
     [Fact]
     public void Status_of_twenty_thousand_tasks_is_one_scheduler_query()
     {
-        var (plan, dir) = HandPlan.Create(Repo.Scratch("status-20k"), filesPerTask: 1, arraySize: 1000, ("reco", 20_000, []));
+        var (plan, dir) = HandPlan.Create(Repo.Scratch("status-20k"), filesPerTask: 1, arraySize: 500, ("reco", 20_000, []));
         var s = new FakeScheduler { StateOf = (_, i) => i % 100 == 0 ? "FAILED" : "RUNNING" };
         Submitter(s).Submit(plan, dir);
         int before = s.Queries;
@@ -185,10 +185,13 @@ public sealed class SubmitterTests
         var elapsed = DateTime.UtcNow - started;
 
         Assert.Equal(1, s.Queries - before);
-        Assert.Equal(20, s.Submitted.Count);
+        Assert.Equal(40, s.Submitted.Count);
         Assert.Equal(20_000, report.Totals.Total);
         Assert.Equal(200, report.Totals.Failed);
         Assert.True(elapsed < TimeSpan.FromSeconds(10), $"Status took {elapsed}");
+        var lines = report.Render();
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^reco\s+20 more\s"));   // 40 arrays: 20 rows, then one for the rest
+        Assert.True(lines.Count < 100, string.Join("\n", lines));            // 20 table rows, 20 tasks named, the rest counted
     }
 
     [Fact]
