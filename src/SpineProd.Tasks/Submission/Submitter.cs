@@ -216,6 +216,13 @@ public sealed class Submitter
         }
 
         scheduler.RunPending(msg => _ctx.Log(LogLevel.Normal, msg));
+        if (scheduler is LocalScheduler)
+        {
+            // The local scheduler has already run everything: say how it went.
+            var ran = scheduler.Query(outcome.Arrays.Select(a => a.JobId).ToList()).Tasks.Values;
+            _ctx.Log(LogLevel.High, $"ran here: " + string.Join(", ", ran.GroupBy(t => t.Kind).OrderBy(g => g.Key)
+                .Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}")) + " (details: -t:Status)");
+        }
         return outcome;
     }
 
