@@ -52,6 +52,9 @@ public sealed class LocalScheduler : IScheduler
         public int? Throttle { get; set; }
         public List<string> ExtraOptions { get; set; } = new();
         public DateTimeOffset Submitted { get; set; }
+        /// <summary>The process that runs this job (the Submit that recorded it), and when that process started.</summary>
+        public int RunnerPid { get; set; }
+        public DateTime RunnerStart { get; set; }
         public List<LocalTask> Tasks { get; set; } = new();
     }
 
@@ -101,6 +104,8 @@ public sealed class LocalScheduler : IScheduler
                 Throttle = spec.Throttle,
                 ExtraOptions = request.ExtraOptions?.ToList() ?? new(),
                 Submitted = DateTimeOffset.Now,
+                RunnerPid = Environment.ProcessId,
+                RunnerStart = CurrentProcessStart,
             };
             // Like SLURM, every task has its own job id besides the array's.
             int next = id + 1;
@@ -122,7 +127,15 @@ public sealed class LocalScheduler : IScheduler
         lock (_gate) state = Load();
         foreach (var job in state.Jobs.Where(j => wanted.Contains(j.Id)))
             foreach (var t in job.Tasks)
-                snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId);
+            {
+                // A task still pending or running whose Submit process is gone will never finish:
+                // report it cancelled, so Status says so and resubmission sends it again.
+                if (t.State is "PENDING" or "RUNNING" && !RunnerAlive(job))
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "CANCELLED", TaskStateKind.Cancelled, null,
+                        $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId);
+                else
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId);
+            }
         return snap;
     }
 
@@ -144,6 +157,20 @@ public sealed class LocalScheduler : IScheduler
             }
             Save(state);
         }
+    }
+
+    private static DateTime CurrentProcessStart { get; } = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    private static bool RunnerAlive(LocalJob job)
+    {
+        if (job.RunnerPid == Environment.ProcessId) return true;
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(job.RunnerPid);
+            // a reused pid belongs to a process that started later
+            return !p.HasExited && Math.Abs((p.StartTime.ToUniversalTime() - job.RunnerStart).TotalSeconds) < 2;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { return false; }
     }
 
     private static (string, int?) SplitTaskId(string id)
