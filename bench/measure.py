@@ -5,6 +5,16 @@ every 20 ms; with MEASURE_ALL_DOTNET=1, of every dotnet process on the machine (
 server, whose processes are not the command's children). Used by bench/run.sh; not a test."""
 import json, os, statistics, subprocess, sys, time
 
+def rss_kb(pid):
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
 def tree_rss_kb(root):
     children = {}
     for pid in os.listdir('/proc'):
@@ -19,13 +29,7 @@ def tree_rss_kb(root):
     total, stack = 0, [root]
     while stack:
         pid = stack.pop()
-        try:
-            with open(f'/proc/{pid}/status') as f:
-                for line in f:
-                    if line.startswith('VmRSS:'):
-                        total += int(line.split()[1])
-        except OSError:
-            pass
+        total += rss_kb(pid)
         stack.extend(children.get(pid, []))
     return total
 
@@ -38,12 +42,8 @@ def all_dotnet_rss_kb():
             continue
         try:
             with open(f'/proc/{pid}/comm') as f:
-                if f.read().strip() != 'dotnet':
-                    continue
-            with open(f'/proc/{pid}/status') as f:
-                for line in f:
-                    if line.startswith('VmRSS:'):
-                        total += int(line.split()[1])
+                if f.read().strip() == 'dotnet':
+                    total += rss_kb(pid)
         except OSError:
             pass
     return total

@@ -107,6 +107,43 @@ public sealed class BuildAndPreviewTests
     }
 
     [Fact]
+    public void Changing_the_template_rewrites_the_scripts_and_not_the_chunk_lists()
+    {
+        var p = new ScratchProduction("template");
+        p.List("inputs.txt", p.Inputs(4));
+        var template = Path.Combine(p.Dir, "job.sbatch.scriban");
+        File.Copy(Repo.Path_("templates", "job.sbatch.scriban"), template);
+        p.Write($"<JobTemplate>{template}</JobTemplate><MaxArraySize>2</MaxArraySize>", "<SourceList Include=\"inputs.txt\" />");
+        Assert.True(p.Build().Succeeded);
+        var chunk = Path.Combine(p.StageDir, "files_chunk_0.txt");
+        var script = Path.Combine(p.StageDir, "submit_chunk_0.sbatch");
+        var (chunkTime, scriptTime) = (File.GetLastWriteTimeUtc(chunk), File.GetLastWriteTimeUtc(script));
+        Thread.Sleep(20);
+
+        File.AppendAllText(template, "# site addition\n");
+        var outcome = p.Build();
+
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
+        Assert.Equal(chunkTime, File.GetLastWriteTimeUtc(chunk));
+        Assert.NotEqual(scriptTime, File.GetLastWriteTimeUtc(script));
+        Assert.EndsWith("# site addition\n", File.ReadAllText(script));
+    }
+
+    [Fact]
+    public void A_production_builds_from_any_working_directory()
+    {
+        var p = new ScratchProduction("anywhere");
+        p.Inputs(1);
+        p.Write("", "<Source Include=\"inputs/*.root\" />");
+
+        var r = SpineProd.Scheduler.ProcessRunner.Instance.Run("dotnet", ["build", p.ProjectFile, "-t:Preview", "-nologo"], TimeSpan.FromMinutes(2), "/",
+            new Dictionary<string, string?> { ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0" });
+
+        Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+        Assert.Contains("dry run: nothing is submitted", r.Stdout);
+    }
+
+    [Fact]
     public void Removing_a_source_item_invalidates_the_plan()
     {
         var p = new ScratchProduction("remove");
