@@ -226,6 +226,6 @@ public sealed class StatusReport
         };
     }
 
-    public void Write() => AtomicFile.Write(StatusFile(State.Plan), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    public void Write() => AtomicFile.Write(StatusFile(State.Plan), ToJson().ToJsonString(Ledger.ReadableJson));
 }
 
