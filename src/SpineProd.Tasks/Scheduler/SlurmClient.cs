@@ -143,6 +143,15 @@ public sealed class SlurmClient : IScheduler
             var f = line.Split('|', 2);
             if (f.Length == 2 && f[1].Trim() == comment) return (true, f[0].Trim());
         }
+        // squeue forgets finished jobs after MinJobAge (300 s by default); accounting keeps them, with
+        // their comment where the site stores it (AccountingStoreFlags=job_comment).
+        var sa = Exec(_options.Sacct, ["-X", "-P", "-n", "--name=" + jobName, "-S", "now-7days", "--format=JobID,Comment"]);
+        if (sa.Succeeded)
+            foreach (var line in Lines(sa.Stdout))
+            {
+                var f = line.Split('|', 2);
+                if (f.Length == 2 && f[1].Trim() == comment) return (true, f[0].Split('_')[0].Trim());
+            }
         return (true, null);
     }
 

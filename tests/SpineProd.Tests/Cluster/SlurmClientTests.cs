@@ -91,6 +91,18 @@ public sealed class SlurmClientTests
     }
 
     [Fact]
+    public void After_a_timeout_an_array_squeue_has_forgotten_is_found_in_accounting()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sbatch", Timeout());
+        runner.Answer("squeue", Ok(""));
+        runner.Answer("sacct", Ok("70_0|spineprod:p:s:0:id\n70_1|spineprod:p:s:0:id\n"));
+
+        Assert.Equal(("70", true), (client.Submit(Request).JobId, true));
+        Assert.Equal(1, runner.Count("sbatch"));
+    }
+
+    [Fact]
     public void After_a_timeout_sbatch_never_runs_again_while_squeue_cannot_answer()
     {
         var (client, runner, _) = Client(attempts: 3);
