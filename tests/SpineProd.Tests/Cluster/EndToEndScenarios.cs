@@ -146,12 +146,19 @@ public abstract class EndToEndScenarios
         var json = JsonNode.Parse(File.ReadAllText(StatusReport.StatusFile(plan)))!;
         Assert.Equal(2, (int)json["totals"]!["failed"]!);
         Assert.Equal(11, (int)json["totals"]!["completed"]!);
+        // CI can make unsuccessful tasks fail the build
+        var strict = DotnetBuild.Run(p.ProjectFile, "Status", new Dictionary<string, string> { ["FailOnProblems"] = "true" });
+        Assert.False(strict.Succeeded);
+        Assert.Contains("error SPN3017", strict.Output);
 
         // fix the cause, Submit again: exactly the two failed tasks go
         File.WriteAllText(Path.Combine(p.Dir, "inputs", "spine-test-double.fixed"), "");
         var second = Run(p, "Submit");
         Assert.Contains("2 task(s) failed: 2,6", second.Output);
         Assert.Contains("submitted 2 task(s) in 2 array(s)", second.Output);
+        // and wait for them as a user would
+        var waited = Run(p, "Status", ("Wait", "true"), ("PollInterval", "1"), ("WaitTimeout", "120"));
+        Assert.Contains("All tasks complete.", waited.Output);
         ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
         Assert.Equal(2, ledger.Submissions.Count);
         var again = ledger.Submissions[1].Stages.Single().Arrays;
