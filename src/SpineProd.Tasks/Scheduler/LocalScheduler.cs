@@ -188,10 +188,17 @@ public sealed class LocalScheduler : IScheduler
 
     public void RunPending(Action<string>? progress = null)
     {
-        LocalState snapshot;
-        lock (_gate) snapshot = Load();
-        foreach (var job in snapshot.Jobs.Where(j => j.Tasks.Any(t => t.State == "PENDING")))
+        List<string> ids;
+        lock (_gate) ids = Load().Jobs.Where(j => j.RunnerPid == Environment.ProcessId && j.Tasks.Any(t => t.State == "PENDING")).Select(j => j.Id).ToList();
+        // Only the jobs this process recorded: those of a Submit that died are reported cancelled
+        // (Query) and resubmitted, never run behind the user's back. Each job is re-read before it
+        // runs, so a Cancel in between is honoured.
+        foreach (var id in ids)
         {
+            LocalJob job;
+            lock (_gate) job = Load().Jobs.First(j => j.Id == id);
+            var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
+            if (pending.Count == 0) continue;
             if (!DependencySatisfied(job.Dependency, out var why))
             {
                 Update(job.Id, null, t => { if (t.State == "PENDING") { t.State = "CANCELLED"; t.ExitCode = "0:0"; t.Reason = "DependencyNeverSatisfied"; t.End = DateTimeOffset.Now; } });
@@ -200,8 +207,7 @@ public sealed class LocalScheduler : IScheduler
             }
             var options = ScriptOptions.Read(job.Script, job.ExtraOptions);
             int width = Math.Min(_parallelism, job.Throttle ?? int.MaxValue);
-            progress?.Invoke($"local job {job.Id} ({job.Name}): running {job.Tasks.Count(t => t.State == "PENDING")} task(s), {width} at once");
-            var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
+            progress?.Invoke($"local job {job.Id} ({job.Name}): running {pending.Count} task(s), {width} at once");
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width }, t => RunTask(job, t, options));
         }
     }
@@ -246,7 +252,9 @@ public sealed class LocalScheduler : IScheduler
     {
         var name = job.Name;
         var start = DateTimeOffset.Now;
-        Update(job.Id, task.Index, t => { t.State = "RUNNING"; t.Start = start; });
+        bool cancelled = false;
+        Update(job.Id, task.Index, t => { if (t.State != "PENDING") cancelled = true; else { t.State = "RUNNING"; t.Start = start; } });
+        if (cancelled) return;
         var host = Environment.MachineName;
         string Expand(string pattern) => ExpandLogPattern(pattern, job.Id, task.Index, task.JobId, name, Environment.UserName, host);
         var outFile = Path.GetFullPath(Path.Combine(job.WorkDir, Expand(options.Output ?? "slurm-%A_%a.out")));
