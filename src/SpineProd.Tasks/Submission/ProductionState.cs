@@ -161,6 +161,18 @@ public sealed class ProductionState
             state.Stages[stage.Name] = list;
         }
 
+        // Name what blocks a task stuck behind its upstream stages: their unsuccessful tasks.
+        foreach (var stage in plan.Stages.Where(s => s.DependsOn.Count > 0))
+        {
+            var blockers = stage.DependsOn.Where(state.Stages.ContainsKey)
+                .SelectMany(up => state.Stages[up].Where(t => t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled))
+                .ToList();
+            if (blockers.Count == 0) continue;
+            var names = string.Join(", ", blockers.GroupBy(t => t.Stage.Name).Select(g => $"{g.Key} task(s) {ArraySpec.FormatRanges(g.Select(t => t.Task))}"));
+            foreach (var t in state.Stages[stage.Name].Where(t => t.IsBlocked || (t.Scheduler?.Reason == "DependencyNeverSatisfied")))
+                t.Detail += $"; blocked by {names}";
+        }
+
         // Live tasks that no current task accounts for: submitted before the production changed, for
         // inputs that are now elsewhere or gone. Submitting beside them could run work twice.
         var entryById = new Dictionary<string, ArraySubmission>();

@@ -67,6 +67,7 @@ public abstract class PipelineScenarios : EndToEndScenarios
         Assert.Equal((1, 1), (held.ByStage["reco"].Completed, held.ByStage["reco"].Failed));
         Assert.Equal(0, held.ByStage["ana"].Completed);
         Assert.Contains(held.Problems, t => t.Stage.Name == "ana");
+        Assert.Contains("blocked by reco task(s) 0", held.Problems.Single(t => t.Stage.Name == "ana").Detail);
 
         File.WriteAllText(Path.Combine(p.Dir, "inputs", "spine-test-double.fixed"), "");
         var again = Run(p, "Submit");
