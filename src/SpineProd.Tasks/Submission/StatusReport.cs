@@ -160,6 +160,10 @@ public sealed class StatusReport
             }
             if (Problems.Count > maxProblems) lines.Add($"  ... and {Problems.Count - maxProblems} more (all in {StatusFile(plan)})");
             lines.Add("Fix the cause, then Submit again: only these and never-submitted tasks are sent.");
+            // The limits a resubmission can raise: the new script carries them, and tasks that ran the same
+            // inputs under the earlier limits still count as resubmittable, not as new work.
+            if (Totals.Timeout > 0) lines.Add($"{Totals.Timeout} task(s) hit their time limit: Submit with a longer -p:Time=... to resubmit them with it.");
+            if (Totals.OutOfMemory > 0) lines.Add($"{Totals.OutOfMemory} task(s) ran out of memory: Submit with a larger -p:MemPerCpu=... to resubmit them with it.");
         }
         else if (IsComplete) lines.Add("All tasks complete.");
         return lines;
