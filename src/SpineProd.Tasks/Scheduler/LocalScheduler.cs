@@ -286,6 +286,8 @@ public sealed class LocalScheduler : IScheduler
             ["SLURM_CPUS_ON_NODE"] = options.CpusPerTask ?? "1",
             ["SLURM_JOB_CPUS_PER_NODE"] = options.CpusPerTask ?? "1",
             ["SLURM_JOB_NODELIST"] = host,
+            ["SLURM_NODELIST"] = host,
+            ["SLURM_TASKS_PER_NODE"] = "1",
             ["SLURMD_NODENAME"] = host,
             ["SLURM_JOB_USER"] = Environment.UserName,
             ["SLURM_JOB_ACCOUNT"] = options.Account,
