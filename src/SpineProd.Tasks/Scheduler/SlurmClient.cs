@@ -163,20 +163,11 @@ public sealed class SlurmClient : IScheduler
     {
         var snap = new SchedulerSnapshot();
         if (arrayJobIds.Count == 0) return snap;
-        var ids = string.Join(',', arrayJobIds.Distinct());
+        var distinct = arrayJobIds.Distinct().ToList();
+        var ids = string.Join(',', distinct);
 
-        // squeue knows live jobs (and finished ones for MinJobAge) with fresh states and reasons.
-        var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A"]);
-        bool squeueOk = sq.Succeeded || sq.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase);
-        if (sq.NotFound)
-            throw new SpineProdException("SPN3014", $"'{_options.Squeue}' was not found: SLURM's client commands are not installed here.");
-        if (sq.Succeeded)
-        {
-            snap.Sources.Add("squeue");
-            foreach (var t in ParseSqueue(sq.Stdout)) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
-        }
-
-        // sacct knows finished jobs for good, and their exit codes; absent when accounting is off.
+        // sacct first: it knows finished jobs for good, with exit codes, and for a production that has
+        // finished it is the only call. Absent when accounting is off.
         var args = new List<string> { "-X", "-P", "-n", "-j", ids, "--format=JobID,JobIDRaw,State,ExitCode,Reason" };
         if (submittedAfter is DateTimeOffset after)
             args.AddRange(["-S", after.ToLocalTime().AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)]);
@@ -184,18 +175,33 @@ public sealed class SlurmClient : IScheduler
         if (sa.Succeeded)
         {
             snap.Sources.Add("sacct");
-            foreach (var t in ParseSacct(sa.Stdout))
-            {
-                if (snap.Tasks.TryGetValue((t.ArrayJobId, t.ArrayIndex), out var live))
-                {
-                    // squeue's state is fresher (sacct lags a second or two); sacct adds the exit code.
-                    if (live.ExitCode is null) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = live with { ExitCode = t.ExitCode };
-                }
-                else snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
-            }
+            foreach (var t in ParseSacct(sa.Stdout)) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
         }
+
+        // squeue when accounting is off, or when something is still pending or running (or not in
+        // sacct yet): its states are fresher (sacct lags a second or two) and only its reasons say
+        // DependencyNeverSatisfied.
+        var known = snap.Tasks.Keys.Select(k => k.JobId).ToHashSet();
+        bool needLive = !sa.Succeeded || snap.Tasks.Values.Any(t => t.IsLive) || distinct.Any(id => !known.Contains(id));
+        if (!needLive) return snap;
+        var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A"]);
+        if (sq.NotFound && !sa.Succeeded)
+            throw new SpineProdException("SPN3014", $"'{_options.Squeue}' was not found: SLURM's client commands are not installed here.");
+        bool squeueOk = sq.Succeeded || sq.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase);
         if (!squeueOk && !sa.Succeeded)
             throw new SpineProdException("SPN3009", $"the cluster did not answer the status query: {Short(sq)}");
+        if (sq.Succeeded)
+        {
+            snap.Sources.Add("squeue");
+            foreach (var t in ParseSqueue(sq.Stdout))
+            {
+                var key = (t.ArrayJobId, t.ArrayIndex);
+                // squeue's state and reason win; sacct's exit code stays, but only when both say the
+                // same state (a stale RUNNING row's 0:0 is no exit code)
+                snap.Tasks[key] = snap.Tasks.TryGetValue(key, out var acct) && acct.ExitCode is not null && t.Kind == acct.Kind
+                    ? t with { ExitCode = acct.ExitCode } : t;
+            }
+        }
         return snap;
     }
 

@@ -75,8 +75,8 @@ public sealed class SlurmClientClusterTests(ClusterFixture cluster)
 
         Assert.Equal(5, snap.Tasks.Count);
         Assert.All(snap.Tasks.Values, t => Assert.Equal(TaskStateKind.Pending, t.Kind));
-        Assert.Equal(2, client.Calls["squeue"]);
         Assert.Equal(2, client.Calls["sacct"]);
+        Assert.InRange(client.Calls["squeue"], 1, 2);      // not needed once sacct shows nothing live
         Assert.Equal(1, client.Calls["scancel"]);
         Assert.All(after.Tasks.Values, t => Assert.Equal(TaskStateKind.Cancelled, t.Kind));
     }
