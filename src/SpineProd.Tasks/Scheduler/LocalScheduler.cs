@@ -229,9 +229,9 @@ public sealed class LocalScheduler : IScheduler
                 var job = state.Jobs.FirstOrDefault(j => j.Id == SplitTaskId(id).Item1);
                 if (job is null) continue;
                 bool allOk = job.Tasks.All(t => t.State == "COMPLETED");
-                bool anyOk = job.Tasks.Any(t => t.State != "COMPLETED");
+                bool anyFailed = job.Tasks.Any(t => t.State != "COMPLETED");
                 if (kind == "afterok" && !allOk) { why = $"job {id} did not complete"; return false; }
-                if (kind == "afternotok" && !anyOk) { why = $"job {id} did not fail"; return false; }
+                if (kind == "afternotok" && !anyFailed) { why = $"job {id} did not fail"; return false; }
             }
         }
         return true;
