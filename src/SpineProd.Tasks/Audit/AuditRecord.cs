@@ -53,7 +53,9 @@ public sealed class AuditRecord
 public sealed class AuditStage
 {
     public string Stage { get; set; } = "";
+    /// <summary>The config as the production names it, and the path SPINE is given (-c).</summary>
     public string Config { get; set; } = "";
+    public string? ConfigPath { get; set; }
     public string? ConfigSha256 { get; set; }
     public string Profile { get; set; } = "";
     public string? ResolvedProfile { get; set; }

@@ -66,6 +66,9 @@ public static class BinlogArchive
     /// <summary>The audit records of one binlog, or why it cannot be read.</summary>
     public static (List<AuditRecord> Records, string? Problem) Read(string binlog)
     {
+        // The reader returns what it can of a truncated log without complaint, so check first that
+        // the log is whole: a binlog is one gzip stream, whose trailer holds its CRC-32 and length.
+        if (GzipProblem(binlog) is { } damaged) return ([], damaged);
         Build build;
         try
         {
@@ -75,10 +78,6 @@ public static class BinlogArchive
         {
             return ([], $"{e.GetType().Name}: {e.Message}");
         }
-        // The reader reports a damaged log as a build with an error node rather than an exception.
-        if (build.FindChildrenRecursive<Error>(e => e.Text?.Contains("Error when opening the log file", StringComparison.OrdinalIgnoreCase) == true).Any()
-            || (build.Children.Count == 0 && !build.Succeeded))
-            return ([], "the binlog could not be read");
         var records = new List<AuditRecord>();
         foreach (var message in build.FindChildrenRecursive<Message>(m => m.Text?.StartsWith(AuditRecord.MessagePrefix, StringComparison.Ordinal) == true))
         {
@@ -89,6 +88,43 @@ public static class BinlogArchive
         }
         return (records, null);
     }
+
+    private static string? GzipProblem(string path)
+    {
+        try
+        {
+            using var file = System.IO.File.OpenRead(path);
+            if (file.Length < 18) return "the binlog is truncated";
+            var trailer = new byte[8];
+            file.Seek(-8, SeekOrigin.End);
+            file.ReadExactly(trailer);
+            file.Seek(0, SeekOrigin.Begin);
+            using var gzip = new System.IO.Compression.GZipStream(file, System.IO.Compression.CompressionMode.Decompress);
+            var buffer = new byte[1 << 16];
+            uint crc = 0xFFFFFFFF;
+            long length = 0;
+            int n;
+            while ((n = gzip.Read(buffer, 0, buffer.Length)) > 0)
+            {
+                length += n;
+                for (int i = 0; i < n; i++) crc = CrcTable[(crc ^ buffer[i]) & 0xFF] ^ (crc >> 8);
+            }
+            crc ^= 0xFFFFFFFF;
+            return BitConverter.ToUInt32(trailer, 0) == crc && BitConverter.ToUInt32(trailer, 4) == (uint)length
+                ? null : "the binlog is truncated or damaged (its gzip checksum does not match)";
+        }
+        catch (Exception e) when (e is InvalidDataException or IOException)
+        {
+            return $"the binlog is damaged ({e.Message})";
+        }
+    }
+
+    private static readonly uint[] CrcTable = Enumerable.Range(0, 256).Select(i =>
+    {
+        uint c = (uint)i;
+        for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+        return c;
+    }).ToArray();
 
     /// <summary>The production's history, newest first; unreadable or foreign binlogs are reported, not fatal.</summary>
     public static (List<HistoryRow> Rows, List<(string File, string Problem)> Skipped) History(string stateDir)

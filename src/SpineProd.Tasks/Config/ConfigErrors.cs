@@ -33,7 +33,7 @@ public static class ConfigErrors
     public const string StrictWarn = "SPN2030";          // a strict: warn mode path problem SPINE only warns about
     public const string DuplicateKey = "SPN2031";        // a key written twice in one mapping (last wins)
     public const string InvalidMeta = "SPN2032";         // invalid __meta__ kind/strict/list_append, default used
-    public const string RelativeValuePath = "SPN2033";   // composite: relative path value made absolute / unresolvable
+    public const string RelativeValuePath = "SPN2033";   // a relative path value SPINE would look for in the wrong folder
     public const string ModifierOldest = "SPN2046";      // modifier: no version <= base, oldest used
 
     // latest, modifiers, config tasks.

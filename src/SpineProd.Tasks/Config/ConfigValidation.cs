@@ -37,7 +37,7 @@ public static class ModifierListing
         }
         else
         {
-            baseVersion = LatestAndModifiers.VersionOf(Path.GetFileNameWithoutExtension(file!));
+            baseVersion = LatestAndModifiers.VersionOf(Path.GetFileNameWithoutExtension(JobConfigResolver.LinkTarget(file!)));
             start = Path.GetDirectoryName(file!)!;
         }
         var (dir, mods) = LatestAndModifiers.Discover(start, repoRoot, deps);

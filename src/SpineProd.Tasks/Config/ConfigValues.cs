@@ -194,7 +194,7 @@ public static class ConfigValue
     };
 
     /// <summary>Normalizes an integer to long when it fits, else BigInteger.</summary>
-    public static object Int(BigInteger v) => v >= long.MinValue && v <= long.MaxValue ? (long)v : v;
+    public static object Int(BigInteger v) => v >= long.MinValue && v <= long.MaxValue ? (object)(long)v : v;
 }
 
 /// <summary>Python dict-key equality and hashing: 1, 1.0 and True are the same key.</summary>

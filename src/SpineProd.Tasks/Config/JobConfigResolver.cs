@@ -37,13 +37,18 @@ public sealed record ResolvedJobConfig(
 /// absolute path (parent_path is exactly what the config's author meant). Otherwise the composite is
 /// written into the job's <c>config/</c> folder (per-job, never into the source tree), its includes are
 /// absolute paths (valid wherever the job folder is, checked by sources.sha256), and every relative
-/// path value that exists relative to the base config's folder (or, failing that, to the folder of an
-/// included component) is pinned to its absolute path by a top-level <c>override:</c> in the composite,
-/// so it resolves the same on the compute node although parent_path is now the job's config/ folder.
+/// path value that exists relative to the base config's folder (or, failing that, next to the file
+/// that wrote it, or any file read) is pinned to its absolute path by a top-level <c>override:</c> in
+/// the composite, so it resolves on the compute node although parent_path is now the job's config/
+/// folder. Without a composite, a relative value SPINE would look for in the wrong folder is SPN2033.
 /// </para>
 /// </summary>
 public static class JobConfigResolver
 {
+    /// <summary>ApplyMods as written: specs separated by ';' (MSBuild's list separator) or ','.</summary>
+    public static IReadOnlyList<string> SplitModifierSpecs(string? mods) =>
+        (mods ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
     public static ResolvedJobConfig Resolve(string spineConfig, IReadOnlyList<string> applyMods, string productionDir, string repoRoot,
         IReadOnlyDictionary<string, string?> env)
     {
@@ -61,37 +66,39 @@ public static class JobConfigResolver
         var includes = new List<string>();
         string baseStem, configStem, intendedParent;
         string? baseVersion;
-        var extraDirs = new List<string>();
         if (located.LatestDir is { } detDir)
         {
             var sel = LatestAndModifiers.SelectLatest(detDir, deps);
             foreach (var p in sel.Picks)
             {
                 includes.Add(p.File);
-                extraDirs.Add(Path.GetDirectoryName(p.File)!);
                 messages.Add($"latest: {p.Component,-6} -> {Path.GetFileName(p.File)}" +
                     (p.TiedWith.Count > 0 ? $" (same date as {string.Join(", ", p.TiedWith.Select(Path.GetFileName))}: ordinally greatest name wins)" : ""));
             }
             baseVersion = sel.LatestVersion;
             baseStem = $"{Path.GetFileName(detDir)}_latest{(baseVersion is null ? "" : "_" + baseVersion)}";
-            configStem = "latest";
+            configStem = located.ImpliedMods is null ? "latest" : "latest_" + located.ImpliedMods;
             intendedParent = detDir;
         }
         else
         {
             var file = located.File!;
             includes.Add(file);
-            baseStem = Path.GetFileNameWithoutExtension(file);
-            configStem = baseStem;
+            configStem = Path.GetFileNameWithoutExtension(file);
+            // A latest*.cfg link names its target's version: modifiers match that, composites carry it.
+            var target = LinkTarget(file);
+            baseStem = Path.GetFileNameWithoutExtension(target);
             baseVersion = LatestAndModifiers.VersionOf(baseStem);
             intendedParent = Path.GetDirectoryName(file)!;
         }
 
         var mods = applyMods.Select(m => m.Trim()).Where(m => m.Length > 0).ToList();
         var modNames = new List<string>();
-        if (mods.Count > 0)
+        if (mods.Count > 0 || located.ImpliedMods is not null)
         {
-            var (modDir, available) = LatestAndModifiers.Discover(intendedParent, repoRoot, deps);
+            var (_, available) = LatestAndModifiers.Discover(intendedParent, repoRoot, deps);
+            if (located.ImpliedMods is not null)
+                mods.InsertRange(0, LatestAndModifiers.SplitModifierNames(located.ImpliedMods, available, display));
             foreach (var spec in mods)
             {
                 var choice = LatestAndModifiers.Choose(spec, available, baseVersion, productionDir);
@@ -101,7 +108,6 @@ public static class JobConfigResolver
                 messages.Add(line);
                 if (choice.IsWarning) warnings.Add(new SpnDiagnostic(ConfigErrors.ModifierOldest, line, choice.Path));
             }
-            _ = modDir;
         }
 
         var loader = new SpineConfigLoader(env);
@@ -109,9 +115,15 @@ public static class JobConfigResolver
         string? compositeName = null;
         string? compositeText = null;
         string configArgument;
-        if (located.LatestDir is null && mods.Count == 0)
+        if (located.LatestDir is null && mods.Count == 0) // (an implied latest_<mods> always has a LatestDir)
         {
             config = loader.LoadFile(located.File!);
+            // SPINE resolves relative path values against the config's folder (base.parent_path). One
+            // that only exists next to the file that wrote it (e.g. post/flashmatch/...) fails on the node.
+            foreach (var (key, rel, abs, mark, _) in RelativePathPins(config, intendedParent, DirsOf(loader.FilesRead), pinUnderParent: false))
+                warnings.Add(new SpnDiagnostic(ConfigErrors.RelativeValuePath,
+                    $"{key}: '{rel}' does not exist relative to {intendedParent}, where SPINE will look for it (base.parent_path); it exists as {abs}. Write it as '!path {rel}' in its file.",
+                    mark?.File, mark?.Line ?? 0, mark?.Column ?? 0));
             // SPINE on the node must read YAML, not a Git symlink placeholder: point it at the target.
             var arg = located.File!;
             for (var hop = 0; hop < 8 && File.Exists(arg) && SpineConfigLoader.LinkPlaceholderTarget(arg, File.ReadAllText(arg)) is { } t; hop++) arg = t;
@@ -131,11 +143,12 @@ public static class JobConfigResolver
             compositeText = Composite(header, includes, []);
             config = loader.LoadString(compositeText, virtualPath, intendedParent);
 
-            var pins = RelativePathPins(config, intendedParent, extraDirs.Concat(includes.Select(i => Path.GetDirectoryName(i)!)).Distinct().ToList());
+            var pins = RelativePathPins(config, intendedParent, DirsOf(loader.FilesRead), pinUnderParent: true);
             if (pins.Count > 0)
             {
-                foreach (var (key, rel, abs) in pins)
-                    messages.Add($"{key}: relative path '{rel}' pinned to {abs} (the composite's folder is not the base config's)");
+                foreach (var (key, rel, abs, _, underParent) in pins)
+                    messages.Add($"{key}: relative path '{rel}' pinned to {abs} (the composite's folder is not the base config's" +
+                        (underParent ? ")" : "; SPINE alone would have looked for it next to the base config, where it is not)"));
                 compositeText = Composite(header, includes, pins.Select(p => (p.Key, p.Absolute)).ToList());
                 loader = new SpineConfigLoader(env);
                 config = loader.LoadString(compositeText, virtualPath, intendedParent);
@@ -154,7 +167,12 @@ public static class JobConfigResolver
         files["resolved.sha256"] = $"{resolvedSha}  resolved.yaml\n";
         var manifest = new StringBuilder();
         foreach (var f in loader.FilesRead.Order(StringComparer.Ordinal))
-            manifest.Append(Sha256Hex(File.ReadAllBytes(f))).Append("  ").Append(f).Append('\n');
+        {
+            // sha256sum's format: a name with a backslash or newline is escaped and the line starts with '\'.
+            var escaped = f.Contains('\\') || f.Contains('\n');
+            var name = escaped ? f.Replace("\\", "\\\\").Replace("\n", "\\n") : f;
+            manifest.Append(escaped ? "\\" : "").Append(Sha256Hex(File.ReadAllBytes(f))).Append("  ").Append(name).Append('\n');
+        }
         files["sources.sha256"] = manifest.ToString();
 
         return new ResolvedJobConfig(display, configStem, DetectorOf(located.LatestDir ?? located.File!), files, configArgument,
@@ -167,7 +185,8 @@ public static class JobConfigResolver
         };
     }
 
-    private sealed record Located(string? File, string? LatestDir);
+    /// <summary><paramref name="ImpliedMods"/>: the "data_lite" of a missing <c>latest_data_lite</c> name.</summary>
+    private sealed record Located(string? File, string? LatestDir, string? ImpliedMods = null);
 
     /// <summary>Where a SpineConfig points: a file, or a detector folder whose latest composite is built.</summary>
     public static (string? File, string? LatestDir) LocateConfig(string spineConfig, string productionDir, string repoRoot, IReadOnlyDictionary<string, string?> env)
@@ -203,12 +222,30 @@ public static class JobConfigResolver
                 if (File.Exists(p + ext)) return new Located(p + ext, null);
             // "infer/icarus/latest": no such file, so build the latest composite of its folder.
             var parent = Path.GetDirectoryName(p);
-            if (Path.GetFileNameWithoutExtension(p) == "latest" && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
+            var stem = Path.GetFileNameWithoutExtension(p);
+            if (stem == "latest" && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
                 return new Located(null, parent);
+            // "infer/icarus/latest_data": what spine-prod's latest_data.cfg links mean, for modular folders.
+            if (stem.StartsWith("latest_", StringComparison.Ordinal) && stem.Length > 7 && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
+                return new Located(null, parent, stem[7..]);
         }
         throw new SpineProdException(ConfigErrors.SpineConfigNotFound,
             $"SpineConfig '{spec}' not found. Searched relative to: {string.Join(", ", roots.Where(r => r.Length > 0))}" +
             (spec.Contains("latest_", StringComparison.Ordinal) ? ". For a latest variant use SpineConfig=<dir>/latest with ApplyMods (e.g. ApplyMods=data)." : "."));
+    }
+
+    /// <summary>The file a symlink or Git symlink placeholder finally points at (the file itself otherwise).</summary>
+    public static string LinkTarget(string file)
+    {
+        var f = file;
+        for (var hop = 0; hop < 8; hop++)
+        {
+            var info = new FileInfo(f);
+            if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } real) { f = real.FullName; continue; }
+            if (info.Exists && info.Length <= 1024 && SpineConfigLoader.LinkPlaceholderTarget(f, File.ReadAllText(f)) is { } t) { f = t; continue; }
+            break;
+        }
+        return f;
     }
 
     /// <summary>The detector folder name after the last <c>infer</c> in the path, if any.</summary>
@@ -234,24 +271,39 @@ public static class JobConfigResolver
         return sb.ToString();
     }
 
-    /// <summary>String values that are relative paths to existing files, by dotted key path (map-only paths).</summary>
-    private static List<(string Key, string Relative, string Absolute)> RelativePathPins(ConfigMap config, string intendedParent, List<string> otherDirs)
+    private static List<string> DirsOf(IEnumerable<string> files) => files.Select(f => Path.GetDirectoryName(f)!).Distinct().ToList();
+
+    /// <summary>
+    /// String values (under map-only dotted paths) that are relative paths to existing files: first
+    /// looked for next to the base config (parent_path), then next to the file that wrote the value,
+    /// then next to any file read. With <paramref name="pinUnderParent"/> false only those NOT found next
+    /// to the base config are returned (the ones SPINE would miss).
+    /// </summary>
+    private static List<(string Key, string Relative, string Absolute, SourceMark? Mark, bool UnderParent)> RelativePathPins(
+        ConfigMap config, string intendedParent, List<string> readDirs, bool pinUnderParent)
     {
-        var result = new List<(string, string, string)>();
+        var result = new List<(string, string, string, SourceMark?, bool)>();
         void Walk(ConfigMap m, string prefix)
         {
-            foreach (var (k, v) in m)
+            foreach (var (k, v, mark) in m.EntriesWithMarks())
             {
-                if (k is not string ks || ks.Contains('.') || ks.EndsWith('+') || ks.EndsWith('-')) continue;
+                if (k is not string ks || ks.Length == 0 || ks.Contains('.') || ks.EndsWith('+') || ks.EndsWith('-')) continue;
                 var key = prefix.Length == 0 ? ks : prefix + "." + ks;
-                if (v is ConfigMap sub) Walk(sub, key);
-                else if (v is string s && LooksLikeRelativeFile(s))
+                if (v is ConfigMap sub) { Walk(sub, key); continue; }
+                if (v is not string s || !LooksLikeRelativeFile(s)) continue;
+                var underParent = Path.GetFullPath(Path.Combine(intendedParent, s));
+                if (File.Exists(underParent))
                 {
-                    foreach (var dir in otherDirs.Prepend(intendedParent))
-                    {
-                        var abs = Path.GetFullPath(Path.Combine(dir, s));
-                        if (File.Exists(abs)) { result.Add((key, s, abs)); break; }
-                    }
+                    if (pinUnderParent) result.Add((key, s, underParent, mark, true));
+                    continue;
+                }
+                var candidates = new List<string>();
+                if (mark?.File is { } mf && Path.IsPathRooted(mf)) candidates.Add(Path.GetDirectoryName(mf)!);
+                candidates.AddRange(readDirs);
+                foreach (var dir in candidates)
+                {
+                    var abs = Path.GetFullPath(Path.Combine(dir, s));
+                    if (File.Exists(abs)) { result.Add((key, s, abs, mark, false)); break; }
                 }
             }
         }

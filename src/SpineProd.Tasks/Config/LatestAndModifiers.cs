@@ -93,7 +93,10 @@ public static partial class LatestAndModifiers
     public static (string? Dir, IReadOnlyList<ModifierInfo> Modifiers) Discover(string startDir, string? stopAt, ICollection<string> dependencies)
     {
         var stop = stopAt is null ? null : Path.GetFullPath(stopAt).TrimEnd(Path.DirectorySeparatorChar);
-        for (var d = new DirectoryInfo(Path.GetFullPath(startDir)); d is not null; d = d.Parent)
+        // At most three levels (a config's folder, e.g. legacy/, up to its detector folder): walking
+        // further would make unrelated folders dependencies of the plan.
+        var level = 0;
+        for (var d = new DirectoryInfo(Path.GetFullPath(startDir)); d is not null && level < 3; d = d.Parent, level++)
         {
             if (d.Name == "infer" || stop is not null && d.FullName.TrimEnd(Path.DirectorySeparatorChar) == stop) break;
             if (!d.Exists) continue;
@@ -129,9 +132,32 @@ public static partial class LatestAndModifiers
         {
             if (!BulkConfigResolver.Extensions.Contains(Path.GetExtension(f), StringComparer.Ordinal)) continue;
             var stem = Path.GetFileNameWithoutExtension(f);
+            if (!stem.EndsWith("_mod", StringComparison.Ordinal) || stem.Length <= det.Length + 5) continue;
             var name = stem[(det.Length + 1)..^4];
             if (name.Length == 0 || result.Any(r => r.Name == name)) continue;
             result.Add(new ModifierInfo(name, [new ModifierFile(Path.GetFullPath(f), stem, VersionOf(stem))]));
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Splits "data_lite" (from a <c>latest_data_lite</c> name) into known modifier names, longest name
+    /// first at each step, because names may themselves contain '_' (<c>sce_forward</c>).
+    /// </summary>
+    public static IReadOnlyList<string> SplitModifierNames(string joined, IReadOnlyList<ModifierInfo> available, string spineConfig)
+    {
+        var result = new List<string>();
+        var rest = joined;
+        while (rest.Length > 0)
+        {
+            var hit = available.Select(m => m.Name)
+                .Where(n => rest == n || rest.StartsWith(n + "_", StringComparison.Ordinal))
+                .OrderByDescending(n => n.Length)
+                .FirstOrDefault()
+                ?? throw new SpineProdException(ConfigErrors.UnknownModifier,
+                    $"'{spineConfig}' asks for latest with modifiers '{joined}', but '{rest}' does not start with a known modifier. Available: {string.Join(", ", available.Select(m => m.Name))}");
+            result.Add(hit);
+            rest = rest.Length == hit.Length ? "" : rest[(hit.Length + 1)..];
         }
         return result;
     }

@@ -424,6 +424,19 @@ public sealed partial class SpineConfigLoader
     {
         if (value is not string s) return ConfigValue.Clone(value);
         if (string.IsNullOrWhiteSpace(s)) return s;
+        // Most override values are names, numbers and paths: a single plain scalar, typed directly
+        // (a YAML parser per value is most of the loader's time otherwise).
+        if (s[0] is not ('-' or '.') && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '.' or '/' or '+' or '-' or '~'))
+        {
+            try
+            {
+                return Yaml11Scalars.TryConstruct(Yaml11Scalars.ResolvePlain(s), s, out var v) ? v : s;
+            }
+            catch (FormatException)
+            {
+                return s;
+            }
+        }
         try
         {
             return new Yaml11Reader("<override value>").Read(s);
@@ -446,7 +459,7 @@ public sealed partial class SpineConfigLoader
                 throw ConfigErrors.At(ConfigErrors.NotADictionary, $"Cannot set '{keyPath}': '{keys[i]}' is not a dictionary", mark);
             current = nm;
         }
-        current.Set(keys[^1], value, current.MarkOf(keys[^1]) ?? mark);
+        current.Set(keys[^1], value, mark ?? current.MarkOf(keys[^1])); // the override wrote it now
         return true;
     }
 

@@ -21,6 +21,8 @@ public sealed class Yaml11Reader
 
     public string File { get; }
 
+    private const int MaxDepth = 200;
+
     public Yaml11Reader(string file) => File = file;
 
     // ---- Nodes (PyYAML's representation graph) ----
@@ -47,6 +49,40 @@ public sealed class Yaml11Reader
 
     public YNode? Compose(string text)
     {
+        CheckPrintable(text);
+        if (text.Contains('\t')) CheckTabs(text);
+        // PyYAML takes a '#' right after a closing quote or bracket ("x"#c) as a comment; YAML 1.2 and
+        // YamlDotNet require a space. Where YamlDotNet stops at such a '#', add the space and retry:
+        // lines stay the same, so every mark is still right.
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                return ComposeOnce(text);
+            }
+            catch (YamlException e) when (attempt < 64 && HashAfterClose(text, e) is { } at)
+            {
+                text = text.Insert(at, " ");
+            }
+            catch (YamlException e)
+            {
+                throw Syntax(CleanMessage(e.Message), e.Start);
+            }
+        }
+    }
+
+    private static int? HashAfterClose(string text, YamlException e)
+    {
+        var i = (int)Math.Min(e.Start.Index, text.Length - 1);
+        for (var j = i; j >= 0 && j >= i - 2; j--)
+            if (j > 0 && text[j] == '#' && text[j - 1] is '"' or '\'' or ']' or '}') return j;
+        for (var j = i; j < text.Length && j <= i + 2; j++)
+            if (j > 0 && text[j] == '#' && text[j - 1] is '"' or '\'' or ']' or '}') return j;
+        return null;
+    }
+
+    private YNode? ComposeOnce(string text)
+    {
         var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
         var open = new HashSet<YNode>(); // nodes being composed: an alias to one is a recursive structure
@@ -61,17 +97,96 @@ public sealed class Yaml11Reader
                 documents++;
                 if (documents > 1)
                     throw Syntax("expected a single document in the stream, but found another document", ds.Start);
-                root = ComposeNode(parser, anchors, open);
+                root = ComposeNode(parser, anchors, open, 0);
                 parser.Consume<DocumentEnd>();
                 anchors.Clear();
             }
         }
-        catch (YamlException e) when (e is not null)
+        catch (YamlException e) when (HashAfterClose(text, e) is null)
         {
             // PyYAML's scanner/parser errors: SPINE reports them as ConfigIncludeError "Error loading".
             throw Syntax(CleanMessage(e.Message), e.Start);
         }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet's parser ran out of events (e.g. an unclosed flow collection): report at the end.
+            var lines = text.Split('\n');
+            var last = lines.Length - (text.EndsWith('\n') ? 1 : 0);
+            throw new SpineProdException(ConfigErrors.YamlSyntax,
+                $"Error loading {File}: unexpected end of the stream (an unclosed '[' or '{{'?)", File, Math.Max(1, last), 1);
+        }
+        catch (Exception e) when (e is not SpineProdException and not OutOfMemoryException and not YamlException)
+        {
+            // Anything else YamlDotNet throws is still a YAML problem of this file, never a stack trace.
+            throw Syntax(e.Message, null);
+        }
         return root;
+    }
+
+    /// <summary>PyYAML's reader refuses control characters other than tab/newline/CR (and NEL); so do we, at their line.</summary>
+    private void CheckPrintable(string text)
+    {
+        int line = 1, col = 1;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            var ok = c is '\t' or '\n' or '\r' or '\u0085' || c >= 0x20 && c <= 0x7e || c >= 0xa0 && c <= 0xd7ff || c >= 0xe000 && c <= 0xfffd ||
+                     char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) || char.IsLowSurrogate(c) && i > 0 && char.IsHighSurrogate(text[i - 1]);
+            if (c == '\ufeff' && i == 0) ok = true; // a byte-order mark is allowed at the start
+            if (!ok)
+                throw new SpineProdException(ConfigErrors.YamlSyntax,
+                    $"Error loading {File}: unacceptable character #x{(int)c:x4}: special characters are not allowed", File, line, col);
+            if (c == '\n') { line++; col = 1; } else col++;
+        }
+    }
+
+    /// <summary>
+    /// PyYAML's scanner only skips spaces between tokens: a tab outside a quoted scalar, a comment or a
+    /// block scalar's content is a ScannerError there (YAML 1.2 parsers such as YamlDotNet accept many).
+    /// SPINE would refuse the file, so we do too, at the tab.
+    /// </summary>
+    private void CheckTabs(string text)
+    {
+        var quoted = new List<(long Start, long End)>();
+        var block = new List<(long Start, long End)>();
+        try
+        {
+            var scanner = new Scanner(new StringReader(text), skipComments: false);
+            while (scanner.MoveNext())
+            {
+                switch (scanner.Current)
+                {
+                    case YamlDotNet.Core.Tokens.Scalar { Style: ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted } q:
+                        quoted.Add((q.Start.Index, q.End.Index));
+                        break;
+                    case YamlDotNet.Core.Tokens.Scalar { Style: ScalarStyle.Literal or ScalarStyle.Folded } b:
+                        block.Add((b.Start.Index, b.End.Index));
+                        break;
+                    case YamlDotNet.Core.Tokens.Comment c:
+                        quoted.Add((c.Start.Index, c.End.Index));
+                        break;
+                }
+            }
+        }
+        catch (YamlException)
+        {
+            // The parser reports the syntax error itself; tabs before it are still checked below.
+        }
+        int line = 1, col = 1, lineStart = 0;
+        for (var i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '\n') { line++; col = 1; lineStart = i + 1; continue; }
+            if (text[i] == '\t' && !quoted.Any(r => i >= r.Start && i < r.End))
+            {
+                // Inside a block scalar a tab is content, unless it is where the line's indentation is.
+                var atIndent = text.AsSpan(lineStart, i - lineStart).IndexOfAnyExcept('\t') < 0;
+                if (!block.Any(r => i >= r.Start && i < r.End) || atIndent)
+                    throw new SpineProdException(ConfigErrors.YamlSyntax,
+                        $"Error loading {File}: found character '\\t' that cannot start any token (PyYAML, which SPINE uses, allows tabs only inside quotes, comments and block scalars)",
+                        File, line, col);
+            }
+            col++;
+        }
     }
 
     private static string CleanMessage(string m)
@@ -81,8 +196,11 @@ public sealed class Yaml11Reader
         return m.StartsWith('(') && i > 0 ? m[(i + 3)..] : m;
     }
 
-    private YNode ComposeNode(IParser parser, Dictionary<string, YNode> anchors, HashSet<YNode> open)
+    private YNode ComposeNode(IParser parser, Dictionary<string, YNode> anchors, HashSet<YNode> open, int depth)
     {
+        // Python stops deep recursion with an error; a .NET stack overflow would kill the build instead.
+        if (depth > MaxDepth)
+            throw Syntax($"collections nested deeper than {MaxDepth} levels", parser.Current?.Start);
         if (parser.TryConsume<AnchorAlias>(out var alias))
         {
             if (!anchors.TryGetValue(alias.Value.Value, out var target))
@@ -96,8 +214,9 @@ public sealed class Yaml11Reader
         {
             var node = new YScalar { Value = s.Value, Mark = ToMark(s.Start), Plain = s.Style == ScalarStyle.Plain };
             node.Tag = TagOf(s.Tag, s.Anchor, node, anchors);
+            // PyYAML resolves a scalar with the non-specific tag "!" as if it were plain, even quoted.
             if (node.Tag is null)
-                node.Tag = node.Plain ? Yaml11Scalars.ResolvePlain(s.Value) : Yaml11Scalars.StrTag;
+                node.Tag = node.Plain || !s.Tag.IsEmpty && s.Tag.Value == "!" ? Yaml11Scalars.ResolvePlain(s.Value) : Yaml11Scalars.StrTag;
             return node;
         }
         if (parser.TryConsume<SequenceStart>(out var ss))
@@ -105,7 +224,7 @@ public sealed class Yaml11Reader
             var node = new YSeq { Mark = ToMark(ss.Start) };
             node.Tag = TagOf(ss.Tag, ss.Anchor, node, anchors) ?? "tag:yaml.org,2002:seq";
             open.Add(node);
-            while (!parser.TryConsume<SequenceEnd>(out _)) node.Items.Add(ComposeNode(parser, anchors, open));
+            while (!parser.TryConsume<SequenceEnd>(out _)) node.Items.Add(ComposeNode(parser, anchors, open, depth + 1));
             open.Remove(node);
             return node;
         }
@@ -116,8 +235,8 @@ public sealed class Yaml11Reader
             open.Add(node);
             while (!parser.TryConsume<MappingEnd>(out _))
             {
-                var k = ComposeNode(parser, anchors, open);
-                var v = ComposeNode(parser, anchors, open);
+                var k = ComposeNode(parser, anchors, open, depth + 1);
+                var v = ComposeNode(parser, anchors, open, depth + 1);
                 node.Pairs.Add((k, v));
             }
             open.Remove(node);
@@ -133,8 +252,8 @@ public sealed class Yaml11Reader
         if (!anchor.IsEmpty) anchors[anchor.Value] = node;
         if (tag.IsEmpty) return null;
         var t = tag.Value;
-        // The non-specific tag "!" means: a string for scalars, the default map/seq otherwise.
-        if (t == "!") return node is YScalar ? Yaml11Scalars.StrTag : null;
+        // The non-specific tag "!": resolved like an untagged node (see the scalar case).
+        if (t == "!") return null;
         return t;
     }
 
@@ -144,11 +263,34 @@ public sealed class Yaml11Reader
 
     public object? Construct(YNode node)
     {
-        // An alias is the same node again; PyYAML shares the object, we copy it (values are never mutated in place).
-        if (_constructing.TryGetValue(node, out var done)) return ConfigValue.Clone(done);
+        if (_constructing.TryGetValue(node, out var done))
+        {
+            // PyYAML shares an aliased object; we copy it, so bound the copies ("billion laughs").
+            _aliasBudget -= CountValues(done, _aliasBudget);
+            if (_aliasBudget < 0)
+                throw Constructor("aliases expand to more than 1,000,000 values", node);
+            return ConfigValue.Clone(done);
+        }
         var v = ConstructNew(node);
         _constructing[node] = v;
         return v;
+    }
+
+    private long _aliasBudget = 1_000_000;
+
+    private static long CountValues(object? v, long limit)
+    {
+        long n = 1;
+        switch (v)
+        {
+            case ConfigMap m:
+                foreach (var kv in m) { n += CountValues(kv.Value, limit); if (n > limit) return n; }
+                break;
+            case ConfigList l:
+                foreach (var x in l) { n += CountValues(x, limit); if (n > limit) return n; }
+                break;
+        }
+        return n;
     }
 
     private SpineProdException Constructor(string message, YNode node) =>
@@ -290,5 +432,15 @@ public sealed class Yaml11Reader
     }
 
     /// <summary>Reads a file as text; UTF-8 (with or without BOM), as SPINE opens it.</summary>
-    public static string ReadText(string path) => System.IO.File.ReadAllText(path, new UTF8Encoding(false));
+    public static string ReadText(string path)
+    {
+        try
+        {
+            return System.IO.File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+        }
+        catch (DecoderFallbackException e)
+        {
+            throw new SpineProdException(ConfigErrors.YamlSyntax, $"Error loading {path}: the file is not UTF-8 ({e.Message})", path);
+        }
+    }
 }

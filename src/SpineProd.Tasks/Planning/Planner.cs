@@ -302,7 +302,7 @@ public sealed partial class Planner
             throw new SpineProdException("SPN1027", multiStage
                 ? $"Stage '{stage.Name}' has no Config (and the production sets no <SpineConfig>)."
                 : "The production sets no <SpineConfig>: name the SPINE config to run (e.g. ../infer/icarus/latest).", stage.File, stage.Line, stage.Line > 0 ? 1 : 0);
-        var mods = S("ApplyMods").Value.Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var mods = JobConfigResolver.SplitModifierSpecs(S("ApplyMods").Value);
         ResolvedJobConfig config;
         try
         {

@@ -1,4 +1,5 @@
 using Microsoft.Build.Framework;
+using SpineProd.Audit;
 using SpineProd.Diagnostics;
 using SpineProd.Scheduler;
 using SpineProd.Submission;
@@ -18,7 +19,17 @@ public sealed class CancelProduction : Microsoft.Build.Utilities.Task
     {
         var stateDir = Path.GetFullPath(StateDir, Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
         var schedulers = Schedulers.Factory(stateDir, null, 0, null, ProjectFile);
-        var outcome = Canceller.Cancel(stateDir, ProductionName, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
+        Canceller.CancelOutcome outcome;
+        try
+        {
+            outcome = Canceller.Cancel(stateDir, ProductionName, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
+        }
+        catch (SpineProdException e)
+        {
+            AuditRecords.ForCancel(stateDir, ProductionName, [], e)?.Log(Log);
+            throw;
+        }
+        AuditRecords.ForCancel(stateDir, ProductionName, outcome.JobIds, null)?.Log(Log);
         CancelledJobIds = outcome.JobIds.ToArray();
     });
 }

@@ -82,7 +82,7 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
             StateDir = StateDir,
             IntermediateDir = IntermediateDir,
             Scheduler = Scheduler,
-            Environment = Environment.GetEnvironmentVariables().Cast<DictionaryEntry>().ToDictionary(e => (string)e.Key, e => (string?)e.Value),
+            Environment = ConfigTaskSupport.Environment(),
             Xml = xml,
         };
         var planner = new Planner(request);

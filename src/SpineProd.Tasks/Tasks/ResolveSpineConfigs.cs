@@ -10,7 +10,7 @@ namespace SpineProd.Tasks;
 /// ConfigRoot + Validate: every top-level config must resolve, else an SPN error at its YAML line;
 /// neither: resolve the production's SpineConfig (+ ApplyMods) and print it as YAML.
 /// </summary>
-public sealed class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
+public sealed partial class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
 {
     public string? ProjectFile { get; set; }
     public string? ConfigRoot { get; set; }
@@ -20,6 +20,8 @@ public sealed class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
     public string? ApplyMods { get; set; }
     [Required] public string ProductionDir { get; set; } = "";
     [Required] public string RepoRoot { get; set; } = "";
+    /// <summary>Where dotnet was run: a -p:SpineConfig typed there is found there too (after the production's folder).</summary>
+    public string? StartupDir { get; set; }
 
     public override bool Execute() => Log.Run(ProjectFile, () =>
     {
@@ -55,11 +57,19 @@ public sealed class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
         }
         if (string.IsNullOrWhiteSpace(SpineConfig))
             throw new SpineProdException(ConfigErrors.BadTaskInput, "ResolveConfigs needs -p:ConfigRoot=DIR -p:ResolvedConfigDir=OUT, or a SpineConfig to print.");
-        var r = JobConfigResolver.Resolve(SpineConfig, ConfigTaskSupport.SplitMods(ApplyMods), ProductionDir, RepoRoot, env);
+        var spec = SpineConfig.Trim();
+        if (!Path.IsPathRooted(spec) && !string.IsNullOrEmpty(StartupDir) && !Exists(Path.Combine(ProductionDir, spec)) && Exists(Path.Combine(StartupDir, spec)))
+            spec = Path.GetFullPath(Path.Combine(StartupDir, spec));
+        var r = JobConfigResolver.Resolve(spec, JobConfigResolver.SplitModifierSpecs(ApplyMods), ProductionDir, RepoRoot, env);
         foreach (var w in r.Warnings) Log.LogSpn(w, ProjectFile);
         foreach (var m in r.Messages) Log.LogMessage(MessageImportance.High, m);
         Log.LogMessage(MessageImportance.High, $"# {r.DisplayName}: SPINE gets -c {r.ConfigArgument} (sha256 {r.ResolvedSha256})\n{r.FilesToWrite["resolved.yaml"]}");
     });
+}
+
+public sealed partial class ResolveSpineConfigs
+{
+    private static bool Exists(string p) => File.Exists(p) || Directory.Exists(p);
 }
 
 /// <summary>-t:ListMods: the modifiers available to the production's config and the version each would get.</summary>
@@ -86,7 +96,4 @@ internal static class ConfigTaskSupport
             d[(string)e.Key] = e.Value as string;
         return d;
     }
-
-    public static IReadOnlyList<string> SplitMods(string? mods) =>
-        (mods ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }

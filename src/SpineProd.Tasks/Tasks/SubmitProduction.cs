@@ -1,4 +1,5 @@
 using Microsoft.Build.Framework;
+using SpineProd.Audit;
 using SpineProd.Diagnostics;
 using SpineProd.Scheduler;
 using SpineProd.Submission;
@@ -34,7 +35,20 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
         var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
         var schedulers = Schedulers.Factory(plan.StateDir, m => Log.LogMessage(MessageImportance.High, "{0}", m),
             ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile);
-        var outcome = new Submitter(schedulers, context).Submit(plan, planDir);
+        // The audit record (kept in this build's binlog) says what reached the cluster, also when
+        // the Submit stops part way: it is built from the ledger, which records every job id.
+        var before = Ledger.Load(plan.StateDir, plan.ProductionName);
+        SubmitOutcome outcome;
+        try
+        {
+            outcome = new Submitter(schedulers, context).Submit(plan, planDir);
+        }
+        catch (Exception e) when (e is SpineProdException or IOException)
+        {
+            AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName), context.GitCommit, e)?.Log(Log);
+            throw;
+        }
+        AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName), context.GitCommit, null)?.Log(Log);
         JobIds = outcome.Arrays.Select(a => a.JobId).ToArray();
         if (outcome.Arrays.Count > 0)
             Log.LogMessage(MessageImportance.High, "{0}: submitted {1} task(s) in {2} array(s): jobs {3}. See where they stand with -t:Status.",

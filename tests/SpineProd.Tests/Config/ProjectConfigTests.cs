@@ -102,6 +102,18 @@ public sealed class ProjectConfigTests
     }
 
     [Fact]
+    public void LatestUnderscoreModifiersIsLatestWithThoseModifiers()
+    {
+        var named = JobConfigResolver.Resolve("infer/icarus/latest_data_lite", [], RepoRoot(), RepoRoot(), NoEnv);
+        var explicitMods = JobConfigResolver.Resolve("infer/icarus/latest", ["data", "lite"], RepoRoot(), RepoRoot(), NoEnv);
+        Assert.Equal(explicitMods.ResolvedSha256, named.ResolvedSha256);
+        Assert.Equal("latest_data_lite", named.ConfigStem);
+        Assert.Equal(explicitMods.CompositeFileName, named.CompositeFileName);
+        var e = Assert.Throws<SpineProdException>(() => JobConfigResolver.Resolve("infer/icarus/latest_datax", [], RepoRoot(), RepoRoot(), NoEnv));
+        Assert.Equal("SPN2043", e.Code);
+    }
+
+    [Fact]
     public void ListModsDescribesEveryModifier()
     {
         var lines = ModifierListing.Describe("../infer/icarus/latest", Path.Combine(RepoRoot(), "productions"), RepoRoot(), NoEnv);
@@ -123,6 +135,10 @@ public sealed class ProjectConfigTests
 
         var data = JobConfigResolver.Resolve("infer/sbnd/sbnd_full_chain_250901.cfg", ["data"], RepoRoot(), RepoRoot(), NoEnv);
         Assert.Contains("sbnd_data_mod.cfg", data.FilesToWrite[data.CompositeFileName!]);
+        var latestData = JobConfigResolver.Resolve("infer/sbnd/latest", ["data"], RepoRoot(), RepoRoot(), NoEnv);
+        Assert.Equal("sbnd_full_chain_250901_data_composite.yaml", latestData.CompositeFileName); // named after the link's target
+        Assert.Equal("latest", latestData.ConfigStem);
+        Assert.Equal(data.ResolvedSha256, latestData.ResolvedSha256);
         // flash_match.cfg is relative to the base config's folder: pinned, since the composite lives elsewhere.
         Assert.Contains(data.Messages, m => m.StartsWith("post.flash_match.cfg: relative path 'flashmatch_250408.cfg' pinned", StringComparison.Ordinal));
         var fm = (ConfigMap)((ConfigMap)data.Config["post"]!)["flash_match"]!;
@@ -143,6 +159,50 @@ public sealed class ProjectConfigTests
         var viaPath = JobConfigResolver.Resolve("det/det_full_chain_250101.cfg", [], tmp.Root, tmp.Root,
             new Dictionary<string, string?> { ["SPINE_CONFIG_PATH"] = $"{Path.Combine(tmp.Root, "config", "infer")}:{Path.Combine(tmp.Root, "other")}" });
         Assert.Equal(r.ResolvedSha256, viaPath.ResolvedSha256);
+    }
+
+    [Fact]
+    public void RelativePathValuesSpineWouldMissAreWarnedOrPinned()
+    {
+        // The upstream ICARUS bug (research/upstream.md §4.5): post/post_x.yaml says cfg: flashmatch/fm.cfg,
+        // which exists under post/, but SPINE looks for it next to the top-level config.
+        using var tmp = new TempTree();
+        tmp.Write("det/post/flashmatch/fm.cfg", "not yaml {");
+        var post = tmp.Write("det/post/post_250101.yaml", "post:\n  flash_match:\n    cfg: flashmatch/fm.cfg\n");
+        tmp.Write("det/modifier/data/mod_data_250101.yaml", "__meta__: {kind: mod, name: data}\noverride: {post.flash_match.x: 1}\n");
+        tmp.Write("det/full_250101.yaml", "include: [post/post_250101.yaml]\n");
+        var plain = JobConfigResolver.Resolve("det/full_250101.yaml", [], tmp.Root, tmp.Root, NoEnv);
+        var w = Assert.Single(plain.Warnings);
+        Assert.Equal(("SPN2033", post, 3), (w.Code, w.File, w.Line));
+        var composite = JobConfigResolver.Resolve("det/full_250101.yaml", ["data"], tmp.Root, tmp.Root, NoEnv);
+        var fm = (ConfigMap)((ConfigMap)composite.Config["post"]!)["flash_match"]!;
+        Assert.Equal(Path.Combine(tmp.Root, "det", "post", "flashmatch", "fm.cfg"), fm["cfg"]);
+        Assert.Equal(1L, fm["x"]);
+    }
+
+    [Fact]
+    public void SourcesManifestChecksWithSha256sum()
+    {
+        if (!File.Exists("/usr/bin/sha256sum")) return; // coreutils: on every Linux node the jobs run on
+        using var tmp = new TempTree();
+        tmp.Write("odd dir\\x/base.yaml", "base: {seed: 1}\n");
+        tmp.Write("odd dir\\x/top.yaml", "include: base.yaml\n");
+        var r = JobConfigResolver.Resolve("odd dir\\x/top.yaml", [], tmp.Root, tmp.Root, NoEnv);
+        var manifest = tmp.Write("sources.sha256", r.FilesToWrite["sources.sha256"]);
+        tmp.Write("resolved.yaml", r.FilesToWrite["resolved.yaml"]);
+        tmp.Write("resolved.sha256", r.FilesToWrite["resolved.sha256"]);
+        foreach (var (file, expectOk) in new[] { (manifest, true), (Path.Combine(tmp.Root, "resolved.sha256"), true) })
+        {
+            var psi = new System.Diagnostics.ProcessStartInfo("sha256sum", ["--quiet", "--check", file]) { WorkingDirectory = tmp.Root, RedirectStandardOutput = true, RedirectStandardError = true };
+            using var p = System.Diagnostics.Process.Start(psi)!;
+            var err = p.StandardError.ReadToEnd() + p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            Assert.True((p.ExitCode == 0) == expectOk, err);
+        }
+        File.AppendAllText(Path.Combine(tmp.Root, "odd dir\\x", "base.yaml"), "# changed\n");
+        using var q = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sha256sum", ["--quiet", "--check", manifest]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+        q.WaitForExit();
+        Assert.NotEqual(0, q.ExitCode);
     }
 
     [Fact]

@@ -35,33 +35,17 @@ public sealed class BuildAndPreviewTests
         var p = new ScratchProduction("preview");
         p.Inputs(4);
         p.Write("<Scheduler>slurm</Scheduler>", "<Source Include=\"inputs/*.root\" />");
-        // A tripwire sbatch first on PATH: if anything ran it, the file would appear.
-        var bin = Path.Combine(p.Dir, "bin");
-        Directory.CreateDirectory(bin);
-        var tripwire = Path.Combine(p.Dir, "sbatch-was-called");
-        foreach (var tool in new[] { "sbatch", "scancel" })
-        {
-            File.WriteAllText(Path.Combine(bin, tool), $"#!/bin/sh\necho called >> '{tripwire}'\nexit 1\n");
-            File.SetUnixFileMode(Path.Combine(bin, tool), UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        }
-        var path = Environment.GetEnvironmentVariable("PATH");
-        Environment.SetEnvironmentVariable("PATH", bin + ":" + path);
-        try
-        {
-            var outcome = p.Build("Preview");
+        using var tripwire = Tripwire.Install(p.Dir);
 
-            Assert.True(outcome.Succeeded, outcome.ErrorText);
-            var text = string.Join("\n", outcome.Messages);
-            Assert.Contains("dry run: nothing is submitted", text);
-            Assert.Contains("First script", text);
-            Assert.Contains("#SBATCH --array=0-3", text);
-            Assert.False(File.Exists(tripwire), "Preview ran sbatch or scancel");
-            Assert.DoesNotContain(outcome.Log.FindChildrenRecursive<Microsoft.Build.Logging.StructuredLogger.Task>(), t => t.Name is "Exec" or "SubmitProduction");
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("PATH", path);
-        }
+        var outcome = p.Build("Preview");
+
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
+        var text = string.Join("\n", outcome.Messages);
+        Assert.Contains("dry run: nothing is submitted", text);
+        Assert.Contains("First script", text);
+        Assert.Contains("#SBATCH --array=0-3", text);
+        Assert.False(tripwire.WasCalled, "Preview ran sbatch or scancel");
+        Assert.DoesNotContain(outcome.Log.FindChildrenRecursive<Microsoft.Build.Logging.StructuredLogger.Task>(), t => t.Name is "Exec" or "SubmitProduction");
     }
 
     [Fact]

@@ -31,6 +31,10 @@ public sealed class ValidationTests
         { "", "<SourceList Include=\"comma.txt\" />", "SPN1017", true },
         { "<Scheduler>pbs</Scheduler>", "<Source Include=\"inputs/*.root\" />", "SPN1030", true },
         { "<Container>docker</Container>", "<Source Include=\"inputs/*.root\" />", "SPN1029", true },
+        { "<ProfilesFile>bad-profiles.yaml</ProfilesFile>", "<Source Include=\"inputs/*.root\" />", "SPN1302", true },
+        { "<ProfilesFile>incomplete-profiles.yaml</ProfilesFile>", "<Source Include=\"inputs/*.root\" />", "SPN1303", true },
+        { "<SpineConfig>not-yaml.yaml</SpineConfig>", "<Source Include=\"inputs/*.root\" />", "SPN2001", true },
+        { "", "<SourceList Include=\"binary.txt\" />", "SPN1014", true },
     };
 
     [Theory]
@@ -44,23 +48,32 @@ public sealed class ValidationTests
         File.WriteAllText(Path.Combine(p.Dir, "other", "run_0000.root"), "");
         p.List("samename.txt", [inputs[0], Path.Combine(p.Dir, "other", "run_0000.root")]);
         p.List("comma.txt", [inputs[0], Path.Combine(p.Dir, "inputs", "a,b.root")]);
+        File.WriteAllText(Path.Combine(p.Dir, "bad-profiles.yaml"), "profiles:\n  s3df_ampere: [unclosed\n");
+        File.WriteAllText(Path.Combine(p.Dir, "incomplete-profiles.yaml"), "profiles:\n  s3df_ampere:\n    partition: ampere\n    gpus: 1\n");
+        File.WriteAllText(Path.Combine(p.Dir, "not-yaml.yaml"), "base: {\n  world_size: [1, 2\n");
+        File.WriteAllBytes(Path.Combine(p.Dir, "binary.txt"), [0x7f, (byte)'E', (byte)'L', (byte)'F', 0, 0, 0xff, 0xfe, (byte)'\n']);
         p.Write(properties, items);
+        // Submit, with a tripwire sbatch first on PATH: a refused production must never reach it.
+        var tripwire = Tripwire.Install(p.Dir);
 
-        var outcome = p.Build();
+        var outcome = p.Build("Submit");
 
         if (isError)
         {
             Assert.False(outcome.Succeeded);
             var error = Assert.Single(outcome.Errors, e => e.Code == code);
-            Assert.True(error.File.EndsWith(".spineproj") || error.File.EndsWith(".txt"), $"{code} points at {error.File}");
+            Assert.True(error.File.EndsWith(".spineproj") || error.File.EndsWith(".txt") || error.File.EndsWith(".yaml"), $"{code} points at {error.File}");
+            Assert.True(error.File.EndsWith(".spineproj") || error.LineNumber > 0, $"{code} names no line of {error.File}");
             Assert.False(File.Exists(Path.Combine(p.PlanDir, "plan.json")), "a failed build must leave no plan");
             Assert.DoesNotContain(outcome.Errors, e => e.Code is "MSB4018" or "MSB4181");
+            Assert.False(Directory.Exists(Path.Combine(p.Dir, "jobs")), "a refused production must leave no job folder");
+            Assert.False(tripwire.WasCalled, "a refused production must never call sbatch");
         }
         else
         {
-            Assert.True(outcome.Succeeded, outcome.ErrorText);
             Assert.Contains(outcome.Warnings, w => w.Code == code);
         }
+        tripwire.Dispose();
     }
 
     [Fact]
