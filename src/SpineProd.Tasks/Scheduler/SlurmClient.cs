@@ -129,6 +129,11 @@ public sealed class SlurmClient : IScheduler
                 throw new SpineProdException("SPN3003", $"sbatch rejected {request.JobName}: {r.Message}");
             mustReconcile |= IsAmbiguous(r);
         }
+        if (mustReconcile)
+            // An attempt may have been accepted and nobody could check: the caller must keep its
+            // intent record, so the next Submit looks the array up before sending it again.
+            throw new SpineProdException("SPN3020",
+                $"sbatch for {request.JobName} timed out and the controller could not be asked whether it accepted the array ({Short(last!)}). Run Submit again when the cluster answers: it checks first, and submits the array only if it is not there.");
         throw new SpineProdException("SPN3002",
             $"sbatch could not submit {request.JobName} after {_options.MaxAttempts} attempts: {Short(last!)}. Nothing more was submitted; run Submit again when the cluster answers.");
     }

@@ -197,11 +197,30 @@ public sealed class Submitter
                 }
                 catch (SpineProdException e)
                 {
-                    entry.State = ArraySubmissionState.NotSubmitted;
-                    entry.Error = $"{e.Code}: {e.Message}";
-                    ledger.Save(plan.StateDir);
-                    JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
                     int already = outcome.Arrays.Count;
+                    entry.Error = $"{e.Code}: {e.Message}";
+                    if (e.Code == "SPN3020")
+                    {
+                        // Maybe accepted: the intent stays, and the next Submit looks the array up first.
+                        ledger.Save(plan.StateDir);
+                        JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                    }
+                    else if (already == 0)
+                    {
+                        // Nothing of this Submit reached the cluster: leave no trace of it, so the
+                        // production looks exactly as before (the error says why).
+                        ledger.Submissions.Remove(submission);
+                        ledger.Save(plan.StateDir);
+                        foreach (var folder in submission.Stages.Select(st => st.JobFolder).Concat([stageSub.JobFolder]).Distinct())
+                            if (Directory.Exists(folder) && File.Exists(Path.Combine(folder, ".spineprod-job-folder")))
+                                Directory.Delete(folder, recursive: true);
+                    }
+                    else
+                    {
+                        entry.State = ArraySubmissionState.NotSubmitted;
+                        ledger.Save(plan.StateDir);
+                        JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                    }
                     throw new SpineProdException(e.Code,
                         e.Message + (already > 0 ? $" ({already} array(s) submitted before this one are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again submits only the rest.)" : ""),
                         e.File ?? plan.ProductionFile, e.Line, e.Column, e);

@@ -111,7 +111,7 @@ public sealed class SlurmClientTests
 
         var e = Assert.Throws<SpineProdException>(() => client.Submit(Request));
 
-        Assert.Equal("SPN3002", e.Code);
+        Assert.Equal("SPN3020", e.Code);                  // maybe accepted: the caller keeps its intent record
         Assert.Equal(1, runner.Count("sbatch"));
     }
 

@@ -71,6 +71,40 @@ public sealed class SubmitterTests
     }
 
     [Fact]
+    public void A_submit_that_reached_nothing_leaves_no_trace()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler { FailOnSubmission = 1 };
+
+        Assert.Equal("SPN3002", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+
+        Assert.Empty(Ledger.Load(plan.StateDir, plan.ProductionName).Submissions);
+        Assert.DoesNotContain(Directory.GetDirectories(plan.JobsDir), d => Path.GetFileName(d) != "hand");   // no job folder
+    }
+
+    [Fact]
+    public void An_sbatch_that_may_have_been_accepted_keeps_its_intent_and_the_next_submit_checks_before_sending()
+    {
+        var (plan, dir) = OneStage(files: 4);
+        var s = new FakeScheduler { FailOnSubmission = 1, FailCode = "SPN3020" };
+        Assert.Equal("SPN3020", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+        var entry = Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single();
+        Assert.Equal(ArraySubmissionState.Submitting, entry.State);
+
+        // it was accepted after all, as job 88, and is running
+        s.FailOnSubmission = null;
+        s.Find = (_, comment) => comment == entry.Comment ? (true, "88") : (true, null);
+        s.Tasks[("88", 0)] = new SchedulerTask("88", 0, "RUNNING", TaskStateKind.Running);
+        s.Tasks[("88", 1)] = new SchedulerTask("88", 1, "RUNNING", TaskStateKind.Running);
+
+        var outcome = Submitter(s).Submit(plan, dir);
+
+        Assert.Empty(outcome.Arrays);
+        Assert.Empty(s.Submitted);
+        Assert.Equal("88", Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single().JobId);
+    }
+
+    [Fact]
     public void An_array_whose_sbatch_was_under_way_when_submit_died_is_found_by_its_comment()
     {
         var (plan, dir) = OneStage(files: 4);
