@@ -87,7 +87,7 @@ public sealed class Submitter
         var outcome = new SubmitOutcome();
         using var _ = SubmitLock.Acquire(plan.StateDir, _ctx.LockWait, _ctx.Clock);
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
-        ReconcileInterrupted(ledger, plan.StateDir);
+        ReconcileInterrupted(ledger, plan.StateDir, _schedulers, m => _ctx.Log(LogLevel.High, m));
 
         if (_ctx.Resubmit == ResubmitMode.None && ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null))))
             throw new SpineProdException("SPN3012",
@@ -256,28 +256,29 @@ public sealed class Submitter
     }
 
     /// <summary>
-    /// Looks up arrays whose sbatch was under way when a Submit died: accepted ones get their job id,
-    /// the rest are marked as never submitted. If the scheduler cannot say, nothing is submitted.
+    /// Looks up arrays whose sbatch was under way when a Submit died (or timed out unanswered):
+    /// accepted ones get their job id, the rest are marked as never submitted. If the scheduler
+    /// cannot say, nothing is decided (SPN3009): guessing could submit an array twice.
     /// </summary>
-    private void ReconcileInterrupted(Ledger ledger, string stateDir)
+    public static void ReconcileInterrupted(Ledger ledger, string stateDir, Func<string, IScheduler> schedulers, Action<string> log)
     {
         bool changed = false;
         foreach (var (sub, st, arr) in ledger.AllArrays().Where(x => x.Array.State == ArraySubmissionState.Submitting).ToList())
         {
-            var (answered, id) = _schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment);
+            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment);
             if (!answered)
                 throw new SpineProdException("SPN3009",
-                    $"a previous Submit was interrupted while submitting {arr.JobName}, and the scheduler does not answer to say whether it was accepted; run Submit again when it does",
+                    $"a previous Submit was interrupted while submitting {arr.JobName}, and the scheduler does not answer to say whether it was accepted; run again when it does",
                     Ledger.PathIn(stateDir));
             if (id is not null)
             {
-                arr.JobId = id; arr.State = ArraySubmissionState.Submitted;
-                _ctx.Log(LogLevel.High, $"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} was accepted as job {id}; recorded");
+                arr.JobId = id; arr.State = ArraySubmissionState.Submitted; arr.Error = null;
+                log($"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} was accepted as job {id}; recorded");
             }
             else
             {
                 arr.State = ArraySubmissionState.NotSubmitted; arr.Error = "interrupted before the scheduler accepted it";
-                _ctx.Log(LogLevel.High, $"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} never reached the scheduler");
+                log($"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} never reached the scheduler");
             }
             changed = true;
         }

@@ -105,6 +105,22 @@ public sealed class SubmitterTests
     }
 
     [Fact]
+    public void Cancel_finds_and_cancels_an_array_whose_sbatch_went_unanswered()
+    {
+        var (plan, dir) = OneStage(files: 4);
+        var s = new FakeScheduler { FailOnSubmission = 1, FailCode = "SPN3020" };
+        Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir));
+        var comment = Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single().Comment;
+        s.Find = (_, c) => c == comment ? (true, "90") : (true, null);
+        s.Tasks[("90", 0)] = new SchedulerTask("90", 0, "PENDING", TaskStateKind.Pending);
+
+        var outcome = Canceller.Cancel(plan.StateDir, "hand", _ => s, _log.Add, TimeSpan.FromSeconds(1));
+
+        Assert.Equal(["90"], outcome.JobIds);
+        Assert.Equal(["90"], s.Cancelled);
+    }
+
+    [Fact]
     public void An_array_whose_sbatch_was_under_way_when_submit_died_is_found_by_its_comment()
     {
         var (plan, dir) = OneStage(files: 4);
