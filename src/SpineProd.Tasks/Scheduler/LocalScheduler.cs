@@ -118,7 +118,7 @@ public sealed class LocalScheduler : IScheduler
         }
     }
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         var snap = new SchedulerSnapshot();
         snap.Sources.Add("local");

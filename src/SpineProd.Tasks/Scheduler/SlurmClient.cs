@@ -164,7 +164,7 @@ public sealed class SlurmClient : IScheduler
 
     // ------------------------------------------------------------------ query
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         var snap = new SchedulerSnapshot();
         if (arrayJobIds.Count == 0) return snap;
@@ -186,8 +186,10 @@ public sealed class SlurmClient : IScheduler
         // squeue when accounting is off, or when something is still pending or running (or not in
         // sacct yet): its states are fresher (sacct lags a second or two) and only its reasons say
         // DependencyNeverSatisfied.
-        var known = snap.Tasks.Keys.Select(k => k.JobId).ToHashSet();
-        bool needLive = !sa.Succeeded || snap.Tasks.Values.Any(t => t.IsLive) || distinct.Any(id => !known.Contains(id));
+        // (sacct also lags on new rows: a task it does not list yet is asked of squeue too)
+        var listed = snap.Tasks.Keys.GroupBy(k => k.JobId).ToDictionary(g => g.Key, g => g.Count());
+        bool needLive = !sa.Succeeded || snap.Tasks.Values.Any(t => t.IsLive)
+            || distinct.Any(id => listed.GetValueOrDefault(id) < Math.Max(1, expectedTasks?.GetValueOrDefault(id) ?? 1));
         if (!needLive) return snap;
         var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A"]);
         if (sq.NotFound && !sa.Succeeded)

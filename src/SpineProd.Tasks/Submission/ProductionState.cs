@@ -98,7 +98,10 @@ public sealed class ProductionState
         {
             var ids = group.Select(x => x.Array.JobId!).Distinct().ToList();
             var since = group.Min(x => x.Submission.Time);
-            var snap = schedulers(group.Key).Query(ids, since);
+            var expected = new Dictionary<string, int>();
+            foreach (var x in group)
+                if (ArraySpec.TryParse(x.Array.ArraySpec, out var spec)) expected[x.Array.JobId!] = spec.Indices.Count;
+            var snap = schedulers(group.Key).Query(ids, since, expected);
             foreach (var (k, v) in snap.Tasks) state.Snapshot.Tasks[k] = v;
             state.Snapshot.Sources.AddRange(snap.Sources);
         }

@@ -44,6 +44,8 @@ public abstract class EndToEndScenarios
                 <Time>00:05:00</Time>
                 <Gpus>0</Gpus>
                 <CpusPerTask>1</CpusPerTask>
+                <!-- its own binlog staging folder: tests build in parallel, and the repository's is shared -->
+                <SpineProdBinlogStagingDir>$(MSBuildProjectDirectory)/.binlogs/</SpineProdBinlogStagingDir>
                 {extraProperties}
             """, "<SourceList Include=\"inputs.txt\" />");
         return p;
@@ -67,7 +69,7 @@ public abstract class EndToEndScenarios
         {
             var report = StatusReport.Create(plan, p.PlanDir, schedulers);
             // sacct lags squeue by a second or two: also wait for the exit codes of finished tasks.
-            bool settled = report.IsFinished && report.Problems.All(t => t.Scheduler is not { ExitCode: null });
+            bool settled = report.IsFinished && report.Problems.All(t => t.Scheduler is { ExitCode: not null });
             if (settled) return report;
             Assert.True(DateTime.UtcNow < end, "not finished by the deadline:\n" + string.Join("\n", report.Render()));
             Thread.Sleep(1000);

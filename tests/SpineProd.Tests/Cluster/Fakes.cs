@@ -72,7 +72,7 @@ public sealed class FakeScheduler : IScheduler
         return new SubmitResult(id, ["sbatch", .. SlurmClient.BuildSbatchArgs(request)], 1, false);
     }
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         Queries++;
         var snap = new SchedulerSnapshot();

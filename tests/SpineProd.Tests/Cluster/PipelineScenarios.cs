@@ -29,6 +29,7 @@ public abstract class PipelineScenarios : EndToEndScenarios
                 <Time>00:05:00</Time>
                 <Gpus>0</Gpus>
                 <CpusPerTask>1</CpusPerTask>
+                <SpineProdBinlogStagingDir>$(MSBuildProjectDirectory)/.binlogs/</SpineProdBinlogStagingDir>
             """, """
                 <Stage Include="reco" Config="spine.yaml" />
                 <Stage Include="ana" Config="spine.yaml" DependsOn="reco" />

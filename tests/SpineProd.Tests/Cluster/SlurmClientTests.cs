@@ -196,6 +196,19 @@ public sealed class SlurmClientTests
     }
 
     [Fact]
+    public void Tasks_sacct_does_not_list_yet_are_asked_of_squeue()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sacct", Ok("10_0|12|COMPLETED|0:0|None\n"));
+        runner.Answer("squeue", Ok("10|0|COMPLETED|None|12\n10|1|FAILED|NonZeroExitCode|10\n"));
+
+        var snap = client.Query(["10"], null, new Dictionary<string, int> { ["10"] = 2 });
+
+        Assert.Equal(1, runner.Count("squeue"));
+        Assert.Equal(TaskStateKind.Failed, snap.Find("10", 1)!.Kind);
+    }
+
+    [Fact]
     public void A_stale_running_row_in_sacct_gives_no_exit_code_to_a_task_squeue_says_failed()
     {
         var (client, runner, _) = Client();
