@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Runs a command several times; prints the median wall time and the peak memory of its whole
 process tree (the MSBuild entry process, worker nodes and task hosts together), sampled from /proc
-every 20 ms; with MEASURE_ALL_DOTNET=1, of every dotnet process on the machine (for the MSBuild
-server, whose processes are not the command's children). Used by bench/run.sh; not a test."""
+every 20 ms; with MEASURE_MSBUILD_SERVER=1, plus the MSBuild server's process tree (which is not
+the command's child). Used by bench/run.sh; not a test."""
 import json, os, statistics, subprocess, sys, time
 
 def rss_kb(pid):
@@ -33,29 +33,32 @@ def tree_rss_kb(root):
         stack.extend(children.get(pid, []))
     return total
 
-def all_dotnet_rss_kb():
-    """RSS of every dotnet process: with the MSBuild server the build runs in processes that are
-    not children of the command (the server and its task hosts)."""
-    total = 0
+def msbuild_server_pids():
+    """With the MSBuild server the build runs in the server process (MSBuild node mode 8) and its
+    task hosts, which are not children of the command."""
+    pids = []
     for pid in os.listdir('/proc'):
         if not pid.isdigit():
             continue
         try:
-            with open(f'/proc/{pid}/comm') as f:
-                if f.read().strip() == 'dotnet':
-                    total += rss_kb(pid)
+            with open(f'/proc/{pid}/cmdline', 'rb') as f:
+                if b'nodemode:8' in f.read().lower():
+                    pids.append(int(pid))
         except OSError:
             pass
-    return total
+    return pids
 
-SYSTEM_WIDE = os.environ.get('MEASURE_ALL_DOTNET') == '1'
+WITH_SERVER = os.environ.get('MEASURE_MSBUILD_SERVER') == '1'
 
 def run_once(cmd, env):
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     peak = 0
     while proc.poll() is None:
-        peak = max(peak, all_dotnet_rss_kb() if SYSTEM_WIDE else tree_rss_kb(proc.pid))
+        rss = tree_rss_kb(proc.pid)
+        if WITH_SERVER:
+            rss += sum(tree_rss_kb(pid) for pid in msbuild_server_pids())
+        peak = max(peak, rss)
         time.sleep(0.02)
     wall = time.perf_counter() - start
     if proc.returncode != 0:

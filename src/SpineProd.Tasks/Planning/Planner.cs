@@ -395,7 +395,8 @@ public sealed partial class Planner
             ResolvedProfile = profile.Name,
             Resources = resources,
             Dependency = dependency.IsSet ? dependency.Value : null,
-            DependsOn = SplitList(stage.Metadata.GetValueOrDefault("DependsOn")),
+            // Reading another stage's outputs means waiting for it: InputsFrom is also a DependsOn.
+            DependsOn = SplitList(stage.Metadata.GetValueOrDefault("DependsOn")).Union(SplitList(stage.Metadata.GetValueOrDefault("InputsFrom"))).ToList(),
             InputsFrom = SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")),
             OutputDir = outputDir,
             Output = output,
@@ -438,7 +439,10 @@ public sealed partial class Planner
                 _diagnostics.Add(new("SPN4007", $"Stage '{stage.Plan.Name}' has Cleanup paths but no stage depends on it, so nothing would tell when its files are no longer needed; no cleanup job is planned.", stage.Request.File, stage.Request.Line, 1));
                 continue;
             }
+            // The partition: a Partition property or -p: (a site's choice for everything) wins; else
+            // the profiles file's defaults.cleanup_profile; else the stage's own.
             var cleanupProfile = catalog.CleanupProfile is { } cp && catalog.Profiles.TryGetValue(cp, out var prof) ? prof : null;
+            var partition = Setting(null, "Partition");
             stage.Plan.Cleanup = new CleanupPlan
             {
                 JobName = $"cleanup_{stage.Plan.JobName}",
@@ -446,7 +450,7 @@ public sealed partial class Planner
                 Paths = paths,
                 AfterStages = downstream,
                 Account = stage.Plan.Resources.Account,
-                Partition = cleanupProfile?.Partition ?? stage.Plan.Resources.Partition,
+                Partition = partition.IsSet ? partition.Value : cleanupProfile?.Partition ?? stage.Plan.Resources.Partition,
             };
         }
     }
@@ -460,7 +464,7 @@ public sealed partial class Planner
         {
             grew = false;
             foreach (var s in stages)
-                if (!found.Contains(s.Plan.Name) && s.Plan.DependsOn.Concat(s.Plan.InputsFrom).Any(found.Contains))
+                if (!found.Contains(s.Plan.Name) && s.Plan.DependsOn.Any(found.Contains))
                     grew = found.Add(s.Plan.Name) | grew;
         }
         return stages.Select(s => s.Plan.Name).Where(n => n != name && found.Contains(n)).ToList();

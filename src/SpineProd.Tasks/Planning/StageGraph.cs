@@ -12,7 +12,7 @@ public static class StageGraph
             sb.AppendLine($"  {Id(s.Name)}[\"{s.Name}<br/>{s.TaskCount} task(s), {s.Arrays.Count} array(s)<br/>{s.ResolvedProfile}\"]");
         foreach (var s in plan.Stages)
         {
-            foreach (var up in s.DependsOn.Union(s.InputsFrom))
+            foreach (var up in s.DependsOn)
                 sb.AppendLine($"  {Id(up)} -->|afterok| {Id(s.Name)}");
             if (s.Cleanup is { } c)
             {
@@ -30,7 +30,7 @@ public static class StageGraph
             sb.AppendLine($"  \"{s.Name}\" [shape=box, label=\"{s.Name}\\n{s.TaskCount} task(s)\\n{s.ResolvedProfile}\"];");
         foreach (var s in plan.Stages)
         {
-            foreach (var up in s.DependsOn.Union(s.InputsFrom))
+            foreach (var up in s.DependsOn)
                 sb.AppendLine($"  \"{up}\" -> \"{s.Name}\" [label=afterok];");
             if (s.Cleanup is { } c)
             {
@@ -47,7 +47,7 @@ public static class StageGraph
         var sb = new StringBuilder();
         foreach (var s in plan.Stages)
         {
-            var waits = s.DependsOn.Union(s.InputsFrom).ToList();
+            var waits = s.DependsOn.ToList();
             sb.AppendLine($"    {s.Name}{(waits.Count > 0 ? "  <- afterok " + string.Join(", ", waits) : "")}{(s.InputsFrom.Count > 0 ? "  (reads the outputs of " + string.Join(", ", s.InputsFrom) + ")" : "")}");
             if (s.Cleanup is { } c)
                 sb.AppendLine($"    {c.JobName}  <- afterok {string.Join(", ", c.AfterStages)}  (removes {c.Paths.Count} path(s))");

@@ -68,6 +68,19 @@ public sealed class SubmissionRecord
     public string User { get; set; } = "";
     public string Host { get; set; } = "";
     public List<StageSubmission> Stages { get; set; } = new();
+    /// <summary>Cleanup jobs this submission sent (one per stage with Cleanup paths whose downstream stages it submitted).</summary>
+    public List<CleanupSubmission> Cleanups { get; set; } = new();
+}
+
+public sealed class CleanupSubmission
+{
+    public string Stage { get; set; } = "";
+    public string JobName { get; set; } = "";
+    public string JobFolder { get; set; } = "";
+    public string? JobId { get; set; }
+    public string Dependency { get; set; } = "";
+    public List<string> Argv { get; set; } = new();
+    public string? Error { get; set; }
 }
 
 public sealed class StageSubmission

@@ -234,6 +234,7 @@ public sealed class Submitter
             _ctx.Log(LogLevel.High, $"{stage.Name}: job folder {stageSub.JobFolder}");
         }
 
+        SubmitCleanups(plan, planDir, ledger, submission, state, submittedIds, scheduler, now);
         scheduler.RunPending(msg => _ctx.Log(LogLevel.Normal, msg));
         if (scheduler is LocalScheduler)
         {
@@ -243,6 +244,73 @@ public sealed class Submitter
                 .Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}")) + " (details: -t:Status)");
         }
         return outcome;
+    }
+
+    /// <summary>
+    /// Cleanup jobs: for each stage with Cleanup paths whose downstream stages this Submit sent work
+    /// for, one job that waits afterok on every array of those stages in flight (sent now, or still
+    /// pending or running). An earlier cleanup job of the stage is cancelled first: it waits on jobs
+    /// this Submit replaced (or on failed ones, forever), and must not remove files they still need.
+    /// </summary>
+    private void SubmitCleanups(ProductionPlan plan, string planDir, Ledger ledger, SubmissionRecord submission, ProductionState state,
+        Dictionary<string, List<string>> submittedNow, IScheduler scheduler, DateTimeOffset now)
+    {
+        foreach (var stage in plan.Stages)
+        {
+            if (stage.Cleanup is not { Paths.Count: > 0 } cleanup || !cleanup.AfterStages.Any(submittedNow.ContainsKey)) continue;
+            var ids = new List<string>();
+            foreach (var down in cleanup.AfterStages)
+            {
+                if (submittedNow.TryGetValue(down, out var sent)) ids.AddRange(sent);
+                if (state.Stages.TryGetValue(down, out var tasks))
+                    ids.AddRange(tasks.Where(t => t.IsLive && !t.IsBlocked && t.ArraySubmission?.JobId is not null).Select(t => t.ArraySubmission!.JobId!));
+            }
+            var earlier = ledger.Submissions.SelectMany(s => s.Cleanups).Where(c => c.Stage == stage.Name && c.JobId is not null).Select(c => c.JobId!).Distinct().ToList();
+            if (earlier.Count > 0)
+            {
+                _schedulers(ledger.Submissions.First(s => s.Cleanups.Any(c => c.Stage == stage.Name)).Scheduler).Cancel(earlier);
+                _ctx.Log(LogLevel.Normal, $"{stage.Name}: cancelled the earlier cleanup job(s) {string.Join(", ", earlier)}; a new one waits for this submission");
+            }
+            var folder = CreateCleanupFolder(plan, planDir, stage, cleanup, now);
+            var dependency = "afterok:" + string.Join(":", ids.Distinct());
+            var entry = new CleanupSubmission { Stage = stage.Name, JobName = cleanup.JobName, JobFolder = folder, Dependency = dependency };
+            submission.Cleanups.Add(entry);
+            var request = new SubmitRequest(Path.Combine(folder, cleanup.Script), folder, cleanup.JobName, null, dependency,
+                $"spineprod:{plan.ProductionName}:{stage.Name}:cleanup:{submission.Id}");
+            entry.Argv = SlurmClient.BuildSbatchArgs(request).Prepend(scheduler.Name == "slurm" ? "sbatch" : scheduler.Name).ToList();
+            ledger.Save(plan.StateDir);
+            try
+            {
+                var result = scheduler.Submit(request);
+                entry.JobId = result.JobId;
+                entry.Argv = result.Argv.ToList();
+            }
+            catch (SpineProdException e)
+            {
+                entry.Error = $"{e.Code}: {e.Message}";
+                ledger.Save(plan.StateDir);
+                throw;
+            }
+            ledger.Save(plan.StateDir);
+            _ctx.Log(LogLevel.High, $"{stage.Name}: cleanup job {cleanup.JobName} is job {entry.JobId}: it removes {string.Join(", ", cleanup.Paths)} after {string.Join(", ", cleanup.AfterStages)} succeed (--dependency={dependency})");
+        }
+    }
+
+    /// <summary>jobs/&lt;time&gt;_&lt;cleanup job name&gt;/ with the cleanup script and logs/.</summary>
+    private static string CreateCleanupFolder(ProductionPlan plan, string planDir, StagePlan stage, CleanupPlan cleanup, DateTimeOffset now)
+    {
+        var script = Path.Combine(planDir, stage.Name, cleanup.Script);
+        if (!File.Exists(script))
+            throw new SpineProdException("SPN3015", $"the cleanup script {script} named by the plan does not exist; build the production again (-t:Build)", plan.ProductionFile);
+        var baseName = $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{cleanup.JobName}";
+        for (int n = 1; ; n++)
+        {
+            var folder = Path.Combine(plan.JobsDir, n == 1 ? baseName : $"{baseName}_{n}");
+            if (Directory.Exists(folder)) continue;
+            Directory.CreateDirectory(Path.Combine(folder, "logs"));
+            File.Copy(script, Path.Combine(folder, cleanup.Script));
+            return folder;
+        }
     }
 
     private void LogReasons(StagePlan stage, List<TaskInfo> chosen)

@@ -80,6 +80,58 @@ public abstract class PipelineScenarios : EndToEndScenarios
         var done = WaitFinished(p);
         Assert.True(done.IsComplete, string.Join("\n", done.Render()) + "\n" + again.Output);
     }
+
+    /// <summary>reco -> ana (reading reco's outputs) + a cleanup of reco's outputs after ana.</summary>
+    protected void A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files()
+    {
+        var p = new ScratchProduction($"{Scheduler}-cleanup");
+        var dir = Path.Combine(p.Dir, "inputs");
+        Directory.CreateDirectory(dir);
+        string[] reco = ["evt_0000.root", "evt_0001_FAIL.root", "evt_0002.root"];
+        foreach (var f in reco) File.WriteAllText(Path.Combine(dir, f), "");
+        p.List("reco.txt", reco.Select(f => Path.Combine(dir, f)));
+        p.Write($"""
+                <Scheduler>{Scheduler}</Scheduler>
+                <SpineCommand>{TestDouble}</SpineCommand>
+                <Account>ci</Account><Partition>cpu</Partition><MemPerCpu>200M</MemPerCpu><Time>00:05:00</Time>
+                <Gpus>0</Gpus><CpusPerTask>1</CpusPerTask>
+            """, """
+                <Stage Include="reco" Config="spine.yaml" OutputDir="reco-out" Cleanup="reco-out" />
+                <Stage Include="ana" Config="spine.yaml" InputsFrom="reco" OutputDir="ana-out" />
+                <SourceList Include="reco.txt" Stage="reco" />
+            """);
+        Run(p, "Submit");
+        var plan = Plan(p);
+        var recoOut = plan.Stages[0].OutputDir;
+        var cleanup1 = Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Single().Cleanups.Single();
+        var anaId = Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Single().Stages.Single(s => s.Stage == "ana").Arrays.Single().JobId;
+        Assert.Equal($"afterok:{anaId}", cleanup1.Dependency);
+
+        // The failed reco task holds ana, and so the cleanup: reco's outputs stay.
+        WaitUntil(p, r => r.ByStage["reco"].Pending + r.ByStage["reco"].Running == 0
+                          && (r.ByStage["ana"].Blocked > 0 || r.ByStage["ana"].Cancelled > 0), "reco done and ana held");
+        Thread.Sleep(2000);
+        Assert.True(Directory.Exists(recoOut), "the cleanup ran although its downstream stage did not succeed");
+        Assert.Equal(2, Directory.GetFiles(recoOut).Length);
+
+        // Fixed: for reco's input, and for ana's input made from it (the test double reads names).
+        File.WriteAllText(Path.Combine(dir, "spine-test-double.fixed"), "");
+        File.WriteAllText(Path.Combine(recoOut, "spine-test-double.fixed"), "");
+        Run(p, "Submit");
+        var done = WaitFinished(p);
+        Assert.True(done.IsComplete, string.Join("\n", done.Render()));
+        var second = Ledger.Load(plan.StateDir, plan.ProductionName).Submissions[1].Cleanups.Single();
+        Assert.NotEqual(cleanup1.JobId, second.JobId);
+
+        // The final outputs are there; the intermediate folder goes once the cleanup job has run.
+        var anaOut = plan.Stages[1].OutputDir;
+        Assert.Equal(3, Directory.GetFiles(anaOut, "*.h5").Length);
+        var end = DateTime.UtcNow + Deadline;
+        while (Directory.Exists(recoOut) && DateTime.UtcNow < end) Thread.Sleep(500);
+        Assert.False(Directory.Exists(recoOut), "the cleanup job did not remove " + recoOut);
+        var log = Directory.GetFiles(second.JobFolder, "*.out", SearchOption.AllDirectories).Select(File.ReadAllText).Single();
+        Assert.Contains($"Removing: {recoOut}", log);
+    }
 }
 
 [Collection("cluster")]
@@ -92,6 +144,13 @@ public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenari
     {
         cluster.Require();
         A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline();
+    }
+
+    [Fact]
+    public void A_pipeline_with_cleanup_finishes_and_removes_its_intermediate_files_on_slurm()
+    {
+        cluster.Require();
+        A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files();
     }
 
     [Fact]
@@ -144,4 +203,8 @@ public sealed class LocalPipelineTests : PipelineScenarios
     [Fact]
     public void A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline_locally()
         => A_failed_upstream_task_holds_its_downstream_stage_and_resubmitting_finishes_the_pipeline();
+
+    [Fact]
+    public void A_pipeline_with_cleanup_finishes_and_removes_its_intermediate_files_locally()
+        => A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files();
 }
