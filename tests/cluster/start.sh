@@ -54,11 +54,12 @@ if [ "$CGROUP" = auto ]; then
 fi
 
 mkdir -p "$DIR"
-# Two starts at once (two test runs) must not both start daemons.
+# Two starts at once (two test runs) must not both start daemons. Every daemon below is started
+# with fd 9 closed (9>&-): a daemon inheriting it would hold the lock for as long as it runs.
 exec 9>"$DIR/start.lock"
-flock -w 300 9 || { log "another start.sh holds $DIR/start.lock"; exit 1; }
+flock -w 120 9 || { log "another start.sh holds $DIR/start.lock"; exit 1; }
 
-knobs="dbd=$WITH_DBD maxarray=$MAXARRAY gpus=$NGPU cgroup=$CGROUP killinvalid=$KILL_INVALID"
+knobs="v2 dbd=$WITH_DBD maxarray=$MAXARRAY gpus=$NGPU cgroup=$CGROUP killinvalid=$KILL_INVALID"
 if alive slurmctld && alive slurmd; then
   if [ "$(cat "$DIR/knobs" 2>/dev/null)" = "$knobs" ] && [ "$FRESH" != 1 ]; then
     log "reusing the running cluster ($knobs); pids in $DIR/pids"
@@ -140,6 +141,7 @@ if [ "$WITH_DBD" = 1 ]; then
 AccountingStorageHost=127.0.0.1
 AccountingStoragePort=6819
 AccountingStorageEnforce=associations,limits,qos
+AccountingStoreFlags=job_comment
 JobAcctGatherType=jobacct_gather/linux
 JobAcctGatherFrequency=30"
 else
@@ -210,7 +212,7 @@ elif [ -s /run/munge/munged.pid ] && kill -0 "$(cat /run/munge/munged.pid)" 2>/d
   log "munged already running (pid $(cat /run/munge/munged.pid)), not ours: reusing it, stop.sh will leave it"
 else
   rm -f /run/munge/munged.pid
-  runuser -u munge -- /usr/sbin/munged          # daemonizes itself, writes /run/munge/munged.pid
+  runuser -u munge -- /usr/sbin/munged 9>&-    # daemonizes itself, writes /run/munge/munged.pid
   wait_for 5 test -s /run/munge/munged.pid
   cp /run/munge/munged.pid "$DIR/pids/munged.pid"
 fi
@@ -227,7 +229,7 @@ if [ "$WITH_DBD" = 1 ]; then
     mkdir -p /run/mysqld && chown mysql:mysql /run/mysqld
     # the buffer pool and lock timeout slurmdbd asks for (it warns otherwise)
     nohup /usr/sbin/mariadbd --user=mysql --bind-address=127.0.0.1 \
-          --innodb-buffer-pool-size=512M --innodb-lock-wait-timeout=900 >"$DIR/log/mariadb.log" 2>&1 &
+          --innodb-buffer-pool-size=512M --innodb-lock-wait-timeout=900 >"$DIR/log/mariadb.log" 2>&1 9>&- &
     echo $! > "$DIR/pids/mariadbd.pid"
     wait_for 60 mysqladmin ping || { log "MariaDB did not come up, see $DIR/log/mariadb.log"; exit 1; }
   fi
@@ -253,7 +255,7 @@ StorageLoc=slurm_acct_db
 CONF
   chmod 600 "$ETC/slurmdbd.conf"        # slurmdbd refuses a world-readable slurmdbd.conf
   if ! alive slurmdbd; then
-    nohup /usr/sbin/slurmdbd -D >"$DIR/log/slurmdbd.stdout" 2>&1 &
+    nohup /usr/sbin/slurmdbd -D >"$DIR/log/slurmdbd.stdout" 2>&1 9>&- &
     echo $! > "$DIR/pids/slurmdbd.pid"
   fi
   wait_for 60 sacctmgr -n list cluster || { log "slurmdbd did not answer, see $DIR/log/slurmdbd.log"; exit 1; }
@@ -271,9 +273,9 @@ fi
 # ---------------------------------------------------------------- slurmctld + slurmd
 cd "$DIR"
 # -D keeps them in the foreground, so $! is the daemon itself (what stop.sh signals).
-nohup /usr/sbin/slurmctld -D >"$DIR/log/slurmctld.stdout" 2>&1 &
+nohup /usr/sbin/slurmctld -D >"$DIR/log/slurmctld.stdout" 2>&1 9>&- &
 echo $! > "$DIR/pids/slurmctld.pid"
-nohup /usr/sbin/slurmd -D >"$DIR/log/slurmd.stdout" 2>&1 &
+nohup /usr/sbin/slurmd -D >"$DIR/log/slurmd.stdout" 2>&1 9>&- &
 echo $! > "$DIR/pids/slurmd.pid"
 
 state=""

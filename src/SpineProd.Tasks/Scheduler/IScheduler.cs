@@ -63,8 +63,11 @@ public interface IScheduler
     /// <summary>Submits one array; returns as soon as its job id is known.</summary>
     SubmitResult Submit(SubmitRequest request);
 
-    /// <summary>The state of every task of the given array jobs, in one batched query.</summary>
-    SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null);
+    /// <summary>
+    /// The state of every task of the given array jobs, in one batched query. <paramref name="expectedTasks"/>
+    /// (tasks submitted per array job id) lets a client notice that its first source is missing some.
+    /// </summary>
+    SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null);
 
     /// <summary>Cancels the given array jobs (or array tasks, <c>id_index</c>) in one call.</summary>
     void Cancel(IReadOnlyCollection<string> jobIds);

@@ -52,6 +52,9 @@ public sealed class LocalScheduler : IScheduler
         public int? Throttle { get; set; }
         public List<string> ExtraOptions { get; set; } = new();
         public DateTimeOffset Submitted { get; set; }
+        /// <summary>The process that runs this job (the Submit that recorded it), and when that process started.</summary>
+        public int RunnerPid { get; set; }
+        public DateTime RunnerStart { get; set; }
         public List<LocalTask> Tasks { get; set; } = new();
     }
 
@@ -66,7 +69,7 @@ public sealed class LocalScheduler : IScheduler
         public DateTimeOffset? End { get; set; }
     }
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private LocalState Load()
     {
@@ -101,6 +104,8 @@ public sealed class LocalScheduler : IScheduler
                 Throttle = spec.Throttle,
                 ExtraOptions = request.ExtraOptions?.ToList() ?? new(),
                 Submitted = DateTimeOffset.Now,
+                RunnerPid = Environment.ProcessId,
+                RunnerStart = CurrentProcessStart,
             };
             // Like SLURM, every task has its own job id besides the array's.
             int next = id + 1;
@@ -113,7 +118,7 @@ public sealed class LocalScheduler : IScheduler
         }
     }
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         var snap = new SchedulerSnapshot();
         snap.Sources.Add("local");
@@ -122,7 +127,15 @@ public sealed class LocalScheduler : IScheduler
         lock (_gate) state = Load();
         foreach (var job in state.Jobs.Where(j => wanted.Contains(j.Id)))
             foreach (var t in job.Tasks)
-                snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId);
+            {
+                // A task still pending or running whose Submit process is gone will never finish:
+                // report it cancelled, so Status says so and resubmission sends it again.
+                if (t.State is "PENDING" or "RUNNING" && !RunnerAlive(job))
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "CANCELLED", TaskStateKind.Cancelled, null,
+                        $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId);
+                else
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId);
+            }
         return snap;
     }
 
@@ -146,6 +159,20 @@ public sealed class LocalScheduler : IScheduler
         }
     }
 
+    private static DateTime CurrentProcessStart { get; } = System.Diagnostics.Process.GetCurrentProcess().StartTime.ToUniversalTime();
+
+    private static bool RunnerAlive(LocalJob job)
+    {
+        if (job.RunnerPid == Environment.ProcessId) return true;
+        try
+        {
+            using var p = System.Diagnostics.Process.GetProcessById(job.RunnerPid);
+            // a reused pid belongs to a process that started later
+            return !p.HasExited && Math.Abs((p.StartTime.ToUniversalTime() - job.RunnerStart).TotalSeconds) < 2;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or System.ComponentModel.Win32Exception) { return false; }
+    }
+
     private static (string, int?) SplitTaskId(string id)
     {
         int us = id.IndexOf('_');
@@ -161,10 +188,17 @@ public sealed class LocalScheduler : IScheduler
 
     public void RunPending(Action<string>? progress = null)
     {
-        LocalState snapshot;
-        lock (_gate) snapshot = Load();
-        foreach (var job in snapshot.Jobs.Where(j => j.Tasks.Any(t => t.State == "PENDING")))
+        List<string> ids;
+        lock (_gate) ids = Load().Jobs.Where(j => j.RunnerPid == Environment.ProcessId && j.Tasks.Any(t => t.State == "PENDING")).Select(j => j.Id).ToList();
+        // Only the jobs this process recorded: those of a Submit that died are reported cancelled
+        // (Query) and resubmitted, never run behind the user's back. Each job is re-read before it
+        // runs, so a Cancel in between is honoured.
+        foreach (var id in ids)
         {
+            LocalJob job;
+            lock (_gate) job = Load().Jobs.First(j => j.Id == id);
+            var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
+            if (pending.Count == 0) continue;
             if (!DependencySatisfied(job.Dependency, out var why))
             {
                 Update(job.Id, null, t => { if (t.State == "PENDING") { t.State = "CANCELLED"; t.ExitCode = "0:0"; t.Reason = "DependencyNeverSatisfied"; t.End = DateTimeOffset.Now; } });
@@ -173,8 +207,7 @@ public sealed class LocalScheduler : IScheduler
             }
             var options = ScriptOptions.Read(job.Script, job.ExtraOptions);
             int width = Math.Min(_parallelism, job.Throttle ?? int.MaxValue);
-            progress?.Invoke($"local job {job.Id} ({job.Name}): running {job.Tasks.Count(t => t.State == "PENDING")} task(s), {width} at once");
-            var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
+            progress?.Invoke($"local job {job.Id} ({job.Name}): running {pending.Count} task(s), {width} at once");
             Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width }, t => RunTask(job, t, options));
         }
     }
@@ -196,9 +229,9 @@ public sealed class LocalScheduler : IScheduler
                 var job = state.Jobs.FirstOrDefault(j => j.Id == SplitTaskId(id).Item1);
                 if (job is null) continue;
                 bool allOk = job.Tasks.All(t => t.State == "COMPLETED");
-                bool anyOk = job.Tasks.Any(t => t.State != "COMPLETED");
+                bool anyFailed = job.Tasks.Any(t => t.State != "COMPLETED");
                 if (kind == "afterok" && !allOk) { why = $"job {id} did not complete"; return false; }
-                if (kind == "afternotok" && !anyOk) { why = $"job {id} did not fail"; return false; }
+                if (kind == "afternotok" && !anyFailed) { why = $"job {id} did not fail"; return false; }
             }
         }
         return true;
@@ -219,7 +252,9 @@ public sealed class LocalScheduler : IScheduler
     {
         var name = job.Name;
         var start = DateTimeOffset.Now;
-        Update(job.Id, task.Index, t => { t.State = "RUNNING"; t.Start = start; });
+        bool cancelled = false;
+        Update(job.Id, task.Index, t => { if (t.State != "PENDING") cancelled = true; else { t.State = "RUNNING"; t.Start = start; } });
+        if (cancelled) return;
         var host = Environment.MachineName;
         string Expand(string pattern) => ExpandLogPattern(pattern, job.Id, task.Index, task.JobId, name, Environment.UserName, host);
         var outFile = Path.GetFullPath(Path.Combine(job.WorkDir, Expand(options.Output ?? "slurm-%A_%a.out")));
@@ -251,6 +286,8 @@ public sealed class LocalScheduler : IScheduler
             ["SLURM_CPUS_ON_NODE"] = options.CpusPerTask ?? "1",
             ["SLURM_JOB_CPUS_PER_NODE"] = options.CpusPerTask ?? "1",
             ["SLURM_JOB_NODELIST"] = host,
+            ["SLURM_NODELIST"] = host,
+            ["SLURM_TASKS_PER_NODE"] = "1",
             ["SLURMD_NODENAME"] = host,
             ["SLURM_JOB_USER"] = Environment.UserName,
             ["SLURM_JOB_ACCOUNT"] = options.Account,

@@ -129,6 +129,11 @@ public sealed class SlurmClient : IScheduler
                 throw new SpineProdException("SPN3003", $"sbatch rejected {request.JobName}: {r.Message}");
             mustReconcile |= IsAmbiguous(r);
         }
+        if (mustReconcile)
+            // An attempt may have been accepted and nobody could check: the caller must keep its
+            // intent record, so the next Submit looks the array up before sending it again.
+            throw new SpineProdException("SPN3020",
+                $"sbatch for {request.JobName} timed out and the controller could not be asked whether it accepted the array ({Short(last!)}). Run Submit again when the cluster answers: it checks first, and submits the array only if it is not there.");
         throw new SpineProdException("SPN3002",
             $"sbatch could not submit {request.JobName} after {_options.MaxAttempts} attempts: {Short(last!)}. Nothing more was submitted; run Submit again when the cluster answers.");
     }
@@ -143,6 +148,15 @@ public sealed class SlurmClient : IScheduler
             var f = line.Split('|', 2);
             if (f.Length == 2 && f[1].Trim() == comment) return (true, f[0].Trim());
         }
+        // squeue forgets finished jobs after MinJobAge (300 s by default); accounting keeps them, with
+        // their comment where the site stores it (AccountingStoreFlags=job_comment).
+        var sa = Exec(_options.Sacct, ["-X", "-P", "-n", "--name=" + jobName, "-S", "now-7days", "--format=JobID,Comment"]);
+        if (sa.Succeeded)
+            foreach (var line in Lines(sa.Stdout))
+            {
+                var f = line.Split('|', 2);
+                if (f.Length == 2 && f[1].Trim() == comment) return (true, f[0].Split('_')[0].Trim());
+            }
         return (true, null);
     }
 
@@ -150,24 +164,15 @@ public sealed class SlurmClient : IScheduler
 
     // ------------------------------------------------------------------ query
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         var snap = new SchedulerSnapshot();
         if (arrayJobIds.Count == 0) return snap;
-        var ids = string.Join(',', arrayJobIds.Distinct());
+        var distinct = arrayJobIds.Distinct().ToList();
+        var ids = string.Join(',', distinct);
 
-        // squeue knows live jobs (and finished ones for MinJobAge) with fresh states and reasons.
-        var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A"]);
-        bool squeueOk = sq.Succeeded || sq.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase);
-        if (sq.NotFound)
-            throw new SpineProdException("SPN3014", $"'{_options.Squeue}' was not found: SLURM's client commands are not installed here.");
-        if (sq.Succeeded)
-        {
-            snap.Sources.Add("squeue");
-            foreach (var t in ParseSqueue(sq.Stdout)) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
-        }
-
-        // sacct knows finished jobs for good, and their exit codes; absent when accounting is off.
+        // sacct first: it knows finished jobs for good, with exit codes, and for a production that has
+        // finished it is the only call. Absent when accounting is off.
         var args = new List<string> { "-X", "-P", "-n", "-j", ids, "--format=JobID,JobIDRaw,State,ExitCode,Reason" };
         if (submittedAfter is DateTimeOffset after)
             args.AddRange(["-S", after.ToLocalTime().AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)]);
@@ -175,18 +180,35 @@ public sealed class SlurmClient : IScheduler
         if (sa.Succeeded)
         {
             snap.Sources.Add("sacct");
-            foreach (var t in ParseSacct(sa.Stdout))
-            {
-                if (snap.Tasks.TryGetValue((t.ArrayJobId, t.ArrayIndex), out var live))
-                {
-                    // squeue's state is fresher (sacct lags a second or two); sacct adds the exit code.
-                    if (live.ExitCode is null) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = live with { ExitCode = t.ExitCode };
-                }
-                else snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
-            }
+            foreach (var t in ParseSacct(sa.Stdout)) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
         }
+
+        // squeue when accounting is off, or when something is still pending or running (or not in
+        // sacct yet): its states are fresher (sacct lags a second or two) and only its reasons say
+        // DependencyNeverSatisfied.
+        // (sacct also lags on new rows: a task it does not list yet is asked of squeue too)
+        var listed = snap.Tasks.Keys.GroupBy(k => k.JobId).ToDictionary(g => g.Key, g => g.Count());
+        bool needLive = !sa.Succeeded || snap.Tasks.Values.Any(t => t.IsLive)
+            || distinct.Any(id => listed.GetValueOrDefault(id) < Math.Max(1, expectedTasks?.GetValueOrDefault(id) ?? 1));
+        if (!needLive) return snap;
+        var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A"]);
+        if (sq.NotFound && !sa.Succeeded)
+            throw new SpineProdException("SPN3014", $"'{_options.Squeue}' was not found: SLURM's client commands are not installed here.");
+        bool squeueOk = sq.Succeeded || sq.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase);
         if (!squeueOk && !sa.Succeeded)
             throw new SpineProdException("SPN3009", $"the cluster did not answer the status query: {Short(sq)}");
+        if (sq.Succeeded)
+        {
+            snap.Sources.Add("squeue");
+            foreach (var t in ParseSqueue(sq.Stdout))
+            {
+                var key = (t.ArrayJobId, t.ArrayIndex);
+                // squeue's state and reason win; sacct's exit code stays, but only when both say the
+                // same state (a stale RUNNING row's 0:0 is no exit code)
+                snap.Tasks[key] = snap.Tasks.TryGetValue(key, out var acct) && acct.ExitCode is not null && t.Kind == acct.Kind
+                    ? t with { ExitCode = acct.ExitCode } : t;
+            }
+        }
         return snap;
     }
 

@@ -15,6 +15,8 @@ public static class Canceller
     {
         using var _ = SubmitLock.Acquire(stateDir, lockWait);
         var ledger = Ledger.Load(stateDir, production);
+        // An array whose sbatch went unanswered may be queued: find it, so it is cancelled too.
+        Submitter.ReconcileInterrupted(ledger, stateDir, schedulers, log);
         int pending = 0, running = 0;
         var cancelled = new List<string>();
         foreach (var group in ledger.AllArrays().Where(x => x.Array.JobId is not null).GroupBy(x => x.Submission.Scheduler))

@@ -95,6 +95,6 @@ public static class JobMetadata
             });
         }
         metadata["arrays"] = arrays;
-        AtomicFile.Write(Path.Combine(jobFolder, FileName), metadata.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.Write(Path.Combine(jobFolder, FileName), metadata.ToJsonString(Ledger.ReadableJson));
     }
 }

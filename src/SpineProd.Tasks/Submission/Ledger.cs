@@ -18,9 +18,17 @@ public sealed class Ledger
     public string Production { get; set; } = "";
     public List<SubmissionRecord> Submissions { get; set; } = new();
 
+    /// <summary>For files people read (metadata, status): indented, and paths and times not \u-escaped ('+', non-ASCII).</summary>
+    public static readonly JsonSerializerOptions ReadableJson = new()
+    {
+        WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
@@ -107,6 +115,8 @@ public sealed class ArraySubmission
     public string Comment { get; set; } = "";
     public string? Dependency { get; set; }
     public string Script { get; set; } = "";
+    /// <summary>The job folder's copy of the chunk list (full path): what this submission's tasks ran.</summary>
+    public string ChunkFile { get; set; } = "";
     public List<string> Argv { get; set; } = new();
     public string? Error { get; set; }
 }

@@ -31,6 +31,8 @@ public sealed class TaskInfo
     public SubmissionRecord? Submission { get; set; }
     public StageSubmission? StageSubmission { get; set; }
     public ArraySubmission? ArraySubmission { get; set; }
+    /// <summary>Its last submission was made before the production changed (with the same inputs).</summary>
+    public bool FromEarlierVersion { get; set; }
 
     public bool IsLive => Status is TaskState.Pending or TaskState.Running;
     /// <summary>Pending behind a dependency that can never be satisfied (an upstream task failed): it will never run as it is.</summary>
@@ -58,7 +60,7 @@ public sealed class ProductionState
     public required Ledger Ledger { get; init; }
     public Dictionary<string, List<TaskInfo>> Stages { get; } = new();
     public SchedulerSnapshot Snapshot { get; } = new();
-    /// <summary>Live tasks of submissions made from an older plan (their task numbers may mean other inputs now).</summary>
+    /// <summary>Live tasks no current task accounts for (submitted before the production changed, for other inputs).</summary>
     public List<(ArraySubmission Array, SchedulerTask Task)> LiveFromOtherPlans { get; } = new();
 
     public IEnumerable<TaskInfo> AllTasks => Plan.Stages.SelectMany(s => Stages[s.Name]);
@@ -96,18 +98,16 @@ public sealed class ProductionState
         {
             var ids = group.Select(x => x.Array.JobId!).Distinct().ToList();
             var since = group.Min(x => x.Submission.Time);
-            var snap = schedulers(group.Key).Query(ids, since);
+            var expected = new Dictionary<string, int>();
+            foreach (var x in group)
+                if (ArraySpec.TryParse(x.Array.ArraySpec, out var spec)) expected[x.Array.JobId!] = spec.Indices.Count;
+            var snap = schedulers(group.Key).Query(ids, since, expected);
             foreach (var (k, v) in snap.Tasks) state.Snapshot.Tasks[k] = v;
             state.Snapshot.Sources.AddRange(snap.Sources);
         }
 
-        foreach (var (sub, _, arr) in ledger.AllArrays())
-        {
-            if (sub.PlanSha256 == plan.PlanSha256 || arr.JobId is null) continue;
-            foreach (var t in state.Snapshot.Tasks.Values.Where(t => t.ArrayJobId == arr.JobId && t.IsLive))
-                state.LiveFromOtherPlans.Add((arr, t));
-        }
-
+        var chunkCache = new Dictionary<string, string[]?>();
+        var accounted = new HashSet<(string, int)>();
         foreach (var stage in plan.Stages)
         {
             var inputs = ReadInputs(planDir, stage);
@@ -116,11 +116,11 @@ public sealed class ProductionState
                 ? Directory.EnumerateFiles(markerDir, "*.done").Select(Path.GetFileNameWithoutExtension).ToHashSet()
                 : new HashSet<string?>();
 
-            // The latest submission (of this same plan) that covered each task.
+            // The latest submission that covered each task number.
             var latest = new Dictionary<int, (SubmissionRecord, StageSubmission, ArraySubmission)>();
             foreach (var (sub, st, arr) in ledger.AllArrays())
             {
-                if (st.Stage != stage.Name || sub.PlanSha256 != plan.PlanSha256 || arr.State == ArraySubmissionState.NotSubmitted) continue;
+                if (st.Stage != stage.Name || arr.State == ArraySubmissionState.NotSubmitted) continue;
                 if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
                 foreach (var t in tasks.Indices) latest[t] = (sub, st, arr);
             }
@@ -140,8 +140,22 @@ public sealed class ProductionState
                     }
                     if (latest.TryGetValue(task, out var l))
                     {
-                        (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
-                        if (l.Item3.JobId is not null) info.Scheduler = state.Snapshot.Find(l.Item3.JobId, i);
+                        var (sub, _, arr) = l;
+                        // A submission made before the production changed still speaks for this task
+                        // when it ran exactly these inputs (e.g. only Time was raised since).
+                        bool samePlan = sub.PlanSha256 == plan.PlanSha256;
+                        if (samePlan || SameInputs(arr, task, info.Inputs, chunkCache))
+                        {
+                            (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
+                            info.FromEarlierVersion = !samePlan;
+                            if (arr.JobId is not null)
+                            {
+                                int index = task - arr.FirstTask;
+                                info.Scheduler = state.Snapshot.Find(arr.JobId, index);
+                                accounted.Add((arr.JobId, index));
+                            }
+                        }
+                        else markerProblem ??= "its inputs changed since it was last submitted";
                     }
                     if (info.Status != TaskState.Completed) Classify(info, markerProblem);
                     list.Add(info);
@@ -149,7 +163,38 @@ public sealed class ProductionState
             }
             state.Stages[stage.Name] = list;
         }
+
+        // Name what blocks a task stuck behind its upstream stages: their unsuccessful tasks.
+        foreach (var stage in plan.Stages.Where(s => s.DependsOn.Count > 0))
+        {
+            var blockers = stage.DependsOn.Where(state.Stages.ContainsKey)
+                .SelectMany(up => state.Stages[up].Where(t => t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled))
+                .ToList();
+            if (blockers.Count == 0) continue;
+            var names = string.Join(", ", blockers.GroupBy(t => t.Stage.Name).Select(g => $"{g.Key} task(s) {ArraySpec.FormatRanges(g.Select(t => t.Task))}"));
+            foreach (var t in state.Stages[stage.Name].Where(t => t.IsBlocked || (t.Scheduler?.Reason == "DependencyNeverSatisfied")))
+                t.Detail += $"; blocked by {names}";
+        }
+
+        // Live tasks that no current task accounts for: submitted before the production changed, for
+        // inputs that are now elsewhere or gone. Submitting beside them could run work twice.
+        var entryById = new Dictionary<string, ArraySubmission>();
+        foreach (var (_, _, arr) in ledger.AllArrays().Where(x => x.Array.JobId is not null)) entryById[arr.JobId!] = arr;
+        foreach (var t in state.Snapshot.Tasks.Values)
+            if (t.IsLive && !accounted.Contains((t.ArrayJobId, t.ArrayIndex)) && entryById.TryGetValue(t.ArrayJobId, out var arr))
+                state.LiveFromOtherPlans.Add((arr, t));
         return state;
+    }
+
+    /// <summary>Whether an earlier submission's copy of the chunk list gave this task exactly these inputs.</summary>
+    private static bool SameInputs(ArraySubmission arr, int task, IReadOnlyList<string> inputs, Dictionary<string, string[]?> cache)
+    {
+        if (string.IsNullOrEmpty(arr.ChunkFile)) return false;
+        if (!cache.TryGetValue(arr.ChunkFile, out var lines))
+            cache[arr.ChunkFile] = lines = File.Exists(arr.ChunkFile) ? File.ReadAllLines(arr.ChunkFile) : null;
+        int index = task - arr.FirstTask;
+        if (lines is null || index < 0 || index >= lines.Length) return false;
+        return lines[index].TrimEnd('\r').Split(',', StringSplitOptions.RemoveEmptyEntries).SequenceEqual(inputs);
     }
 
     /// <summary>Null when the marker lists exactly these inputs; else why it does not count.</summary>
@@ -209,5 +254,6 @@ public sealed class ProductionState
             TaskStateKind.Preempted => (TaskState.Cancelled, $"{sched.RawState}"),
             _ => (TaskState.Failed, $"scheduler state {sched.RawState}{exit}"),
         };
+        if (info.FromEarlierVersion) info.Detail += " (submitted before the production last changed)";
     }
 }

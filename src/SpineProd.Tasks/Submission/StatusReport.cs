@@ -29,6 +29,12 @@ public sealed class StatusCounts
         }
     }
 
+    public void Merge(StatusCounts o)
+    {
+        Total += o.Total; Completed += o.Completed; Pending += o.Pending; Running += o.Running; Failed += o.Failed;
+        Timeout += o.Timeout; OutOfMemory += o.OutOfMemory; Cancelled += o.Cancelled; NotSubmitted += o.NotSubmitted; Blocked += o.Blocked;
+    }
+
     public JsonObject ToJson() => new()
     {
         ["total"] = Total, ["completed"] = Completed, ["pending"] = Pending, ["running"] = Running,
@@ -68,6 +74,11 @@ public sealed class StatusReport
                 if (!report.ByArray.TryGetValue((stage.Name, t.Array.Index), out var ac))
                     ac = report.ByArray[(stage.Name, t.Array.Index)] = new StatusCounts();
                 ac.Add(t);
+                if (t.ArraySubmission?.JobId is string id)
+                {
+                    if (!report._jobIds.TryGetValue((stage.Name, t.Array.Index), out var ids)) report._jobIds[(stage.Name, t.Array.Index)] = ids = new();
+                    if (ids.Count == 0 || ids[^1] != id) { if (!ids.Contains(id)) ids.Add(id); }
+                }
                 if (t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled || t.IsBlocked)
                     report.Problems.Add(t);
             }
@@ -78,12 +89,14 @@ public sealed class StatusReport
     public bool IsFinished => Totals.Pending == 0 && Totals.Running == 0;
     public bool IsComplete => Totals.Completed == Totals.Total;
 
+    private readonly Dictionary<(string Stage, int Array), List<string>> _jobIds = new();
+
+    /// <summary>The jobs that last ran the array's tasks, oldest first.</summary>
     private IEnumerable<string> JobIds(string stage, int array) =>
-        State.Ledger.AllArrays().Where(x => x.Stage.Stage == stage && x.Array.Array == array && x.Array.JobId is not null
-                                            && x.Submission.PlanSha256 == State.Plan.PlanSha256).Select(x => x.Array.JobId!);
+        _jobIds.TryGetValue((stage, array), out var ids) ? ids.OrderBy(id => id.Length).ThenBy(id => id, StringComparer.Ordinal) : [];
 
     /// <summary>The terminal rendering: a header, the table, then the tasks that need attention.</summary>
-    public List<string> Render(int maxProblems = 50)
+    public List<string> Render(int maxProblems = 20, int maxArrayRows = 20)
     {
         var plan = State.Plan;
         var lines = new List<string>();
@@ -102,12 +115,24 @@ public sealed class StatusReport
         ];
         foreach (var stage in plan.Stages)
         {
+            // A stage of hundreds of arrays would scroll away: past maxArrayRows, arrays whose tasks
+            // are all complete are summed into one row and only the others are listed.
+            int shown = 0, hiddenArrays = 0;
+            var hidden = new StatusCounts();
             foreach (var array in stage.Arrays)
             {
+                var c = ByArray.GetValueOrDefault((stage.Name, array.Index)) ?? new StatusCounts();
+                if (stage.Arrays.Count > maxArrayRows && (c.Completed == c.Total || shown >= maxArrayRows))
+                {
+                    hiddenArrays++;
+                    hidden.Merge(c);
+                    continue;
+                }
                 var ids = string.Join(",", JobIds(stage.Name, array.Index));
-                rows.Add(Row(stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), ids.Length == 0 ? "-" : ids,
-                    ByArray.GetValueOrDefault((stage.Name, array.Index)) ?? new StatusCounts()));
+                rows.Add(Row(stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), ids.Length == 0 ? "-" : ids, c));
+                shown++;
             }
+            if (hiddenArrays > 0) rows.Add(Row(stage.Name, $"{hiddenArrays} more", "", hidden));
             if (plan.Stages.Count > 1) rows.Add(Row(stage.Name, "all", "", ByStage[stage.Name]));
         }
         rows.Add(Row("total", "", "", Totals));
@@ -135,6 +160,10 @@ public sealed class StatusReport
             }
             if (Problems.Count > maxProblems) lines.Add($"  ... and {Problems.Count - maxProblems} more (all in {StatusFile(plan)})");
             lines.Add("Fix the cause, then Submit again: only these and never-submitted tasks are sent.");
+            // The limits a resubmission can raise: the new script carries them, and tasks that ran the same
+            // inputs under the earlier limits still count as resubmittable, not as new work.
+            if (Totals.Timeout > 0) lines.Add($"{Totals.Timeout} task(s) hit their time limit: Submit with a longer -p:Time=... to resubmit them with it.");
+            if (Totals.OutOfMemory > 0) lines.Add($"{Totals.OutOfMemory} task(s) ran out of memory: Submit with a larger -p:MemPerCpu=... to resubmit them with it.");
         }
         else if (IsComplete) lines.Add("All tasks complete.");
         return lines;
@@ -201,6 +230,6 @@ public sealed class StatusReport
         };
     }
 
-    public void Write() => AtomicFile.Write(StatusFile(State.Plan), ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    public void Write() => AtomicFile.Write(StatusFile(State.Plan), ToJson().ToJsonString(Ledger.ReadableJson));
 }
 

@@ -87,7 +87,7 @@ public sealed class Submitter
         var outcome = new SubmitOutcome();
         using var _ = SubmitLock.Acquire(plan.StateDir, _ctx.LockWait, _ctx.Clock);
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
-        ReconcileInterrupted(ledger, plan.StateDir);
+        ReconcileInterrupted(ledger, plan.StateDir, _schedulers, m => _ctx.Log(LogLevel.High, m));
 
         if (_ctx.Resubmit == ResubmitMode.None && ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null))))
             throw new SpineProdException("SPN3012",
@@ -99,8 +99,8 @@ public sealed class Submitter
         {
             var ids = string.Join(", ", state.LiveFromOtherPlans.Select(x => x.Array.JobId).Distinct().Take(10));
             throw new SpineProdException("SPN3008",
-                $"{state.LiveFromOtherPlans.Count} task(s) submitted from an earlier version of this production are still pending or running (jobs {ids}); " +
-                "the production changed since, so their task numbers may now mean other inputs. Wait for them, or run -t:Cancel, then Submit again.",
+                $"{state.LiveFromOtherPlans.Count} task(s) submitted from an earlier version of this production are still pending or running (jobs {ids}), " +
+                "and the production changed since: their inputs are not those of any task now. Wait for them, or run -t:Cancel, then Submit again.",
                 plan.ProductionFile);
         }
 
@@ -155,7 +155,7 @@ public sealed class Submitter
             var chosen = toSubmit[stage.Name];
             if (chosen.Count == 0) continue;
             var dependency = CombineDependency(plan, stage, state, toSubmit, submittedIds);
-            var stageSub = new StageSubmission { Stage = stage.Name, JobFolder = CreateJobFolder(plan, planDir, stage, now) };
+            var stageSub = new StageSubmission { Stage = stage.Name, JobFolder = CreateJobFolder(plan, planDir, stage, now, chosen.Select(t => t.Array.Index).ToHashSet()) };
             submission.Stages.Add(stageSub);
             var metadata = JobMetadata.Create(plan, stage, submission, _ctx, chosen.Sum(t => t.Inputs.Count));
             var whyByArray = new Dictionary<int, string>();
@@ -179,6 +179,7 @@ public sealed class Submitter
                     Comment = Comment(plan, stage, array, submission),
                     Dependency = dependency,
                     Script = Path.Combine(stageSub.JobFolder, array.Script),
+                    ChunkFile = Path.Combine(stageSub.JobFolder, array.ChunkFile),
                 };
                 stageSub.Arrays.Add(entry);
                 // The intent first: if this process dies inside sbatch, the next Submit finds the array by its comment.
@@ -196,11 +197,30 @@ public sealed class Submitter
                 }
                 catch (SpineProdException e)
                 {
-                    entry.State = ArraySubmissionState.NotSubmitted;
-                    entry.Error = $"{e.Code}: {e.Message}";
-                    ledger.Save(plan.StateDir);
-                    JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
                     int already = outcome.Arrays.Count;
+                    entry.Error = $"{e.Code}: {e.Message}";
+                    if (e.Code == "SPN3020")
+                    {
+                        // Maybe accepted: the intent stays, and the next Submit looks the array up first.
+                        ledger.Save(plan.StateDir);
+                        JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                    }
+                    else if (already == 0)
+                    {
+                        // Nothing of this Submit reached the cluster: leave no trace of it, so the
+                        // production looks exactly as before (the error says why).
+                        ledger.Submissions.Remove(submission);
+                        ledger.Save(plan.StateDir);
+                        foreach (var folder in submission.Stages.Select(st => st.JobFolder).Concat([stageSub.JobFolder]).Distinct())
+                            if (Directory.Exists(folder) && File.Exists(Path.Combine(folder, ".spineprod-job-folder")))
+                                Directory.Delete(folder, recursive: true);
+                    }
+                    else
+                    {
+                        entry.State = ArraySubmissionState.NotSubmitted;
+                        ledger.Save(plan.StateDir);
+                        JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                    }
                     throw new SpineProdException(e.Code,
                         e.Message + (already > 0 ? $" ({already} array(s) submitted before this one are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again submits only the rest.)" : ""),
                         e.File ?? plan.ProductionFile, e.Line, e.Column, e);
@@ -216,6 +236,13 @@ public sealed class Submitter
 
         SubmitCleanups(plan, planDir, ledger, submission, state, submittedIds, scheduler, now);
         scheduler.RunPending(msg => _ctx.Log(LogLevel.Normal, msg));
+        if (scheduler is LocalScheduler)
+        {
+            // The local scheduler has already run everything: say how it went.
+            var ran = scheduler.Query(outcome.Arrays.Select(a => a.JobId).ToList()).Tasks.Values;
+            _ctx.Log(LogLevel.High, $"ran here: " + string.Join(", ", ran.GroupBy(t => t.Kind).OrderBy(g => g.Key)
+                .Select(g => $"{g.Count()} {g.Key.ToString().ToLowerInvariant()}")) + " (details: -t:Status)");
+        }
         return outcome;
     }
 
@@ -297,28 +324,29 @@ public sealed class Submitter
     }
 
     /// <summary>
-    /// Looks up arrays whose sbatch was under way when a Submit died: accepted ones get their job id,
-    /// the rest are marked as never submitted. If the scheduler cannot say, nothing is submitted.
+    /// Looks up arrays whose sbatch was under way when a Submit died (or timed out unanswered):
+    /// accepted ones get their job id, the rest are marked as never submitted. If the scheduler
+    /// cannot say, nothing is decided (SPN3009): guessing could submit an array twice.
     /// </summary>
-    private void ReconcileInterrupted(Ledger ledger, string stateDir)
+    public static void ReconcileInterrupted(Ledger ledger, string stateDir, Func<string, IScheduler> schedulers, Action<string> log)
     {
         bool changed = false;
         foreach (var (sub, st, arr) in ledger.AllArrays().Where(x => x.Array.State == ArraySubmissionState.Submitting).ToList())
         {
-            var (answered, id) = _schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment);
+            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment);
             if (!answered)
                 throw new SpineProdException("SPN3009",
-                    $"a previous Submit was interrupted while submitting {arr.JobName}, and the scheduler does not answer to say whether it was accepted; run Submit again when it does",
+                    $"a previous Submit was interrupted while submitting {arr.JobName}, and the scheduler does not answer to say whether it was accepted; run again when it does",
                     Ledger.PathIn(stateDir));
             if (id is not null)
             {
-                arr.JobId = id; arr.State = ArraySubmissionState.Submitted;
-                _ctx.Log(LogLevel.High, $"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} was accepted as job {id}; recorded");
+                arr.JobId = id; arr.State = ArraySubmissionState.Submitted; arr.Error = null;
+                log($"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} was accepted as job {id}; recorded");
             }
             else
             {
                 arr.State = ArraySubmissionState.NotSubmitted; arr.Error = "interrupted before the scheduler accepted it";
-                _ctx.Log(LogLevel.High, $"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} never reached the scheduler");
+                log($"{st.Stage}: {arr.JobName} from the interrupted submission {sub.Id} never reached the scheduler");
             }
             changed = true;
         }
@@ -405,7 +433,7 @@ public sealed class Submitter
     /// (chunk lists, scripts, configs) and an empty logs/. Never shared: if the name is taken (same
     /// second), a suffix is added, and ownership is claimed with a file only one creator can make.
     /// </summary>
-    private static string CreateJobFolder(ProductionPlan plan, string planDir, StagePlan stage, DateTimeOffset now)
+    private static string CreateJobFolder(ProductionPlan plan, string planDir, StagePlan stage, DateTimeOffset now, HashSet<int> arrays)
     {
         var source = Path.Combine(planDir, stage.Name);
         if (!Directory.Exists(source))
@@ -421,18 +449,23 @@ public sealed class Submitter
                 using (new FileStream(Path.Combine(folder, ".spineprod-job-folder"), FileMode.CreateNew, FileAccess.Write)) { }
             }
             catch (IOException) { continue; } // someone else created it in the same instant
-            CopyTree(source, folder);
+            // Only the arrays this Submit sends: resubmitting 2 tasks of a million copies 2 lists, not 1000.
+            var skip = stage.Arrays.Where(a => !arrays.Contains(a.Index))
+                .SelectMany(a => new[] { a.Script, a.ChunkFile, a.TasksFile }).Where(f => f.Length > 0)
+                .Select(f => Path.GetFullPath(Path.Combine(source, f))).ToHashSet();
+            CopyTree(source, folder, skip);
             Directory.CreateDirectory(Path.Combine(folder, "logs"));
             return folder;
         }
     }
 
-    private static void CopyTree(string from, string to)
+    private static void CopyTree(string from, string to, HashSet<string> skip)
     {
         foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
             Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
+            if (skip.Contains(Path.GetFullPath(file))) continue;
             var dest = Path.Combine(to, Path.GetRelativePath(from, file));
             File.Copy(file, dest, overwrite: false);
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dest, File.GetUnixFileMode(file));

@@ -46,7 +46,8 @@ internal static class ClusterTaskSupport
         var words = new List<string> { "dotnet", "build", projectFile, $"-t:{target}" };
         if (engine is IBuildEngine6 e6)
             foreach (var (k, v) in e6.GetGlobalProperties().OrderBy(p => p.Key, StringComparer.OrdinalIgnoreCase))
-                if (!k.StartsWith('_') && !k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase))
+                // the CLI's own (NuGetInteractive, MSBuild*, _*) are not what the user typed
+                if (!k.StartsWith('_') && !k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase) && k != "NuGetInteractive")
                     words.Add(IO.ShellQuote.Literal($"-p:{k}={v}"));
         return string.Join(' ', words);
     }

@@ -44,6 +44,8 @@ public abstract class EndToEndScenarios
                 <Time>00:05:00</Time>
                 <Gpus>0</Gpus>
                 <CpusPerTask>1</CpusPerTask>
+                <!-- its own binlog staging folder: tests build in parallel, and the repository's is shared -->
+                <SpineProdBinlogStagingDir>$(MSBuildProjectDirectory)/.binlogs/</SpineProdBinlogStagingDir>
                 {extraProperties}
             """, "<SourceList Include=\"inputs.txt\" />");
         return p;
@@ -67,7 +69,7 @@ public abstract class EndToEndScenarios
         {
             var report = StatusReport.Create(plan, p.PlanDir, schedulers);
             // sacct lags squeue by a second or two: also wait for the exit codes of finished tasks.
-            bool settled = report.IsFinished && report.Problems.All(t => t.Scheduler is not { ExitCode: null });
+            bool settled = report.IsFinished && report.Problems.All(t => t.Scheduler is { ExitCode: not null });
             if (settled) return report;
             Assert.True(DateTime.UtcNow < end, "not finished by the deadline:\n" + string.Join("\n", report.Render()));
             Thread.Sleep(1000);
@@ -146,12 +148,19 @@ public abstract class EndToEndScenarios
         var json = JsonNode.Parse(File.ReadAllText(StatusReport.StatusFile(plan)))!;
         Assert.Equal(2, (int)json["totals"]!["failed"]!);
         Assert.Equal(11, (int)json["totals"]!["completed"]!);
+        // CI can make unsuccessful tasks fail the build
+        var strict = DotnetBuild.Run(p.ProjectFile, "Status", new Dictionary<string, string> { ["FailOnProblems"] = "true" });
+        Assert.False(strict.Succeeded);
+        Assert.Contains("error SPN3017", strict.Output);
 
         // fix the cause, Submit again: exactly the two failed tasks go
         File.WriteAllText(Path.Combine(p.Dir, "inputs", "spine-test-double.fixed"), "");
         var second = Run(p, "Submit");
         Assert.Contains("2 task(s) failed: 2,6", second.Output);
         Assert.Contains("submitted 2 task(s) in 2 array(s)", second.Output);
+        // and wait for them as a user would
+        var waited = Run(p, "Status", ("Wait", "true"), ("PollInterval", "1"), ("WaitTimeout", "120"));
+        Assert.Contains("All tasks complete.", waited.Output);
         ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
         Assert.Equal(2, ledger.Submissions.Count);
         var again = ledger.Submissions[1].Stages.Single().Arrays;

@@ -53,13 +53,14 @@ public sealed class FakeScheduler : IScheduler
     public List<string> Cancelled { get; } = new();
     public int Queries { get; private set; }
     public int? FailOnSubmission { get; set; }
+    public string FailCode { get; set; } = "SPN3002";
     public Func<SubmitRequest, int, string> StateOf { get; set; } = (_, _) => "COMPLETED";
     private int _next = 100;
 
     public SubmitResult Submit(SubmitRequest request)
     {
         if (FailOnSubmission == Submitted.Count + 1)
-            throw new SpineProdException("SPN3002", "sbatch could not submit: Unable to contact slurm controller (connect failure)");
+            throw new SpineProdException(FailCode, "sbatch could not submit: Unable to contact slurm controller (connect failure)");
         Submitted.Add(request);
         var id = (_next++).ToString();
         foreach (var i in ArraySpec.Parse(request.ArraySpec!).Indices)
@@ -71,7 +72,7 @@ public sealed class FakeScheduler : IScheduler
         return new SubmitResult(id, ["sbatch", .. SlurmClient.BuildSbatchArgs(request)], 1, false);
     }
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         Queries++;
         var snap = new SchedulerSnapshot();

@@ -86,6 +86,23 @@ public sealed class LocalSchedulerTests
     }
 
     [Fact]
+    public void Tasks_left_pending_by_a_Submit_that_died_show_as_cancelled_not_pending_forever()
+    {
+        var dir = Repo.Scratch("local-died");
+        var local = new LocalScheduler(Path.Combine(dir, "state"));
+        var id = local.Submit(new SubmitRequest(Script(dir, "exit 0"), dir, "x", "0-1", null, "c")).JobId;
+        Assert.Equal(TaskStateKind.Pending, local.Query([id]).Find(id, 0)!.Kind);
+        // the Submit process that recorded the job is gone (a pid that is not running)
+        var text = File.ReadAllText(local.StateFile).Replace($"\"RunnerPid\": {Environment.ProcessId}", "\"RunnerPid\": 2147483000");
+        File.WriteAllText(local.StateFile, text);
+
+        var t = local.Query([id]).Find(id, 1)!;
+
+        Assert.Equal(TaskStateKind.Cancelled, t.Kind);
+        Assert.Contains("ended first", t.Reason);
+    }
+
+    [Fact]
     public void Log_patterns_expand_like_SLURM()
         => Assert.Equal("logs/x_12_3_15_root_vm_%.out", LocalScheduler.ExpandLogPattern("logs/%x_%A_%a_%j_%u_%N_%%.out", "12", 3, "15", "x", "root", "vm"));
 }

@@ -29,6 +29,7 @@ public abstract class PipelineScenarios : EndToEndScenarios
                 <Time>00:05:00</Time>
                 <Gpus>0</Gpus>
                 <CpusPerTask>1</CpusPerTask>
+                <SpineProdBinlogStagingDir>$(MSBuildProjectDirectory)/.binlogs/</SpineProdBinlogStagingDir>
             """, """
                 <Stage Include="reco" Config="spine.yaml" />
                 <Stage Include="ana" Config="spine.yaml" DependsOn="reco" />
@@ -67,6 +68,7 @@ public abstract class PipelineScenarios : EndToEndScenarios
         Assert.Equal((1, 1), (held.ByStage["reco"].Completed, held.ByStage["reco"].Failed));
         Assert.Equal(0, held.ByStage["ana"].Completed);
         Assert.Contains(held.Problems, t => t.Stage.Name == "ana");
+        Assert.Contains("blocked by reco task(s) 0", held.Problems.Single(t => t.Stage.Name == "ana").Detail);
 
         File.WriteAllText(Path.Combine(p.Dir, "inputs", "spine-test-double.fixed"), "");
         var again = Run(p, "Submit");
@@ -152,7 +154,7 @@ public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenari
     }
 
     [Fact]
-    public void A_task_over_its_memory_shows_as_out_of_memory()
+    public void A_task_over_its_memory_shows_as_out_of_memory_and_goes_again_alone_with_a_larger_limit()
     {
         cluster.Require();
         var config = ProcessRunner.Instance.Run("scontrol", ["show", "config"], TimeSpan.FromSeconds(30)).Stdout;
@@ -181,6 +183,16 @@ public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenari
         Assert.Contains("run_OOM600.root", oom.Inputs.Single());
         Assert.Equal(1, report.Totals.OutOfMemory);
         Assert.Contains("OUT_OF_MEMORY", string.Join("\n", report.Render()));
+        Assert.Contains(report.Render(), l => l.Contains("-p:MemPerCpu="));
+
+        // Raising the limit changes the production; the task ran the same inputs, so it goes again, alone.
+        var again = Run(p, "Submit", ("MemPerCpu", "1000M"));
+        Assert.Contains("1 task(s) out of memory: 0", again.Output);
+        Assert.Contains("submitted 1 task(s) in 1 array(s)", again.Output);
+        var plan = Plan(p);
+        Assert.Equal("1000M", plan.Stages.Single().Resources.MemPerCpu);
+        var done = WaitFinished(p);
+        Assert.True(done.IsComplete, string.Join("\n", done.Render()));
     }
 }
 

@@ -91,6 +91,18 @@ public sealed class SlurmClientTests
     }
 
     [Fact]
+    public void After_a_timeout_an_array_squeue_has_forgotten_is_found_in_accounting()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sbatch", Timeout());
+        runner.Answer("squeue", Ok(""));
+        runner.Answer("sacct", Ok("70_0|spineprod:p:s:0:id\n70_1|spineprod:p:s:0:id\n"));
+
+        Assert.Equal(("70", true), (client.Submit(Request).JobId, true));
+        Assert.Equal(1, runner.Count("sbatch"));
+    }
+
+    [Fact]
     public void After_a_timeout_sbatch_never_runs_again_while_squeue_cannot_answer()
     {
         var (client, runner, _) = Client(attempts: 3);
@@ -99,7 +111,7 @@ public sealed class SlurmClientTests
 
         var e = Assert.Throws<SpineProdException>(() => client.Submit(Request));
 
-        Assert.Equal("SPN3002", e.Code);
+        Assert.Equal("SPN3020", e.Code);                  // maybe accepted: the caller keeps its intent record
         Assert.Equal(1, runner.Count("sbatch"));
     }
 
@@ -139,7 +151,7 @@ public sealed class SlurmClientTests
     }
 
     [Fact]
-    public void Status_is_one_squeue_and_one_sacct_call_for_every_array_of_a_production()
+    public void Status_of_a_running_production_is_one_sacct_and_one_squeue_call_for_all_its_arrays()
     {
         var (client, runner, _) = Client();
         runner.Answer("squeue", Ok("10|2|RUNNING|None|13\n10|3|PENDING|JobArrayTaskLimit|10\n11|0|PENDING|Dependency|11\n"));
@@ -156,6 +168,56 @@ public sealed class SlurmClientTests
         Assert.Equal(TaskStateKind.Pending, snap.Find("10", 3)!.Kind);
         Assert.Equal("Dependency", snap.Find("11", 0)!.Reason);
         Assert.Equal(TaskStateKind.OutOfMemory, snap.Find("12", 4)!.Kind);
+    }
+
+    [Fact]
+    public void Status_of_a_finished_production_is_one_sacct_call()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sacct", Ok("10_0|12|COMPLETED|0:0|None\n10_1|10|FAILED|1:0|None\n11_0|13|TIMEOUT|0:15|None\n"));
+
+        var snap = client.Query(["10", "11"]);
+
+        Assert.Equal(["sacct"], runner.Calls.Select(c => c.Program));
+        Assert.Equal(TaskStateKind.Timeout, snap.Find("11", 0)!.Kind);
+    }
+
+    [Fact]
+    public void An_array_sacct_does_not_list_yet_is_asked_of_squeue()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sacct", Ok("10_0|12|COMPLETED|0:0|None\n"));
+        runner.Answer("squeue", Ok("11|0|PENDING|Priority|11\n"));
+
+        var snap = client.Query(["10", "11"]);
+
+        Assert.Equal(1, runner.Count("squeue"));
+        Assert.Equal(TaskStateKind.Pending, snap.Find("11", 0)!.Kind);
+    }
+
+    [Fact]
+    public void Tasks_sacct_does_not_list_yet_are_asked_of_squeue()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sacct", Ok("10_0|12|COMPLETED|0:0|None\n"));
+        runner.Answer("squeue", Ok("10|0|COMPLETED|None|12\n10|1|FAILED|NonZeroExitCode|10\n"));
+
+        var snap = client.Query(["10"], null, new Dictionary<string, int> { ["10"] = 2 });
+
+        Assert.Equal(1, runner.Count("squeue"));
+        Assert.Equal(TaskStateKind.Failed, snap.Find("10", 1)!.Kind);
+    }
+
+    [Fact]
+    public void A_stale_running_row_in_sacct_gives_no_exit_code_to_a_task_squeue_says_failed()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sacct", Ok("10_0|12|RUNNING|0:0|None\n"));
+        runner.Answer("squeue", Ok("10|0|FAILED|NonZeroExitCode|12\n"));
+
+        var t = client.Query(["10"]).Find("10", 0)!;
+
+        Assert.Equal((TaskStateKind.Failed, null), (t.Kind, t.ExitCode));
     }
 
     [Fact]

@@ -64,7 +64,60 @@ public sealed class SubmitterTests
         var again = Submitter(s).Submit(plan, dir);
 
         Assert.Equal([1, 2], again.Arrays.Select(a => a.Array));   // array 0 is running: not sent twice
+        var folder = again.Arrays[0].JobFolder;
+        Assert.False(File.Exists(Path.Combine(folder, "submit_chunk_0.sbatch")));   // only what this Submit sends
+        Assert.True(File.Exists(Path.Combine(folder, "submit_chunk_1.sbatch")));
         Assert.Equal(2, Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Count);
+    }
+
+    [Fact]
+    public void A_submit_that_reached_nothing_leaves_no_trace()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler { FailOnSubmission = 1 };
+
+        Assert.Equal("SPN3002", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+
+        Assert.Empty(Ledger.Load(plan.StateDir, plan.ProductionName).Submissions);
+        Assert.DoesNotContain(Directory.GetDirectories(plan.JobsDir), d => Path.GetFileName(d) != "hand");   // no job folder
+    }
+
+    [Fact]
+    public void An_sbatch_that_may_have_been_accepted_keeps_its_intent_and_the_next_submit_checks_before_sending()
+    {
+        var (plan, dir) = OneStage(files: 4);
+        var s = new FakeScheduler { FailOnSubmission = 1, FailCode = "SPN3020" };
+        Assert.Equal("SPN3020", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+        var entry = Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single();
+        Assert.Equal(ArraySubmissionState.Submitting, entry.State);
+
+        // it was accepted after all, as job 88, and is running
+        s.FailOnSubmission = null;
+        s.Find = (_, comment) => comment == entry.Comment ? (true, "88") : (true, null);
+        s.Tasks[("88", 0)] = new SchedulerTask("88", 0, "RUNNING", TaskStateKind.Running);
+        s.Tasks[("88", 1)] = new SchedulerTask("88", 1, "RUNNING", TaskStateKind.Running);
+
+        var outcome = Submitter(s).Submit(plan, dir);
+
+        Assert.Empty(outcome.Arrays);
+        Assert.Empty(s.Submitted);
+        Assert.Equal("88", Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single().JobId);
+    }
+
+    [Fact]
+    public void Cancel_finds_and_cancels_an_array_whose_sbatch_went_unanswered()
+    {
+        var (plan, dir) = OneStage(files: 4);
+        var s = new FakeScheduler { FailOnSubmission = 1, FailCode = "SPN3020" };
+        Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir));
+        var comment = Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single().Comment;
+        s.Find = (_, c) => c == comment ? (true, "90") : (true, null);
+        s.Tasks[("90", 0)] = new SchedulerTask("90", 0, "PENDING", TaskStateKind.Pending);
+
+        var outcome = Canceller.Cancel(plan.StateDir, "hand", _ => s, _log.Add, TimeSpan.FromSeconds(1));
+
+        Assert.Equal(["90"], outcome.JobIds);
+        Assert.Equal(["90"], s.Cancelled);
     }
 
     [Fact]
@@ -140,14 +193,55 @@ public sealed class SubmitterTests
     }
 
     [Fact]
-    public void Live_tasks_of_an_earlier_plan_stop_a_submit_of_the_changed_production()
+    public void Live_tasks_of_an_earlier_plan_for_other_inputs_stop_a_submit_of_the_changed_production()
     {
         var (plan, dir) = OneStage(files: 4);
         var s = new FakeScheduler { StateOf = (_, _) => "RUNNING" };
         Submitter(s).Submit(plan, dir);
         plan.PlanSha256 = "sha-2";
+        File.WriteAllLines(Path.Combine(dir, "reco", "files_chunk_0.txt"), ["/other/a.root,/other/b.root", "/other/c.root,/other/d.root"]);
 
         Assert.Equal("SPN3008", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+    }
+
+    [Fact]
+    public void After_a_change_that_keeps_the_inputs_eg_a_longer_Time_failed_tasks_are_resubmitted_and_live_ones_left_alone()
+    {
+        var (plan, dir) = OneStage(files: 6);            // 3 tasks
+        var s = new FakeScheduler { StateOf = (_, i) => i switch { 0 => "TIMEOUT", 1 => "RUNNING", _ => "COMPLETED" } };
+        Submitter(s).Submit(plan, dir);
+        FakeScheduler.WriteMarker(plan, "reco", 2, HandPlan.TaskInputs(dir, plan.Stages[0], 2));
+        plan.PlanSha256 = "sha-2";                      // e.g. -p:Time=4:00:00 on the resubmission
+        _log.Clear();
+
+        var outcome = Submitter(s).Submit(plan, dir);
+
+        var only = Assert.Single(outcome.Arrays);
+        Assert.Equal("0", only.ArraySpec);
+        Assert.Contains(_log, l => l.Contains("1 task(s) timed out: 0"));
+        Assert.Contains(_log, l => l.Contains("submitted before the production last changed"));
+    }
+
+    [Fact]
+    public void Status_of_twenty_thousand_tasks_is_one_scheduler_query()
+    {
+        var (plan, dir) = HandPlan.Create(Repo.Scratch("status-20k"), filesPerTask: 1, arraySize: 500, ("reco", 20_000, []));
+        var s = new FakeScheduler { StateOf = (_, i) => i % 100 == 0 ? "FAILED" : "RUNNING" };
+        Submitter(s).Submit(plan, dir);
+        int before = s.Queries;
+
+        var started = DateTime.UtcNow;
+        var report = StatusReport.Create(plan, dir, _ => s);
+        var elapsed = DateTime.UtcNow - started;
+
+        Assert.Equal(1, s.Queries - before);
+        Assert.Equal(40, s.Submitted.Count);
+        Assert.Equal(20_000, report.Totals.Total);
+        Assert.Equal(200, report.Totals.Failed);
+        Assert.True(elapsed < TimeSpan.FromSeconds(10), $"Status took {elapsed}");
+        var lines = report.Render();
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^reco\s+20 more\s"));   // 40 arrays: 20 rows, then one for the rest
+        Assert.True(lines.Count < 100, string.Join("\n", lines));            // 20 table rows, 20 tasks named, the rest counted
     }
 
     [Fact]
