@@ -57,18 +57,36 @@ internal sealed class InputStore
 
     private void Append(int length, int fileId, int line)
     {
-        if (Count == _starts.Length)
-        {
-            int n = Count * 2;
-            Array.Resize(ref _starts, n);
-            Array.Resize(ref _fileIds, n);
-            Array.Resize(ref _lines, n);
-        }
+        if (Count == _starts.Length) EnsureCount(Count);
         _starts[Count] = _length;
         _fileIds[Count] = fileId;
         _lines[Count] = line;
         _length += length;
         Count++;
+    }
+
+    private void EnsureCount(int more)
+    {
+        if (Count + more <= _starts.Length) return;
+        int n = Math.Max(_starts.Length * 2, Count + more);
+        Array.Resize(ref _starts, n);
+        Array.Resize(ref _fileIds, n);
+        Array.Resize(ref _lines, n);
+    }
+
+    private static int CountLines(Stream stream)
+    {
+        var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
+        try
+        {
+            int lines = 1, n;
+            while ((n = stream.Read(buffer, 0, buffer.Length)) > 0) lines += buffer.AsSpan(0, n).Count((byte)'\n');
+            return lines;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     private void EnsureBytes(int more)
@@ -150,7 +168,11 @@ internal sealed class InputStore
     public (string Problem, int Line)? ReadList(string path, string baseDir, int fileId)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        // Sized once from the file (bytes) and a first pass counting its lines (entries), so that a
+        // million inputs do not leave a trail of outgrown arrays behind.
         EnsureBytes((int)Math.Min(stream.Length, Array.MaxLength / 2));
+        EnsureCount(CountLines(stream));
+        stream.Position = 0;
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
