@@ -56,8 +56,8 @@ fi
 mkdir -p "$DIR"
 # Two starts at once (two test runs) must not both start daemons. Every daemon below is started
 # with fd 9 closed (9>&-): a daemon inheriting it would hold the lock for as long as it runs.
-exec 9>"$DIR/start.lock"
-flock -w 120 9 || { log "another start.sh holds $DIR/start.lock"; exit 1; }
+exec 9>"$DIR/starting.lock"   # (not start.lock: daemons of older versions of this script hold that one)
+flock -w 120 9 || { log "another start.sh holds $DIR/starting.lock"; exit 1; }
 
 knobs="v2 dbd=$WITH_DBD maxarray=$MAXARRAY gpus=$NGPU cgroup=$CGROUP killinvalid=$KILL_INVALID"
 if alive slurmctld && alive slurmd; then

@@ -42,10 +42,13 @@ public sealed class TaskInfo
     /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
     public string? LogPath(string extension) =>
         StageSubmission is null || ArraySubmission?.JobId is null ? null
-            : Path.Combine(StageSubmission.JobFolder, "logs", $"{ArraySubmission.JobName}_{ArraySubmission.JobId}_{IndexInArray}.{extension}");
+            : Path.Combine(StageSubmission.JobFolder, "logs", $"{ArraySubmission.JobName}_{ArraySubmission.JobId}_{SubmittedIndex}.{extension}");
 
     /// <summary>"12_3": the task as squeue/sacct name it.</summary>
-    public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{IndexInArray}";
+    public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{SubmittedIndex}";
+
+    /// <summary>The array index the task had in its last submission (its array may have been cut differently then).</summary>
+    public int SubmittedIndex => ArraySubmission is null ? IndexInArray : Task - ArraySubmission.FirstTask;
 }
 
 /// <summary>

@@ -245,6 +245,28 @@ public sealed class SubmitterTests
     }
 
     [Fact]
+    public void A_production_cut_into_other_arrays_since_keeps_each_tasks_history_and_log()
+    {
+        var root = Repo.Scratch("recut");
+        var (plan, dir) = HandPlan.Create(root, filesPerTask: 2, arraySize: 5, ("reco", 10, []));   // 5 tasks, 1 array
+        var s = new FakeScheduler { StateOf = (_, i) => i == 3 ? "FAILED" : "COMPLETED" };
+        Submitter(s).Submit(plan, dir);
+        foreach (var t in new[] { 0, 1, 2, 4 }) FakeScheduler.WriteMarker(plan, "reco", t, HandPlan.TaskInputs(dir, plan.Stages[0], t));
+
+        var (recut, _) = HandPlan.Create(root, filesPerTask: 2, arraySize: 2, ("reco", 10, []));     // now 3 arrays of 2
+        recut.PlanSha256 = "sha-2";
+        var state = ProductionState.Resolve(recut, dir, Ledger.Load(recut.StateDir, "hand"), _ => s);
+
+        var task3 = state.Stages["reco"][3];
+        Assert.Equal((1, 1), (task3.Array.Index, task3.IndexInArray));
+        Assert.Equal(("100_3", TaskState.Failed), (task3.SchedulerId, task3.Status));
+        Assert.EndsWith("spine_reco_0_100_3.err", task3.LogPath("err"));
+        var outcome = Submitter(s).Submit(recut, dir);
+        var only = Assert.Single(outcome.Arrays);
+        Assert.Equal((1, "1"), (only.Array, only.ArraySpec));
+    }
+
+    [Fact]
     public void A_second_submit_at_the_same_time_is_refused()
     {
         var (plan, dir) = OneStage(files: 2);
