@@ -13,48 +13,77 @@ public sealed record HistoryRow(string Binlog, AuditRecord Record);
 /// </summary>
 public static class BinlogArchive
 {
-    /// <summary>A binlog that fails to read but is younger than this may still be being written.</summary>
-    private static readonly TimeSpan InProgressGrace = TimeSpan.FromHours(1);
-
     public sealed record FilingResult(List<string> Filed, int Deleted, List<(string File, string Problem)> Damaged);
 
     public static FilingResult File(string stagingDir)
     {
         var result = new FilingResult(new(), 0, new());
         if (!Directory.Exists(stagingDir)) return result;
+        // Builds of several productions share the staging folder: one files at a time (an OS lock,
+        // gone with its process), and a binlog another one already filed is simply no longer there.
+        using var filing = LockFiling(stagingDir);
+        if (filing is null) return result;
         int deleted = 0;
-        foreach (var binlog in Directory.EnumerateFiles(stagingDir, "*.binlog").Order(StringComparer.Ordinal))
+        foreach (var binlog in Directory.EnumerateFiles(stagingDir, "*.binlog").Order(StringComparer.Ordinal).ToList())
         {
             // A build still running (this one, or another at the same time) is still writing its
             // binlog: MSBuild names it <time>--<pid>--<random>, so a live pid means "not yet".
-            if (WriterIsAlive(binlog)) continue;
-            var (records, problem) = Read(binlog);
-            if (problem is not null)
+            if (WriterIsAlive(binlog) || !System.IO.File.Exists(binlog)) continue;
+            try
             {
-                // Perhaps this very build's own binlog, still open: leave it for a later build.
-                if (DateTime.UtcNow - System.IO.File.GetLastWriteTimeUtc(binlog) < InProgressGrace) continue;
-                var damagedDir = Path.Combine(stagingDir, "damaged");
-                Directory.CreateDirectory(damagedDir);
-                System.IO.File.Move(binlog, Path.Combine(damagedDir, Path.GetFileName(binlog)), overwrite: true);
-                result.Damaged.Add((binlog, problem));
-                continue;
+                var (records, problem) = Read(binlog);
+                if (problem is not null)
+                {
+                    // A writer that died without finishing, or a damaged file: kept aside, reported once.
+                    var damagedDir = Path.Combine(stagingDir, "damaged");
+                    Directory.CreateDirectory(damagedDir);
+                    System.IO.File.Move(binlog, Path.Combine(damagedDir, Path.GetFileName(binlog)), overwrite: true);
+                    result.Damaged.Add((binlog, problem));
+                    continue;
+                }
+                var first = records.FirstOrDefault();
+                if (first is null || first.StateDir.Length == 0)
+                {
+                    System.IO.File.Delete(binlog);
+                    deleted++;
+                    continue;
+                }
+                var dir = Path.Combine(first.StateDir, "binlogs");
+                Directory.CreateDirectory(dir);
+                var name = $"{first.Time.UtcDateTime:yyyyMMdd_HHmmss}_{string.Join("+", records.Select(r => r.Action).Distinct())}";
+                var target = Path.Combine(dir, name + ".binlog");
+                for (int n = 2; System.IO.File.Exists(target); n++) target = Path.Combine(dir, $"{name}_{n}.binlog");
+                System.IO.File.Move(binlog, target);
+                result.Filed.Add(target);
             }
-            var first = records.FirstOrDefault();
-            if (first is null || first.StateDir.Length == 0)
+            catch (FileNotFoundException)
             {
-                System.IO.File.Delete(binlog);
-                deleted++;
-                continue;
+                // Filed meanwhile by a build that does not take the lock (an older SpineProd).
             }
-            var dir = Path.Combine(first.StateDir, "binlogs");
-            Directory.CreateDirectory(dir);
-            var name = $"{first.Time.UtcDateTime:yyyyMMdd_HHmmss}_{string.Join("+", records.Select(r => r.Action).Distinct())}";
-            var target = Path.Combine(dir, name + ".binlog");
-            for (int n = 2; System.IO.File.Exists(target); n++) target = Path.Combine(dir, $"{name}_{n}.binlog");
-            System.IO.File.Move(binlog, target);
-            result.Filed.Add(target);
         }
         return result with { Deleted = deleted };
+    }
+
+    /// <summary>The filing lock, or null when another build holds it past a short wait (it is filing for us).</summary>
+    private static FileStream? LockFiling(string stagingDir)
+    {
+        var path = Path.Combine(stagingDir, ".filing.lock");
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(100);
+            }
+            catch (IOException)
+            {
+                return null;
+            }
+        }
     }
 
     private static bool WriterIsAlive(string binlog)

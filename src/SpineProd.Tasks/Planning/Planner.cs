@@ -353,6 +353,9 @@ public sealed partial class Planner
         var dependency = S("Dependency");
         if (dependency.IsSet && !DependencyPattern().IsMatch(dependency.Value))
             throw Invalid("SPN1024", dependency, $"Dependency '{dependency.Value}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
+        // Submit adds ",afterok:<upstream arrays>" to a stage's own Dependency: SLURM cannot mix that with '?' (any of).
+        if (dependency.Value.Contains('?') && SplitList(stage.Metadata.GetValueOrDefault("DependsOn")).Concat(SplitList(stage.Metadata.GetValueOrDefault("InputsFrom"))).Any())
+            throw Invalid("SPN4009", dependency, $"Dependency '{dependency.Value}' is an either-or (?) dependency, which SLURM cannot combine with the afterok on the stage's upstream stages; use ',' (all of)");
 
         // Outputs: one folder per stage that stays the same across resubmissions. Relative output
         // and cleanup paths are relative to the production's state folder: they are its own.

@@ -150,7 +150,8 @@ public sealed class Submitter
         outcome.SubmissionId = submission.Id;
 
         var submittedIds = new Dictionary<string, List<string>>();
-        foreach (var stage in OrderByDependencies(plan.Stages))
+        // The planner wrote the stages upstream first, with their DependsOn checked (SPN4005/SPN4006).
+        foreach (var stage in plan.Stages)
         {
             var chosen = toSubmit[stage.Name];
             if (chosen.Count == 0) continue;
@@ -390,8 +391,7 @@ public sealed class Submitter
         var ids = new List<string>();
         foreach (var up in stage.DependsOn)
         {
-            if (!state.Stages.TryGetValue(up, out var upTasks))
-                throw new SpineProdException("SPN3013", $"stage '{stage.Name}' depends on '{up}', which is not a stage of this production", plan.ProductionFile);
+            var upTasks = state.Stages[up];
             if (submittedNow.TryGetValue(up, out var now)) ids.AddRange(now);
             ids.AddRange(upTasks.Where(t => t.IsLive && !t.IsBlocked && t.ArraySubmission?.JobId is not null).Select(t => t.ArraySubmission!.JobId!));
             int left = upTasks.Count(t => !t.IsDone && !t.IsLive) - toSubmit[up].Count(t => !t.IsBlocked);
@@ -401,31 +401,9 @@ public sealed class Submitter
         ids = ids.Distinct().ToList();
         var user = string.IsNullOrWhiteSpace(stage.Dependency) ? null : stage.Dependency.Trim();
         if (ids.Count == 0) return user;
+        // All of: the user's dependency and the chain (an either-or '?' with DependsOn is refused at build, SPN4009).
         var chain = "afterok:" + string.Join(':', ids);
-        if (user is null) return chain;
-        if (user.Contains('?'))
-            throw new SpineProdException("SPN3013",
-                $"stage '{stage.Name}' has Dependency='{user}', an either-or (?) dependency, which SLURM cannot combine with the afterok on its upstream stages; use ',' (all of) instead",
-                plan.ProductionFile);
-        return user + "," + chain;
-    }
-
-    public static List<StagePlan> OrderByDependencies(IReadOnlyList<StagePlan> stages)
-    {
-        var byName = stages.ToDictionary(s => s.Name);
-        var done = new HashSet<string>();
-        var order = new List<StagePlan>();
-        void Visit(StagePlan s, HashSet<string> path)
-        {
-            if (done.Contains(s.Name)) return;
-            if (!path.Add(s.Name)) throw new SpineProdException("SPN3013", $"stages depend on each other in a cycle through '{s.Name}'");
-            foreach (var d in s.DependsOn) if (byName.TryGetValue(d, out var up)) Visit(up, path);
-            path.Remove(s.Name);
-            done.Add(s.Name);
-            order.Add(s);
-        }
-        foreach (var s in stages) Visit(s, new HashSet<string>());
-        return order;
+        return user is null ? chain : user + "," + chain;
     }
 
     /// <summary>

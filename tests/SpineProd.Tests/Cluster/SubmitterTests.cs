@@ -293,14 +293,6 @@ public sealed class SubmitterTests
     }
 
     [Fact]
-    public void An_either_or_user_dependency_cannot_be_combined_with_stage_chaining()
-    {
-        var (plan, dir) = HandPlan.Create(Repo.Scratch("chain-or"), ("reco", 2, []), ("ana", 2, ["reco"]));
-        plan.Stages[1].Dependency = "afterok:1?afterok:2";
-        Assert.Equal("SPN3013", Assert.Throws<SpineProdException>(() => Submitter(new FakeScheduler()).Submit(plan, dir)).Code);
-    }
-
-    [Fact]
     public void Tasks_blocked_behind_a_failed_upstream_task_are_cancelled_and_chained_to_its_resubmission()
     {
         var (plan, dir) = HandPlan.Create(Repo.Scratch("blocked"), ("reco", 4, []), ("ana", 2, ["reco"]));

@@ -52,6 +52,7 @@ public sealed class PipelineTests
     [InlineData("DependsOn=\"ana\"", "", "SPN4006")]
     [InlineData("", "Cleanup=\"/tmp\"", "SPN4008")]
     [InlineData("", "Cleanup=\"reco/../../..\"", "SPN4008")]
+    [InlineData("", "Dependency=\"afterok:1?afterok:2\"", "SPN4009")]
     public void Stage_graph_and_cleanup_mistakes_are_errors_at_the_production(string recoExtra, string anaExtra, string code)
     {
         var p = TwoStages("graph-" + code, recoExtra, anaExtra);
