@@ -32,7 +32,9 @@ public static class ProductionBuild
     {
         var globals = new Dictionary<string, string>(properties ?? new Dictionary<string, string>());
         foreach (var v in ToxicVariables) Environment.SetEnvironmentVariable(v, null);
-        var binlog = Path.Combine(Path.GetDirectoryName(projectFile)!, $"{Path.GetFileNameWithoutExtension(projectFile)}.{target}.{Guid.NewGuid():N}.binlog");
+        // Beside scratch productions, or (for shipped ones) in the scratch area, never in productions/.
+        var folder = projectFile.StartsWith(Repo.Path_("artifacts"), StringComparison.Ordinal) ? Path.GetDirectoryName(projectFile)! : Repo.Scratch("binlogs");
+        var binlog = Path.Combine(folder, $"{Path.GetFileNameWithoutExtension(projectFile)}.{target.Replace(';', '+')}.{Guid.NewGuid():N}.binlog");
         var collector = new CollectingLogger();
         using var collection = new ProjectCollection(globals);
         var parameters = new BuildParameters(collection)

@@ -115,6 +115,26 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public void The_shipped_example_pipeline_and_its_spineproj_twin_give_the_same_plan()
+    {
+        var twin = Repo.Path_("productions", "icarus_pipeline.spineproj");
+        var planFile = Repo.Path_("productions", "obj", "icarus_pipeline", "plan.json");
+        var fromItems = ProductionBuild.Run(twin);
+        Assert.True(fromItems.Succeeded, fromItems.ErrorText);
+        var items = ProductionPlan.Load(planFile);
+
+        var fromYaml = ProductionBuild.Run(twin, properties: new Dictionary<string, string> { ["PipelineFile"] = "../pipelines/icarus_production_example.yaml" });
+
+        Assert.True(fromYaml.Succeeded, fromYaml.ErrorText);
+        var yaml = ProductionPlan.Load(planFile);
+        Assert.Equal(items.PlanSha256, yaml.PlanSha256);
+        Assert.Equal(
+            items.Stages.Select(s => (s.Name, s.JobName, s.ConfigArgument, s.ResolvedProfile, s.TaskCount, s.MaxRunningTasks, s.OutputDir, string.Join(",", s.DependsOn), s.Cleanup?.JobName)),
+            yaml.Stages.Select(s => (s.Name, s.JobName, s.ConfigArgument, s.ResolvedProfile, s.TaskCount, s.MaxRunningTasks, s.OutputDir, string.Join(",", s.DependsOn), s.Cleanup?.JobName)));
+        ProductionBuild.Run(twin);   // leave the twin's own plan behind, as a user's build would
+    }
+
+    [Fact]
     public void A_files_string_is_one_pattern_not_a_list_of_characters()
     {
         var p = new ScratchProduction("filesstring");
