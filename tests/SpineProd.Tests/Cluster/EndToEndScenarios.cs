@@ -38,18 +38,15 @@ public abstract class EndToEndScenarios
                 <SpineCommand>{TestDouble}</SpineCommand>
                 <FilesPerTask>2</FilesPerTask>
                 <MaxArraySize>5</MaxArraySize>
-                <Account>ci</Account>
-                <Partition>cpu</Partition>
-                <MemPerCpu>200M</MemPerCpu>
-                <Time>00:05:00</Time>
-                <Gpus>0</Gpus>
-                <CpusPerTask>1</CpusPerTask>
-                <!-- its own binlog staging folder: tests build in parallel, and the repository's is shared -->
-                <SpineProdBinlogStagingDir>$(MSBuildProjectDirectory)/.binlogs/</SpineProdBinlogStagingDir>
+                {ClusterResources()}
                 {extraProperties}
             """, "<SourceList Include=\"inputs.txt\" />");
         return p;
     }
+
+    /// <summary>Resources the test cluster accepts (account ci exists in its accounting DB; one node, 2 CPUs).</summary>
+    protected static string ClusterResources(string memPerCpu = "200M", string time = "00:05:00") =>
+        $"<Account>ci</Account><Partition>cpu</Partition><MemPerCpu>{memPerCpu}</MemPerCpu><Time>{time}</Time><Gpus>0</Gpus><CpusPerTask>1</CpusPerTask>";
 
     protected static ProductionPlan Plan(ScratchProduction p) => ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
 

@@ -23,13 +23,7 @@ public abstract class PipelineScenarios : EndToEndScenarios
                 <Scheduler>{Scheduler}</Scheduler>
                 <SpineCommand>{TestDouble}</SpineCommand>
                 <FilesPerTask>2</FilesPerTask>
-                <Account>ci</Account>
-                <Partition>cpu</Partition>
-                <MemPerCpu>200M</MemPerCpu>
-                <Time>00:05:00</Time>
-                <Gpus>0</Gpus>
-                <CpusPerTask>1</CpusPerTask>
-                <SpineProdBinlogStagingDir>$(MSBuildProjectDirectory)/.binlogs/</SpineProdBinlogStagingDir>
+                {ClusterResources()}
             """, """
                 <Stage Include="reco" Config="spine.yaml" />
                 <Stage Include="ana" Config="spine.yaml" DependsOn="reco" />
@@ -93,8 +87,7 @@ public abstract class PipelineScenarios : EndToEndScenarios
         p.Write($"""
                 <Scheduler>{Scheduler}</Scheduler>
                 <SpineCommand>{TestDouble}</SpineCommand>
-                <Account>ci</Account><Partition>cpu</Partition><MemPerCpu>200M</MemPerCpu><Time>00:05:00</Time>
-                <Gpus>0</Gpus><CpusPerTask>1</CpusPerTask>
+                {ClusterResources()}
             """, """
                 <Stage Include="reco" Config="spine.yaml" OutputDir="reco-out" Cleanup="reco-out" />
                 <Stage Include="ana" Config="spine.yaml" InputsFrom="reco" OutputDir="ana-out" />
@@ -167,12 +160,7 @@ public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenari
         p.Write($"""
                 <Scheduler>slurm</Scheduler>
                 <SpineCommand>{TestDouble}</SpineCommand>
-                <Account>ci</Account>
-                <Partition>cpu</Partition>
-                <MemPerCpu>150M</MemPerCpu>
-                <Time>00:05:00</Time>
-                <Gpus>0</Gpus>
-                <CpusPerTask>1</CpusPerTask>
+                {ClusterResources(memPerCpu: "150M")}
             """, "<Source Include=\"inputs/*.root\" />");
 
         Run(p, "Submit");

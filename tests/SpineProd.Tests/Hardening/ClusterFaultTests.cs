@@ -207,8 +207,7 @@ public sealed class ClusterFaultTests(ClusterFixture cluster) : EndToEndScenario
         p.Write($"""
                 <Scheduler>slurm</Scheduler>
                 <SpineCommand>{TestDouble}</SpineCommand>
-                <Account>ci</Account><Partition>cpu</Partition><MemPerCpu>100M</MemPerCpu><Time>1</Time>
-                <Gpus>0</Gpus><CpusPerTask>1</CpusPerTask>
+                {ClusterResources(memPerCpu: "100M", time: "1")}
             """, "<Source Include=\"inputs/*.root\" />");
 
         Run(p, "Submit");

@@ -34,8 +34,7 @@ public sealed class HostileInputTests(ClusterFixture cluster) : EndToEndScenario
                 <Scheduler>slurm</Scheduler>
                 <SpineCommand>{TestDouble}</SpineCommand>
                 <FilesPerTask>3</FilesPerTask>
-                <Account>ci</Account><Partition>cpu</Partition><MemPerCpu>200M</MemPerCpu><Time>00:05:00</Time>
-                <Gpus>0</Gpus><CpusPerTask>1</CpusPerTask>
+                {ClusterResources()}
                 <OutputDir>out 'q' $x</OutputDir>
             """, "<SourceList Include=\"inputs.txt\" />");
 

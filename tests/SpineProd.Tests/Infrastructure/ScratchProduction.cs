@@ -47,6 +47,8 @@ public sealed class ScratchProduction
                 <SpineConfig>spine.yaml</SpineConfig>
                 <Container>none</Container>
                 <JobsDir>jobs</JobsDir>
+                <!-- each test files its own audit binlogs, never the repository's jobs/.binlogs -->
+                <SpineProdBinlogStagingDir>$(MSBuildProjectDirectory)/.binlogs/</SpineProdBinlogStagingDir>
             {properties}
               </PropertyGroup>
               <ItemGroup>
