@@ -218,7 +218,9 @@ public sealed class SlurmClient : IScheduler
         {
             var f = line.Split('|');
             if (f.Length < 4) continue;
-            if (!int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out int index)) continue; // not an array task
+            // A job that is not an array (a cleanup job) is task 0 of itself, as the local scheduler has it.
+            int index = 0;
+            if (f[1].Trim() != "N/A" && !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out index)) continue;
             yield return new SchedulerTask(f[0].Trim(), index, f[2].Trim(), Classify(f[2]), null,
                 f[3].Trim() is "None" or "" ? null : f[3].Trim(), f.Length > 4 ? f[4].Trim() : null);
         }
@@ -233,12 +235,17 @@ public sealed class SlurmClient : IScheduler
             if (f.Length < 4) continue;
             var jobId = f[0].Trim();
             int us = jobId.IndexOf('_');
-            if (us < 0) continue; // not an array task
-            var arrayId = jobId[..us];
-            var rest = jobId[(us + 1)..];
             var state = f[2].Trim();
             var exit = f[3].Trim();
             var reason = f.Length > 4 && f[4].Trim() is not ("None" or "") ? f[4].Trim() : null;
+            if (us < 0)
+            {
+                // A job that is not an array (a cleanup job): task 0 of itself.
+                yield return new SchedulerTask(jobId, 0, state, Classify(state), exit, reason, jobId);
+                continue;
+            }
+            var arrayId = jobId[..us];
+            var rest = jobId[(us + 1)..];
             if (rest.StartsWith('['))
             {
                 if (!ArraySpec.TryParse(rest.Trim('[', ']'), out var spec)) continue;

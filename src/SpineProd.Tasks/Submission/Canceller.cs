@@ -22,7 +22,10 @@ public static class Canceller
         foreach (var group in ledger.AllArrays().Where(x => x.Array.JobId is not null).GroupBy(x => x.Submission.Scheduler))
         {
             var scheduler = schedulers(group.Key);
-            var ids = group.Select(x => x.Array.JobId!).Distinct().ToList();
+            // The production's pending cleanup jobs go too: they would only wait forever.
+            var ids = group.Select(x => x.Array.JobId!)
+                .Concat(ProductionState.LatestCleanups(ledger).Where(c => c.Submission.Scheduler == group.Key).Select(c => c.Cleanup.JobId!))
+                .Distinct().ToList();
             var snap = scheduler.Query(ids, group.Min(x => x.Submission.Time));
             var live = snap.Tasks.Values.Where(t => t.IsLive).ToList();
             if (live.Count == 0) continue;

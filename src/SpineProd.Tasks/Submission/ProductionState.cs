@@ -68,6 +68,14 @@ public sealed class ProductionState
 
     public IEnumerable<TaskInfo> AllTasks => Plan.Stages.SelectMany(s => Stages[s.Name]);
 
+    /// <summary>The latest cleanup job of each stage (earlier ones were cancelled when it was sent), with its submission.</summary>
+    public static IEnumerable<(SubmissionRecord Submission, CleanupSubmission Cleanup)> LatestCleanups(Ledger ledger) =>
+        ledger.Submissions.SelectMany(s => s.Cleanups.Where(c => c.JobId is not null).Select(c => (Submission: s, Cleanup: c)))
+            .GroupBy(x => x.Cleanup.Stage).Select(g => g.Last());
+
+    /// <summary>What the scheduler says of a cleanup job (null when it did not answer for it).</summary>
+    public SchedulerTask? CleanupState(CleanupSubmission cleanup) => cleanup.JobId is null ? null : Snapshot.Find(cleanup.JobId, 0);
+
     public static string MarkerDir(ProductionPlan plan, string stage) => Path.Combine(plan.StateDir, "markers", stage);
     public static string MarkerPath(ProductionPlan plan, string stage, int task) => Path.Combine(MarkerDir(plan, stage), $"{task}.done");
 
@@ -96,7 +104,7 @@ public sealed class ProductionState
     {
         var state = new ProductionState { Plan = plan, Ledger = ledger };
 
-        // One query per scheduler that ran any of this production's arrays.
+        // One query per scheduler that ran any of this production's arrays (its cleanup jobs ride along).
         foreach (var group in ledger.AllArrays().Where(x => x.Array.JobId is not null).GroupBy(x => x.Submission.Scheduler))
         {
             var ids = group.Select(x => x.Array.JobId!).Distinct().ToList();
@@ -104,6 +112,11 @@ public sealed class ProductionState
             var expected = new Dictionary<string, int>();
             foreach (var x in group)
                 if (ArraySpec.TryParse(x.Array.ArraySpec, out var spec)) expected[x.Array.JobId!] = spec.Indices.Count;
+            foreach (var c in LatestCleanups(ledger).Where(c => c.Submission.Scheduler == group.Key))
+            {
+                ids.Add(c.Cleanup.JobId!);
+                expected[c.Cleanup.JobId!] = 1;
+            }
             var snap = schedulers(group.Key).Query(ids, since, expected);
             foreach (var (k, v) in snap.Tasks) state.Snapshot.Tasks[k] = v;
             state.Snapshot.Sources.AddRange(snap.Sources);

@@ -147,6 +147,28 @@ public sealed class StatusReport
             lines.Add(Fmt(r));
         }
 
+        var cleanups = ProductionState.LatestCleanups(State.Ledger).ToList();
+        if (cleanups.Count > 0)
+        {
+            lines.Add("");
+            foreach (var (_, c) in cleanups)
+            {
+                var t = State.CleanupState(c);
+                var after = State.Plan.Stages.FirstOrDefault(s => s.Name == c.Stage)?.Cleanup?.AfterStages ?? [];
+                // It waits afterok on every array of these stages: one unsuccessful or blocked task there and it never runs.
+                bool stuck = after.Any(a => ByStage.TryGetValue(a, out var sc) && sc.Blocked + sc.Failed + sc.Timeout + sc.OutOfMemory + sc.Cancelled > 0);
+                string what = t is null ? "not known to the scheduler" : t.Kind switch
+                {
+                    TaskStateKind.Pending when stuck || t.Reason == "DependencyNeverSatisfied" =>
+                        $"will never run: {string.Join(", ", after)} did not succeed (Submit again once fixed: a new cleanup job replaces it)",
+                    TaskStateKind.Pending => "waiting for " + string.Join(", ", after),
+                    TaskStateKind.Completed => "done",
+                    _ => t.RawState + (t.ExitCode is null ? "" : $" (exit {t.ExitCode})"),
+                };
+                lines.Add($"cleanup of {c.Stage}: job {c.JobId}, {what}  [log: {Path.Combine(c.JobFolder, "logs")}]");
+            }
+        }
+
         if (Problems.Count > 0)
         {
             lines.Add("");
@@ -191,6 +213,17 @@ public sealed class StatusReport
             so["name"] = stage.Name;
             so["output_dir"] = stage.OutputDir;
             so["arrays"] = arrays;
+            if (ProductionState.LatestCleanups(State.Ledger).FirstOrDefault(c => c.Cleanup.Stage == stage.Name).Cleanup is { } cleanup)
+            {
+                var t = State.CleanupState(cleanup);
+                so["cleanup"] = new JsonObject
+                {
+                    ["job_id"] = cleanup.JobId,
+                    ["state"] = t?.RawState,
+                    ["reason"] = t?.Reason,
+                    ["job_folder"] = cleanup.JobFolder,
+                };
+            }
             stages.Add(so);
         }
         var problems = new JsonArray();

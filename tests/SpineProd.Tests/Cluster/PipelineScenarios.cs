@@ -105,6 +105,8 @@ public abstract class PipelineScenarios : EndToEndScenarios
                           && (r.ByStage["ana"].Blocked > 0 || r.ByStage["ana"].Cancelled > 0), "reco done and ana held");
         Thread.Sleep(2000);
         Assert.True(Directory.Exists(recoOut), "the cleanup ran although its downstream stage did not succeed");
+        if (Scheduler == "slurm")
+            Assert.Contains($"cleanup of reco: job {cleanup1.JobId}, will never run", Run(p, "Status").Output);
         Assert.Equal(2, Directory.GetFiles(recoOut).Length);
 
         // Fixed: for reco's input, and for ana's input made from it (the test double reads names).
@@ -124,6 +126,8 @@ public abstract class PipelineScenarios : EndToEndScenarios
         Assert.False(Directory.Exists(recoOut), "the cleanup job did not remove " + recoOut);
         var log = Directory.GetFiles(second.JobFolder, "*.out", SearchOption.AllDirectories).Select(File.ReadAllText).Single();
         Assert.Contains($"Removing: {recoOut}", log);
+        var status = WaitUntil(p, r => r.State.CleanupState(second)?.Kind == TaskStateKind.Completed, "the cleanup job reported done");
+        Assert.Contains($"cleanup of reco: job {second.JobId}, done", string.Join("\n", status.Render()));
     }
 }
 
