@@ -533,9 +533,10 @@ public sealed partial class Planner
     /// <summary>Cuts a stage's tasks into arrays of at most <paramref name="maxArraySize"/> tasks, each indexed 0..N-1.</summary>
     public static void Chunk(StagePlan stage, int maxArraySize)
     {
-        stage.TaskCount = (stage.FileCount + stage.FilesPerTask - 1) / stage.FilesPerTask;
+        // In long: FilesPerTask and MaxArraySize may be as large as int allows.
+        stage.TaskCount = (int)(((long)stage.FileCount + stage.FilesPerTask - 1) / stage.FilesPerTask);
         stage.ArraySize = maxArraySize;
-        int arrays = (stage.TaskCount + maxArraySize - 1) / maxArraySize;
+        int arrays = (int)(((long)stage.TaskCount + maxArraySize - 1) / maxArraySize);
         stage.Arrays = new List<ArrayPlan>(arrays);
         for (int a = 0; a < arrays; a++)
         {

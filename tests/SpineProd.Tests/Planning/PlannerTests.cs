@@ -29,6 +29,15 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void The_largest_settings_do_not_overflow()
+    {
+        var stage = new StagePlan { JobName = "j", FileCount = 10, FilesPerTask = int.MaxValue };
+        Planner.Chunk(stage, int.MaxValue);
+        Assert.Equal(1, stage.TaskCount);
+        Assert.Equal(10, Assert.Single(stage.Arrays).FileCount);
+    }
+
+    [Fact]
     public void A_single_array_keeps_the_plain_job_name()
     {
         var stage = new StagePlan { JobName = "spine_icarus_latest", FileCount = 3, FilesPerTask = 1 };
