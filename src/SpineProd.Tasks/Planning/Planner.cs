@@ -543,7 +543,7 @@ public sealed partial class Planner
             int first = a * maxArraySize;
             int count = Math.Min(maxArraySize, stage.TaskCount - first);
             int firstFile = first * stage.FilesPerTask;
-            int files = Math.Min(count * stage.FilesPerTask, stage.FileCount - firstFile);
+            int files = (int)Math.Min((long)count * stage.FilesPerTask, stage.FileCount - firstFile);
             stage.Arrays.Add(new ArrayPlan
             {
                 Index = a,
