@@ -48,6 +48,20 @@ public abstract class EndToEndScenarios
     protected static string ClusterResources(string memPerCpu = "200M", string time = "00:05:00") =>
         $"<Account>ci</Account><Partition>cpu</Partition><MemPerCpu>{memPerCpu}</MemPerCpu><Time>{time}</Time><Gpus>0</Gpus><CpusPerTask>1</CpusPerTask>";
 
+    /// <summary>A production on the test cluster whose inputs are these empty files (names ask the test double to misbehave).</summary>
+    protected static ScratchProduction ClusterProductionOf(string name, string resources, params string[] inputNames)
+    {
+        var p = new ScratchProduction(name);
+        Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
+        foreach (var input in inputNames) File.WriteAllText(Path.Combine(p.Dir, "inputs", input), "");
+        p.Write($"""
+                <Scheduler>slurm</Scheduler>
+                <SpineCommand>{TestDouble}</SpineCommand>
+                {resources}
+            """, "<Source Include=\"inputs/*.root\" />");
+        return p;
+    }
+
     protected static ProductionPlan Plan(ScratchProduction p) => ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
 
     protected static StatusReport Status(ScratchProduction p)

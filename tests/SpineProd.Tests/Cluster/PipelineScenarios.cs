@@ -157,15 +157,7 @@ public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenari
         var config = ProcessRunner.Instance.Run("scontrol", ["show", "config"], TimeSpan.FromSeconds(30)).Stdout;
         if (!config.Contains("task/cgroup", StringComparison.Ordinal))
             return; // memory is not enforced on this cluster (SPINEPROD_CLUSTER_CGROUP=0): nothing to observe
-        var p = new ScratchProduction("slurm-oom");
-        Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
-        File.WriteAllText(Path.Combine(p.Dir, "inputs", "run_OOM600.root"), "");
-        File.WriteAllText(Path.Combine(p.Dir, "inputs", "run_small.root"), "");
-        p.Write($"""
-                <Scheduler>slurm</Scheduler>
-                <SpineCommand>{TestDouble}</SpineCommand>
-                {ClusterResources(memPerCpu: "150M")}
-            """, "<Source Include=\"inputs/*.root\" />");
+        var p = ClusterProductionOf("slurm-oom", ClusterResources(memPerCpu: "150M"), "run_OOM600.root", "run_small.root");
 
         Run(p, "Submit");
         var report = WaitFinished(p);

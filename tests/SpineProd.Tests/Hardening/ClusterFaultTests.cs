@@ -200,15 +200,7 @@ public sealed class ClusterFaultTests(ClusterFixture cluster) : EndToEndScenario
     public void A_task_over_its_time_limit_shows_TIMEOUT_and_is_resubmitted_with_the_longer_Time_given()
     {
         cluster.Require();
-        var p = new ScratchProduction("slurm-timeout");
-        Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
-        File.WriteAllText(Path.Combine(p.Dir, "inputs", "run_SLEEP300.root"), "");
-        File.WriteAllText(Path.Combine(p.Dir, "inputs", "run_quick.root"), "");
-        p.Write($"""
-                <Scheduler>slurm</Scheduler>
-                <SpineCommand>{TestDouble}</SpineCommand>
-                {ClusterResources(memPerCpu: "100M", time: "1")}
-            """, "<Source Include=\"inputs/*.root\" />");
+        var p = ClusterProductionOf("slurm-timeout", ClusterResources(memPerCpu: "100M", time: "1"), "run_SLEEP300.root", "run_quick.root");
 
         Run(p, "Submit");
         var report = WaitFinished(p);   // SLURM enforces limits in whole minutes, checked about every 30 s
