@@ -69,13 +69,20 @@ public sealed class LocalScheduler : IScheduler
         public DateTimeOffset? End { get; set; }
     }
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    // RespectNullableAnnotations: "Jobs": null and the like are a damaged file (SPN3005), not an empty state.
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, RespectNullableAnnotations = true };
 
     private LocalState Load()
     {
         if (!File.Exists(_stateFile)) return new LocalState();
-        try { return JsonSerializer.Deserialize<LocalState>(File.ReadAllText(_stateFile), Json) ?? new LocalState(); }
-        catch (JsonException e) { throw new SpineProdException("SPN3005", $"the local scheduler's state is not valid JSON ({e.Message}); restore or delete it", _stateFile); }
+        try
+        {
+            var state = JsonSerializer.Deserialize<LocalState>(File.ReadAllText(_stateFile), Json) ?? throw new JsonException("the file holds null");
+            if (state.Jobs.Any(j => j is null || j.Tasks is null || j.Tasks.Any(t => t is null) || j.ExtraOptions is null || j.ExtraOptions.Any(o => o is null)))
+                throw new JsonException("a job, task or option is null");
+            return state;
+        }
+        catch (JsonException e) { throw new SpineProdException("SPN3005", $"the local scheduler's state is not a valid state file ({e.Message}); restore or delete it", _stateFile); }
     }
 
     private void Save(LocalState s) => AtomicFile.Write(_stateFile, JsonSerializer.Serialize(s, Json));

@@ -210,7 +210,7 @@ public sealed class ProductionState
     {
         string[] lines;
         try { lines = File.ReadAllLines(path).Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray(); }
-        catch (IOException e) { return $"marker unreadable ({e.Message})"; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return $"marker unreadable ({e.Message})"; }
         return lines.SequenceEqual(inputs) ? null : "its completion marker lists other inputs (the sources changed since it ran)";
     }
 

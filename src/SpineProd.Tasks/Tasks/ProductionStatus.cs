@@ -35,9 +35,18 @@ public sealed class ProductionStatus : Microsoft.Build.Utilities.Task
                 r => Log.LogMessage(MessageImportance.High, "{0}", r.Render()[0]));
         }
         else report = StatusReport.Create(plan, planDir, schedulers);
-        report.Write();
         foreach (var line in report.Render()) Log.LogMessage(MessageImportance.High, "{0}", line);
-        Log.LogMessage(MessageImportance.Normal, "status written to {0}", StatusReport.StatusFile(plan));
+        // A colleague who may only read the production still gets the table: status.json is a copy of it.
+        try
+        {
+            report.Write();
+            Log.LogMessage(MessageImportance.Normal, "status written to {0}", StatusReport.StatusFile(plan));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SpineProdException)
+        {
+            Log.LogWarning(null, "SPN3023", null, StatusReport.StatusFile(plan), 0, 0, 0, 0,
+                "The status above could not be written to {0} ({1}); nothing else needs writing for Status.", StatusReport.StatusFile(plan), e.Message);
+        }
         Complete = report.IsComplete;
         Finished = report.IsFinished;
         if (FailOnProblems && report.Problems.Count > 0)
