@@ -14,14 +14,14 @@ public sealed class ReadOnlyStatusTests
 {
     private static readonly string TestDouble = Repo.Path_("tests", "doubles", "spine-test-double.sh");
 
-    private static DotnetBuild.Result AsNobody(string projectFile, string target)
+    private static DotnetBuild.Result AsNobody(string projectFile, string target, params string[] extra)
     {
         var home = Path.Combine(Path.GetTempPath(), "spineprod-nobody-home");
         Directory.CreateDirectory(home);
         ProcessRunner.Instance.Run("chown", ["nobody", home], TimeSpan.FromSeconds(10));
         var r = ProcessRunner.Instance.Run("runuser", ["-u", "nobody", "--", "env", $"HOME={home}", "DOTNET_CLI_HOME=" + home,
             "MSBUILDDISABLENODEREUSE=1", "DOTNET_CLI_USE_MSBUILD_SERVER=0", "DOTNET_NOLOGO=1", "DOTNET_CLI_TELEMETRY_OPTOUT=1",
-            "dotnet", "build", projectFile, $"-t:{target}", "-nologo", "-v:n", "-clp:NoSummary"], TimeSpan.FromMinutes(3), Path.GetDirectoryName(projectFile));
+            "dotnet", "build", projectFile, $"-t:{target}", "-nologo", "-v:n", "-clp:NoSummary", .. extra], TimeSpan.FromMinutes(3), Path.GetDirectoryName(projectFile));
         return new DotnetBuild.Result(r.TimedOut ? -1 : r.ExitCode, r.Stdout + r.Stderr);
     }
 
@@ -52,5 +52,12 @@ public sealed class ReadOnlyStatusTests
         Assert.False(submitAsReader.Succeeded);
         Assert.Contains("error SPN0001", submitAsReader.Output);
         Assert.Contains(Path.Combine(p.StateDir, "submit.lock"), submitAsReader.Output);
+
+        // A production whose Directory.Build.rsp writes binlogs (as productions/ does) into a folder the
+        // reader may not write: MSBuild itself cannot open the binlog, so the reader skips the response file.
+        File.WriteAllText(Path.Combine(p.Dir, "Directory.Build.rsp"), "-bl:%MSBuildThisFileDirectory%.binlogs/{}.binlog\n");
+        status = AsNobody(p.ProjectFile, "Status", "-noAutoResponse");
+        Assert.True(status.Succeeded, status.Output);
+        Assert.Contains("2 of 2 task(s) complete", status.Output);
     }
 }
