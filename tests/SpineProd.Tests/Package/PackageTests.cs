@@ -204,6 +204,20 @@ public sealed class PackageTests(PackedSdk sdk, ClusterFixture cluster) : IClass
         Assert.Equal(2, Directory.GetFiles(Path.Combine(gamma, "jobs", "gamma", "output")).Length);
     }
 
+    [Fact]
+    public void A_fresh_clone_previews_with_the_sdk_in_place_and_no_set_up()
+    {
+        // The README's first command, in a clone of what is committed: the SDK resolves from sdk/packages
+        // (global.json + nuget.config) and its task assembly builds itself from source.
+        var clone = Path.Combine(sdk.Root, "clone");
+        var git = ProcessRunner.Instance.Run("git", ["clone", "-q", "--no-hardlinks", Repo.Root, clone], TimeSpan.FromMinutes(2));
+        Assert.True(git.Succeeded, git.Message);
+        var r = PackedSdk.Dotnet(clone, null, "build", "productions/icarus.spineproj", "-t:Preview", "-nologo", "-clp:NoSummary");
+        Assert.True(r.ExitCode == 0, "dotnet build productions/icarus.spineproj -t:Preview failed in a fresh clone:\n" + r.Stdout + r.Stderr);
+        Assert.Contains("#SBATCH --account=neutrino:icarus-ml", r.Stdout);
+        Assert.True(File.Exists(Path.Combine(clone, "artifacts", "tasks", "Release", "SpineProd.Tasks.dll")));   // built from source, in the clone
+    }
+
     /// <summary>Creates <paramref name="count"/> empty inputs in data/ and lists them in inputs.txt, as the user would.</summary>
     private static List<string> Inputs(string productionDir, int count)
     {
