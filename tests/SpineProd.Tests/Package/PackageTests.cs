@@ -172,12 +172,12 @@ public sealed class PackageTests(PackedSdk sdk, ClusterFixture cluster) : IClass
         Assert.Contains("Submit", history);
 
         // State, jobs, outputs and audit binlogs beside the production; nothing in the SDK's package folder or this repository.
-        var state = Path.Combine(alpha, "jobs", "alpha");
+        var state = StateDir(alpha, "alpha");
         Assert.True(File.Exists(Path.Combine(state, "submissions.json")));
         Assert.Equal(3, Directory.GetFiles(Path.Combine(state, "output")).Length);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(state, "binlogs"), "*.binlog"));
         Assert.Equal(packageFiles, Snapshot(sdk.Packages));
-        Assert.False(Directory.Exists(Repo.Path_("jobs", "alpha")));
+        Assert.False(Directory.Exists(Repo.Path_("jobs")) && Directory.GetDirectories(Repo.Path_("jobs"), "alpha*").Length > 0);
         Assert.DoesNotContain(inputs, i => !File.Exists(i));
     }
 
@@ -200,8 +200,9 @@ public sealed class PackageTests(PackedSdk sdk, ClusterFixture cluster) : IClass
         Assert.Contains("submitted 2 task(s)", sdk.Build(gamma, "Submit"));
         Assert.Contains("All tasks complete.", sdk.Build(gamma, "Status", "Wait=true", "PollInterval=1", "WaitTimeout=120"));
         Assert.Contains("Submit", sdk.Build(gamma, "History"));
-        Assert.True(File.Exists(Path.Combine(gamma, "jobs", "gamma", "submissions.json")));
-        Assert.Equal(2, Directory.GetFiles(Path.Combine(gamma, "jobs", "gamma", "output")).Length);
+        var state = StateDir(gamma, "gamma");
+        Assert.True(File.Exists(Path.Combine(state, "submissions.json")));
+        Assert.Equal(2, Directory.GetFiles(Path.Combine(state, "output")).Length);
     }
 
     [Fact]
@@ -228,6 +229,10 @@ public sealed class PackageTests(PackedSdk sdk, ClusterFixture cluster) : IClass
         File.WriteAllLines(Path.Combine(productionDir, "inputs.txt"), files.Select(f => "data/" + Path.GetFileName(f)));
         return files;
     }
+
+    /// <summary>The production's state folder: jobs/&lt;name&gt;-&lt;identity hash&gt;/ beside it.</summary>
+    private static string StateDir(string productionDir, string name) =>
+        Assert.Single(Directory.GetDirectories(Path.Combine(productionDir, "jobs"), name + "-*"));
 
     private static List<string> Snapshot(string dir) =>
         Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories)
