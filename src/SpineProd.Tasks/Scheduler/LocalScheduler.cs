@@ -88,8 +88,13 @@ public sealed class LocalScheduler : IScheduler
     private LocalState Load()
     {
         if (!File.Exists(_stateFile)) return new LocalState();
-        try { return JsonSerializer.Deserialize<LocalState>(File.ReadAllText(_stateFile), Json) ?? new LocalState(); }
+        try
+        {
+            using var stream = SafeFile.OpenRead(_stateFile);
+            return JsonSerializer.Deserialize<LocalState>(stream, Json) ?? new LocalState();
+        }
         catch (JsonException e) { throw new SpineProdException("SPN3005", $"the local scheduler's state is not valid JSON ({e.Message}); restore or delete it", _stateFile); }
+        catch (FileRefusedException e) { throw new SpineProdException("SPN3041", $"the local scheduler's state cannot be read: {e.Reason}; restore or delete it", _stateFile); }
     }
 
     private void Save(LocalState s) => AtomicFile.Write(_stateFile, JsonSerializer.Serialize(s, Json));
