@@ -152,12 +152,12 @@ public sealed class LocalScheduler : IScheduler
                 // its process group is still there: then it is running, and must not run twice.
                 if (t.State is "RUNNING" && !RunnerAlive(job) && t.ProcessGroup is { } g && LocalTaskProcess.GroupAlive(g, t.ProcessStart))
                     snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "RUNNING", TaskStateKind.Running, null,
-                        $"still running (process group {g}) after the Submit that ran it (pid {job.RunnerPid}) ended", t.JobId);
+                        $"still running (process group {g}) after the Submit that ran it (pid {job.RunnerPid}) ended", t.JobId, job.Name, job.Comment);
                 else if (t.State is "PENDING" or "RUNNING" && !RunnerAlive(job))
                     snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "CANCELLED", TaskStateKind.Cancelled, null,
-                        $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId);
+                        $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId, job.Name, job.Comment);
                 else
-                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId);
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId, job.Name, job.Comment);
             }
         return snap;
     }
