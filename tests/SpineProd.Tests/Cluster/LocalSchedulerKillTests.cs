@@ -47,7 +47,7 @@ public sealed class LocalSchedulerKillTests
         }
     }
 
-    [Fact(Timeout = 300_000)]
+    [Fact(Timeout = 600_000)]
     public async Task Killing_dotnet_build_mid_local_Submit_ends_its_tasks_and_the_next_Submit_runs_them_once()
     {
         var (p, pidFile, hold) = Production("local-kill");
@@ -62,7 +62,7 @@ public sealed class LocalSchedulerKillTests
             var output = build.StandardOutput.ReadToEndAsync();
             _ = build.StandardError.ReadToEndAsync();
             // both tasks running: each wrote its own pid and its background process's
-            var end = DateTime.UtcNow + TimeSpan.FromMinutes(3);
+            var end = DateTime.UtcNow + TimeSpan.FromMinutes(5);
             while (Pids(pidFile).Length < 4)
             {
                 Assert.True(DateTime.UtcNow < end && !build.HasExited, "the local tasks did not start:\n" + (build.HasExited ? await output : ""));
@@ -75,7 +75,7 @@ public sealed class LocalSchedulerKillTests
         AssertAllGone(first, "a task of the killed Submit (or what it left behind) outlived it");
 
         File.Delete(hold);
-        var second = DotnetBuild.Run(p.ProjectFile, "Submit", timeout: TimeSpan.FromMinutes(3));
+        var second = DotnetBuild.Run(p.ProjectFile, "Submit", timeout: TimeSpan.FromMinutes(5));
 
         Assert.True(second.Succeeded, second.Output);
         Assert.Contains("2 to submit", second.Output);

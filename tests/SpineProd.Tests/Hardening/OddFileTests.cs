@@ -136,7 +136,7 @@ public sealed class OddFileTests
         File.WriteAllText(Path.Combine(p.Dir, "spine.yaml"), "include: piped.yaml\nbase:\n  iterations: -1\n");
         p.Write("<Scheduler>local</Scheduler>", "<Source Include=\"inputs/*.root\" />");
 
-        var include = DotnetBuild.Run(p.ProjectFile, "Build", timeout: TimeSpan.FromMinutes(2));
+        var include = DotnetBuild.Run(p.ProjectFile, "Build", timeout: TimeSpan.FromMinutes(5));
 
         Assert.NotEqual(-1, include.ExitCode);   // -1: timed out, i.e. hung
         Assert.False(include.Succeeded);
@@ -148,7 +148,7 @@ public sealed class OddFileTests
         Fifo(p.Dir, "inputs.txt");
         p.Write("<Scheduler>local</Scheduler>", "<SourceList Include=\"inputs.txt\" />");
 
-        var list = DotnetBuild.Run(p.ProjectFile, "Build", timeout: TimeSpan.FromMinutes(2));
+        var list = DotnetBuild.Run(p.ProjectFile, "Build", timeout: TimeSpan.FromMinutes(5));
 
         Assert.NotEqual(-1, list.ExitCode);
         Assert.False(list.Succeeded);
@@ -168,7 +168,7 @@ public sealed class OddFileTests
             cat.WaitForExit();
         p.Write("<Scheduler>local</Scheduler>", "<SourceList Include=\"joined.txt\" />");
 
-        var build = DotnetBuild.Run(p.ProjectFile, "Build", timeout: TimeSpan.FromMinutes(2));
+        var build = DotnetBuild.Run(p.ProjectFile, "Build", timeout: TimeSpan.FromMinutes(5));
 
         Assert.True(build.Succeeded, build.Output);
         var chunks = Directory.GetFiles(p.StageDir, "*.txt", SearchOption.AllDirectories)
