@@ -21,7 +21,7 @@ public sealed class ReadOnlyStatusTests
         ProcessRunner.Instance.Run("chown", ["nobody", home], TimeSpan.FromSeconds(10));
         var r = ProcessRunner.Instance.Run("runuser", ["-u", "nobody", "--", "env", $"HOME={home}", "DOTNET_CLI_HOME=" + home,
             "MSBUILDDISABLENODEREUSE=1", "DOTNET_CLI_USE_MSBUILD_SERVER=0", "DOTNET_NOLOGO=1", "DOTNET_CLI_TELEMETRY_OPTOUT=1",
-            "dotnet", "build", projectFile, $"-t:{target}", "-nologo", "-v:n", "-clp:NoSummary", .. extra], TimeSpan.FromMinutes(3), Path.GetDirectoryName(projectFile));
+            "dotnet", "build", projectFile, $"-t:{target}", "-nologo", "-v:n", "-clp:NoSummary", .. extra], TimeSpan.FromMinutes(10), Path.GetDirectoryName(projectFile));
         return new DotnetBuild.Result(r.TimedOut ? -1 : r.ExitCode, r.Stdout + r.Stderr);
     }
 
