@@ -99,7 +99,7 @@ if [ "${SPINEPROD_PBS_BUILD_ONLY:-0}" != 1 ]; then
     log "reusing the running PBS server; pids in $DIR/pids"
     exit 0
   elif [ "$n" != 0 ]; then
-    log "stopping the PBS this script started ($n of 6 daemons alive${FRESH:+, fresh=$FRESH})"
+    log "stopping the PBS this script started ($n of 6 daemons alive, SPINEPROD_PBS_FRESH=$FRESH)"
     exec 9>&-
     SPINEPROD_PBS_DIR="$DIR" bash "$HERE/stop.sh"
     exec 9>"$DIR/lock"; flock -w 600 9
@@ -123,10 +123,11 @@ done
 if [ -n "$missing" ]; then
   [ "${SPINEPROD_PBS_INSTALL:-1}" = 1 ] || die "missing Debian packages:$missing"
   log "apt-get installing$missing"
-  apt-get update -qq
+  # (the lock timeout: another script, e.g. the SLURM cluster's start.sh, may be installing too)
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
   # policy-rc.d on these machines keeps the distro's own postgres cluster (5432) down; PBS runs
   # its own on 15007.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null
   log "installed at $(elapsed) s"
 fi
 getent passwd postgres >/dev/null || die "no 'postgres' user (the postgresql package makes it)"
@@ -221,6 +222,9 @@ fi
 MOMCFG="$PBSHOME/mom_priv/config"
 grep -q '^\$min_check_poll' "$MOMCFG" || echo '$min_check_poll 1' >>"$MOMCFG"
 grep -q '^\$max_check_poll' "$MOMCFG" || echo '$max_check_poll 2' >>"$MOMCFG"
+# MOM kills a job whose resident memory exceeds its mem request only with '$enforce mem' (sites
+# use the cgroup hook instead); the memory tests need one of the two, and this one needs no cgroups.
+grep -q '^\$enforce mem' "$MOMCFG" || echo '$enforce mem' >>"$MOMCFG"
 
 # ---------------------------------------------------------------- daemons
 # Each forks and writes its PID to a lock file in PBS_HOME. Order as in pbs_init.d (whose ulimit

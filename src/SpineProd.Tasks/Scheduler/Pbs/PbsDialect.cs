@@ -74,12 +74,7 @@ public static partial class PbsDialect
     // ---------------------------------------------------------------- resources
 
     /// <summary><c>HH:MM:SS</c>, hours past 24 allowed, rounded up to a whole second.</summary>
-    public static string Walltime(TimeSpan t)
-    {
-        long s = (long)Math.Ceiling(t.TotalSeconds);
-        if (s < 1) s = 1;
-        return string.Create(CultureInfo.InvariantCulture, $"{s / 3600:00}:{s / 60 % 60:00}:{s % 60:00}");
-    }
+    public static string Walltime(TimeSpan t) => ResourceValues.Hms(t);
 
     /// <summary>A PBS size (<c>4gb</c>, <c>1536mb</c>): the largest unit that is exact, else kb rounded up.</summary>
     public static string Size(long bytes)
