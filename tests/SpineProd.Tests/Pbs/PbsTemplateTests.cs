@@ -88,4 +88,32 @@ public sealed class PbsTemplateRenderTests
         Assert.DoesNotContain("SLURM", script);
         Assert.True(ProcessRunner.Instance.Run("bash", ["-n", Path.Combine(p.StageDir, "submit_chunk_0.sbatch")], TimeSpan.FromSeconds(30)).Succeeded);
     }
+
+    [Fact]
+    public void The_PBS_cleanup_template_renders_a_small_plain_job_that_checks_its_paths_again()
+    {
+        var p = new ScratchProduction("pbs-cleanup");
+        p.List("reco.txt", p.Inputs(3));
+        p.Write($"""
+                <CleanupTemplate>{Repo.Path_("templates", "cleanup.pbs.scriban")}</CleanupTemplate>
+            """, """
+            <Stage Include="reco" Config="spine.yaml" OutputDir="reco" Cleanup="reco" />
+            <Stage Include="ana" Config="spine.yaml" InputsFrom="reco" />
+            <SourceList Include="reco.txt" Stage="reco" />
+            """);
+        var outcome = p.Build();
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
+        var plan = ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
+        var cleanup = plan.Stages[0].Cleanup!;
+        var path = Path.Combine(p.PlanDir, "reco", cleanup.Script);
+        var script = File.ReadAllText(path);
+
+        Assert.Contains($"#PBS -N {cleanup.JobName}\n", script);
+        Assert.Contains("#PBS -l select=1:ncpus=1:mem=1gb\n", script);
+        Assert.Contains("#PBS -l walltime=00:10:00\n", script);
+        Assert.DoesNotContain("#PBS -J", script);                       // a plain job
+        Assert.Contains("realpath -m", script);
+        Assert.DoesNotContain("SBATCH", script);
+        Assert.True(ProcessRunner.Instance.Run("bash", ["-n", path], TimeSpan.FromSeconds(30)).Succeeded);
+    }
 }
