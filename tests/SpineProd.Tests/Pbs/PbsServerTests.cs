@@ -198,7 +198,12 @@ public sealed class PbsServerTests(PbsServerFixture server)
     {
         server.Require();
         var client = new PbsClient(options: PbsServerFixture.Options);
-        var expected = int.TryParse(Environment.GetEnvironmentVariable("SPINEPROD_PBS_MAX_ARRAY"), out int n) ? n : PbsDialect.DefaultMaxArraySize;
+        // what the administrator's own tool says ("max_array_size = N", or nothing: PBS's default)
+        var qmgr = ProcessRunner.Instance.Run(Path.Combine(PbsServerFixture.BinDir, "qmgr"), ["-c", "list server max_array_size"], TimeSpan.FromSeconds(30));
+        var line = qmgr.Stdout.Split('\n').FirstOrDefault(l => l.Contains("max_array_size"));
+        var expected = line is null ? PbsDialect.DefaultMaxArraySize : int.Parse(line.Split('=')[1].Trim());
+
+        Assert.True(qmgr.Succeeded, qmgr.Message);
         Assert.Equal(expected, client.QueryMaxArraySize(TimeSpan.FromSeconds(10), out _));
     }
 }
