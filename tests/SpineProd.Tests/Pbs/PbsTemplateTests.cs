@@ -44,7 +44,7 @@ public sealed class PbsTemplateTests(PbsServerFixture server)
         // the job folder as Submit makes it: the stage's files and an empty logs/
         var jobDir = Path.Combine(p.Dir, "jobs", "pbs-job");
         Directory.CreateDirectory(Path.Combine(jobDir, "logs"));
-        foreach (var f in Directory.GetFiles(p.StageDir)) File.Copy(f, Path.Combine(jobDir, Path.GetFileName(f)));
+        ProcessRunner.Instance.Run("cp", ["-r", p.StageDir + "/.", jobDir], TimeSpan.FromSeconds(30));
         Directory.CreateDirectory(Path.GetDirectoryName(stage.Output)!);
         var client = new PbsClient(options: PbsServerFixture.Options);
 

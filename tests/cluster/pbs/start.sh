@@ -222,9 +222,6 @@ fi
 MOMCFG="$PBSHOME/mom_priv/config"
 grep -q '^\$min_check_poll' "$MOMCFG" || echo '$min_check_poll 1' >>"$MOMCFG"
 grep -q '^\$max_check_poll' "$MOMCFG" || echo '$max_check_poll 2' >>"$MOMCFG"
-# MOM kills a job whose resident memory exceeds its mem request only with '$enforce mem' (sites
-# use the cgroup hook instead); the memory tests need one of the two, and this one needs no cgroups.
-grep -q '^\$enforce mem' "$MOMCFG" || echo '$enforce mem' >>"$MOMCFG"
 
 # ---------------------------------------------------------------- daemons
 # Each forks and writes its PID to a lock file in PBS_HOME. Order as in pbs_init.d (whose ulimit

@@ -50,12 +50,13 @@ public sealed class PbsClient
     private string Qdel => _options.Command(_options.Qdel, "qdel");
     private string Qselect => _options.Command(_options.Qselect, "qselect");
 
-    /// <summary>Count of client commands run, per program (tests assert on batching).</summary>
+    /// <summary>Count of client commands run, per program name (tests assert on batching).</summary>
     public Dictionary<string, int> Calls { get; } = new();
 
     private ProcessResult Exec(string program, IReadOnlyList<string> args, string? workingDirectory = null, TimeSpan? timeout = null)
     {
-        Calls[program] = Calls.GetValueOrDefault(program) + 1;
+        var name = Path.GetFileName(program);
+        Calls[name] = Calls.GetValueOrDefault(name) + 1;
         return _runner.Run(program, args, timeout ?? _options.CommandTimeout, workingDirectory);
     }
 
