@@ -70,6 +70,8 @@ public sealed class SubmissionRecord
     public List<StageSubmission> Stages { get; set; } = new();
     /// <summary>Cleanup jobs this submission sent (one per stage with Cleanup paths whose downstream stages it submitted).</summary>
     public List<CleanupSubmission> Cleanups { get; set; } = new();
+    /// <summary>Why this Submit stopped before sending everything it meant to (Ctrl-C, its build process gone); null when it ran to the end.</summary>
+    public string? Interrupted { get; set; }
 }
 
 public sealed class CleanupSubmission
@@ -79,6 +81,10 @@ public sealed class CleanupSubmission
     public string JobFolder { get; set; } = "";
     public string? JobId { get; set; }
     public string Dependency { get; set; } = "";
+    /// <summary>The --comment it was sent with: how an unanswered sbatch is found again (empty in ledgers written before it was recorded).</summary>
+    public string Comment { get; set; } = "";
+    /// <summary>Submitting is the intent written before sbatch (null in older ledgers: then JobId says).</summary>
+    public ArraySubmissionState? State { get; set; }
     public List<string> Argv { get; set; } = new();
     public string? Error { get; set; }
 }
