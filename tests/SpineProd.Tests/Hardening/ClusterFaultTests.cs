@@ -35,7 +35,7 @@ public sealed class ClusterFaultTests(ClusterFixture cluster) : EndToEndScenario
     /// How many distinct array jobs carry each name, in sacct and squeue together (sacct lags a
     /// finished job by a second or two: asked again until it has every name expected).
     /// </summary>
-    private static Dictionary<string, int> ArraysByName(string prefix, int expectedNames = 2)
+    internal static Dictionary<string, int> ArraysByName(string prefix, int expectedNames = 2)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (true)
@@ -86,7 +86,7 @@ public sealed class ClusterFaultTests(ClusterFixture cluster) : EndToEndScenario
         };
     }
 
-    private static ProcessResult Submit(ScratchProduction p, IReadOnlyDictionary<string, string?>? env = null, params string[] extra) =>
+    internal static ProcessResult Submit(ScratchProduction p, IReadOnlyDictionary<string, string?>? env = null, params string[] extra) =>
         ProcessRunner.Instance.Run("dotnet", ["build", p.ProjectFile, "-t:Submit", "-nologo", .. extra], TimeSpan.FromMinutes(4), p.Dir,
             env ?? new Dictionary<string, string?> { ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0" });
 
