@@ -186,7 +186,7 @@ public sealed class SubmitSafetyTests(ClusterFixture cluster) : EndToEndScenario
     {
         cluster.Require();
         var jobName = UniqueName("ledger");
-        var held = HeldJob(jobName + "_hold");
+        var held = HeldJob("hold_" + jobName);
         try
         {
             var p = Production("ledger", 8, failing: [], $"<JobName>{jobName}</JobName><Dependency>afterok:{held}</Dependency>");
@@ -219,6 +219,7 @@ public sealed class SubmitSafetyTests(ClusterFixture cluster) : EndToEndScenario
         finally
         {
             CancelByName(jobName);
+            CancelByName("hold_" + jobName);
         }
     }
 
