@@ -13,9 +13,9 @@ namespace SpineProd.Submission;
 /// </summary>
 public static class LiveJobs
 {
-    public static void Recover(Ledger ledger, string stateDir, string production, IScheduler scheduler, Action<string> log)
+    public static void Recover(Ledger ledger, string stateDir, string production, string commentPrefix, IScheduler scheduler, Action<string> log)
     {
-        var live = scheduler.ListLiveJobs(Submitter.CommentPrefix(production));
+        var live = scheduler.ListLiveJobs(commentPrefix);
         if (live is null)
             throw new SpineProdException("SPN3009",
                 $"the scheduler did not answer when asked for the running jobs of {production} (so that none is submitted twice); run again when it answers",

@@ -146,10 +146,10 @@ public sealed class Submitter
     {
         var outcome = new SubmitOutcome();
         using var _ = SubmitLock.Acquire(plan.StateDir, _ctx.LockWait, _ctx.Clock);
-        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
+        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
         ReconcileInterrupted(ledger, plan.StateDir, _schedulers, m => _ctx.Log(LogLevel.High, m));
         var scheduler = _schedulers(plan.Scheduler);
-        LiveJobs.Recover(ledger, plan.StateDir, plan.ProductionName, scheduler, m => _ctx.Log(LogLevel.High, m));
+        LiveJobs.Recover(ledger, plan.StateDir, plan.ProductionName, CommentPrefix(plan), scheduler, m => _ctx.Log(LogLevel.High, m));
         JobFolders.RemoveOrphans(plan.JobsDir, m => _ctx.Log(LogLevel.Normal, m));
 
         if (_ctx.Resubmit == ResubmitMode.None && ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null))))
@@ -247,7 +247,7 @@ public sealed class Submitter
                     ArraySpec = spec,
                     Tasks = ArraySpec.FormatRanges(group.Select(t => t.Task)),
                     FirstTask = array.FirstTask,
-                    Comment = Comment(plan.ProductionName, stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), submission.Id),
+                    Comment = Comment(plan, stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), submission.Id),
                     Dependency = dependency,
                     Script = Path.Combine(stageSub.JobFolder, array.Script),
                     ChunkFile = Path.Combine(stageSub.JobFolder, array.ChunkFile),
@@ -332,14 +332,16 @@ public sealed class Submitter
                     ids.AddRange(tasks.Where(t => t.IsLive && !t.IsBlocked && t.ArraySubmission?.JobId is not null).Select(t => t.ArraySubmission!.JobId!));
             }
             StopIfCancelled(plan, ledger, submission, outcome);
-            var earlier = ledger.Submissions.SelectMany(s => s.Cleanups).Where(c => c.Stage == stage.Name && c.JobId is not null).Select(c => c.JobId!).Distinct().ToList();
+            // Only an earlier cleanup job the scheduler confirmed (by name and comment) as still waiting is cancelled.
+            var earlier = ledger.Submissions.SelectMany(s => s.Cleanups).Where(c => c.Stage == stage.Name && c.JobId is not null).Select(c => c.JobId!).Distinct()
+                .Where(id => state.Snapshot.Find(id, 0) is { IsLive: true } row && !string.IsNullOrEmpty(row.Comment)).ToList();
             if (earlier.Count > 0)
             {
                 _schedulers(ledger.Submissions.First(s => s.Cleanups.Any(c => c.Stage == stage.Name)).Scheduler).Cancel(earlier);
                 _ctx.Log(LogLevel.Normal, $"{stage.Name}: cancelled the earlier cleanup job(s) {string.Join(", ", earlier)}; a new one waits for this submission");
             }
             var dependency = "afterok:" + string.Join(":", ids.Distinct());
-            var comment = Comment(plan.ProductionName, stage.Name, "cleanup", submission.Id);
+            var comment = Comment(plan, stage.Name, "cleanup", submission.Id);
             var folder = CreateCleanupFolder(plan, planDir, stage, cleanup, now, submission, comment, dependency);
             var entry = new CleanupSubmission
             {
@@ -417,9 +419,9 @@ public sealed class Submitter
         bool changed = false;
         // Cleanup jobs record their intent the same way (older ledgers have no State: nothing to look up).
         foreach (var (sub, c) in ledger.Submissions.SelectMany(s => s.Cleanups.Select(c => (s, c)))
-                     .Where(x => x.c.State == ArraySubmissionState.Submitting && x.c.JobId is null && x.c.Comment.Length > 0).ToList())
+                     .Where(x => x.c.State == ArraySubmissionState.Submitting && x.c.JobId is null && !string.IsNullOrEmpty(x.c.Comment)).ToList())
         {
-            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(c.JobName, c.Comment);
+            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(c.JobName, c.Comment!);
             if (!answered)
                 throw new SpineProdException("SPN3009",
                     $"a previous Submit was interrupted while submitting the cleanup job {c.JobName}, and the scheduler does not answer to say whether it was accepted; run again when it does",
@@ -476,16 +478,15 @@ public sealed class Submitter
     }
 
     /// <summary>
-    /// The --comment of every job: <c>spineprod:&lt;production&gt;:&lt;stage&gt;:&lt;array index or cleanup&gt;:&lt;submission&gt;</c>,
+    /// The --comment of every job: <c>spineprod:&lt;identity key&gt;:&lt;stage&gt;:&lt;array index or cleanup&gt;:&lt;submission&gt;</c>,
     /// unique per submission of an array, so an unanswered sbatch or a job the ledger lost is found again.
     /// </summary>
-    public static string Comment(string production, string stage, string which, string submissionId) =>
-        $"{CommentPrefix(production)}{CleanComment(stage)}:{which}:{submissionId}";
+    public static string Comment(ProductionPlan plan, string stage, string which, string submissionId) =>
+        $"{CommentPrefix(plan)}{ProductionIdentity.CommentWord(stage)}:{which}:{submissionId}";
 
-    /// <summary>What every job comment of this production starts with.</summary>
-    public static string CommentPrefix(string production) => $"spineprod:{CleanComment(production)}:";
-
-    private static string CleanComment(string s) => new(s.Select(c => char.IsWhiteSpace(c) || c is '|' or '"' or '\'' ? '_' : c).ToArray());
+    /// <summary><c>spineprod:&lt;identity key&gt;:</c>: a job's comment says which production it is, not only its name.</summary>
+    public static string CommentPrefix(ProductionPlan plan) =>
+        plan.Owner?.CommentPrefix ?? $"spineprod:{ProductionIdentity.CommentWord(plan.ProductionName)}:";
 
     /// <summary>
     /// The stage's own Dependency AND afterok on every array its upstream stages have in flight:

@@ -44,7 +44,7 @@ public sealed class JobFolderTests : EndToEndScenarios
             Assert.Contains("SPN3032", r.Output);
             Assert.Contains("partial copy was removed", r.Output);
             // only the production's state folder (its lock): no job folder, whole or partial
-            Assert.Equal(["test"], Directory.GetDirectories(small).Select(Path.GetFileName));
+            Assert.Equal([p.StateDirName], Directory.GetDirectories(small).Select(Path.GetFileName));
             var plan = Plan(p);
             Assert.Empty(Ledger.Load(plan.StateDir, plan.ProductionName).Submissions);
         }
