@@ -100,7 +100,7 @@ public sealed class Submitter
     /// sent stays recorded (the ledger says the submission was interrupted); what was not leaves no
     /// trace; the error says which is which, and a later Submit sends the rest.
     /// </summary>
-    private void StopIfCancelled(ProductionPlan plan, Ledger ledger, SubmissionRecord submission, SubmitOutcome outcome)
+    private void StopIfCancelled(ProductionPlan plan, Ledger ledger, SubmissionRecord submission, SubmitOutcome outcome, string? inFlight = null)
     {
         if (!_ctx.Cancellation.IsCancellationRequested) return;
         var reason = _ctx.CancellationReason();
@@ -111,7 +111,7 @@ public sealed class Submitter
             DeleteOwnFolder(st.JobFolder);
         }
         int cleanups = submission.Cleanups.Count(c => c.JobId is not null);
-        if (outcome.Arrays.Count == 0 && cleanups == 0 && submission.Stages.Count == 0)
+        if (outcome.Arrays.Count == 0 && cleanups == 0 && inFlight is null && submission.Stages.Count == 0)
         {
             Forget(plan, ledger, submission);
             throw new SpineProdException("SPN3031", $"{reason} before anything was sent: nothing was submitted.", plan.ProductionFile);
@@ -123,6 +123,7 @@ public sealed class Submitter
         throw new SpineProdException("SPN3031",
             $"{reason}: stopped after the array in flight. Sent: {(sent.Length == 0 ? "no array" : sent)}" +
             (cleanups > 0 ? $", and {cleanups} cleanup job(s)" : "") +
+            (inFlight is null ? "" : $". The array in flight, {inFlight}") +
             $". They are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again sends the rest (or -t:Cancel stops what was sent).",
             plan.ProductionFile);
     }
@@ -276,6 +277,9 @@ public sealed class Submitter
                         // in it), and the next Submit or Cancel looks the array up by its comment first.
                         ledger.Save(plan.StateDir);
                         JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                        // Ctrl-C in a terminal reaches sbatch too: say it as the interruption it is
+                        StopIfCancelled(plan, ledger, submission, outcome,
+                            $"{array.JobName} ({e.Code}: its sbatch was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
                     }
                     else if (already == 0)
                         // Nothing of this Submit reached the cluster: leave no trace of it, so the
@@ -365,6 +369,9 @@ public sealed class Submitter
                 entry.Error = $"{e.Code}: {e.Message}";
                 if (!MayHaveBeenAccepted(e)) entry.State = ArraySubmissionState.NotSubmitted;
                 ledger.Save(plan.StateDir);
+                if (MayHaveBeenAccepted(e))
+                    StopIfCancelled(plan, ledger, submission, outcome,
+                        $"the cleanup job {cleanup.JobName} ({e.Code}: its sbatch was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
                 throw;
             }
             ledger.Save(plan.StateDir);

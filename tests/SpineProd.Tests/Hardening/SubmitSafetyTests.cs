@@ -369,6 +369,49 @@ public sealed class SubmitSafetyTests(ClusterFixture cluster) : EndToEndScenario
     }
 
     [Fact]
+    public void Ctrl_C_in_a_terminal_reaches_the_whole_process_group_and_the_Submit_still_stops_cleanly()
+    {
+        cluster.Require();
+        var held = HeldJob("safe_pgint_hold");
+        string? jobName = null;
+        try
+        {
+            (var p, var env, jobName) = SlowSubmit("pgint", held);
+            var psi = new ProcessStartInfo("setsid", ["dotnet", "build", p.ProjectFile, "-t:Submit", "-nologo"])
+                { WorkingDirectory = p.Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+            foreach (var (k, v) in env) psi.Environment[k] = v;
+            string output;
+            int exit;
+            using (var build = Process.Start(psi)!)
+            {
+                var stdout = build.StandardOutput.ReadToEndAsync();
+                WaitForFile(Path.Combine(p.Dir, "sbatch-started-3"), build);
+                // as a terminal does: SIGINT to the build, its task host and the sbatch in flight alike
+                ProcessRunner.Instance.Run("kill", ["-INT", "--", $"-{build.Id}"], TimeSpan.FromSeconds(10));
+                Assert.True(build.WaitForExit(60_000), "the Submit did not stop after Ctrl-C");
+                output = stdout.Result;
+                exit = build.ExitCode;
+            }
+            Thread.Sleep(2000);
+
+            Assert.NotEqual(0, exit);
+            Assert.Contains("SPN3031", output);
+            var arrays = LedgerOf(p).AllArrays().Select(a => a.Array).ToList();
+            var sent = arrays.Where(a => a.State == ArraySubmissionState.Submitted).ToList();
+            Assert.All(arrays.Except(sent), a => Assert.Equal(ArraySubmissionState.Submitting, a.State));   // the one cut short, if any
+            Assert.True(arrays.Count <= 4, $"{arrays.Count} arrays after Ctrl-C at the third");
+
+            var rest = Submit(p);
+            Assert.True(rest.ExitCode == 0, rest.Stdout);
+            Assert.Equal(Enumerable.Range(0, 8).ToDictionary(i => $"{jobName}_{i}", _ => 1), ClusterFaultTests.ArraysByName(jobName, 8));
+        }
+        finally
+        {
+            CancelByName("safe_pgint");
+        }
+    }
+
+    [Fact]
     public void Killing_only_the_dotnet_build_process_stops_its_task_host_after_the_array_in_flight_and_the_ledger_says_so()
     {
         cluster.Require();
