@@ -302,7 +302,8 @@ public sealed class SubmitSafetyTests(ClusterFixture cluster) : EndToEndScenario
 
     private static Process StartSubmit(ScratchProduction p, Dictionary<string, string?> env)
     {
-        var psi = new ProcessStartInfo("dotnet", ["build", p.ProjectFile, "-t:Submit", "-nologo"])
+        // SIGINT as a terminal leaves it (a test host started in the background inherits it ignored)
+        var psi = new ProcessStartInfo("env", ["--default-signal=INT", "dotnet", "build", p.ProjectFile, "-t:Submit", "-nologo"])
             { WorkingDirectory = p.Dir, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var (k, v) in env) psi.Environment[k] = v;
         return Process.Start(psi)!;
@@ -349,7 +350,7 @@ public sealed class SubmitSafetyTests(ClusterFixture cluster) : EndToEndScenario
             }
             Thread.Sleep(2000);   // nothing may be sent after the build ended
 
-            Assert.NotEqual(0, exit);
+            Assert.True(exit != 0, output);
             Assert.Contains("SPN3031", output);
             Assert.Contains("stopped after the array in flight", output);
             var sent = AssertConsistent(p, jobName);
@@ -377,7 +378,7 @@ public sealed class SubmitSafetyTests(ClusterFixture cluster) : EndToEndScenario
         try
         {
             (var p, var env, jobName) = SlowSubmit("pgint", held);
-            var psi = new ProcessStartInfo("setsid", ["dotnet", "build", p.ProjectFile, "-t:Submit", "-nologo"])
+            var psi = new ProcessStartInfo("env", ["--default-signal=INT", "setsid", "dotnet", "build", p.ProjectFile, "-t:Submit", "-nologo"])
                 { WorkingDirectory = p.Dir, RedirectStandardOutput = true, RedirectStandardError = true };
             foreach (var (k, v) in env) psi.Environment[k] = v;
             string output;
@@ -394,7 +395,7 @@ public sealed class SubmitSafetyTests(ClusterFixture cluster) : EndToEndScenario
             }
             Thread.Sleep(2000);
 
-            Assert.NotEqual(0, exit);
+            Assert.True(exit != 0, output);
             Assert.Contains("SPN3031", output);
             var arrays = LedgerOf(p).AllArrays().Select(a => a.Array).ToList();
             var sent = arrays.Where(a => a.State == ArraySubmissionState.Submitted).ToList();
