@@ -50,7 +50,7 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task, ICancelab
         };
         var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
         var schedulers = Schedulers.Factory(plan.StateDir, m => Quietly(() => Log.LogMessage(MessageImportance.High, "{0}", m)),
-            ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile);
+            ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile, stop: interruption.Token);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
         var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
