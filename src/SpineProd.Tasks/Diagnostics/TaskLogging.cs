@@ -1,3 +1,4 @@
+using Microsoft.Build.Framework;
 using Microsoft.Build.Utilities;
 
 namespace SpineProd.Diagnostics;
@@ -5,6 +6,32 @@ namespace SpineProd.Diagnostics;
 /// <summary>How every SpineProd task reports SPN diagnostics, so each error points at the file to fix.</summary>
 internal static class TaskLogging
 {
+    /// <summary>
+    /// Logs what a person asked to see (a plan, a table, job ids, progress) so every logger shows it.
+    /// High importance reaches the classic console logger, CI logs and binlogs. .NET's Terminal
+    /// Logger (the default in a terminal since .NET 9) hides high-importance messages below
+    /// -v:detailed and prints at once only messages holding one of its "immediate" keywords; so when
+    /// it draws the console (<paramref name="terminalLogger"/>), the report ends with that keyword
+    /// inside an escape sequence the terminal shows as nothing (README: "In a terminal").
+    /// </summary>
+    /// <remarks>
+    /// One message a line: the Terminal Logger ends its own lines but not the line breaks inside a
+    /// message (in a terminal without output post-processing they make a staircase), and a CI log
+    /// then has one log line for each line of text.
+    /// </remarks>
+    public static void LogReport(this TaskLoggingHelper log, string text, bool terminalLogger)
+    {
+        foreach (var line in text.TrimEnd('\n', '\r').Split('\n'))
+            log.LogMessage(MessageImportance.High, "{0}", line.TrimEnd('\r') + (terminalLogger ? TerminalLoggerMarker : ""));
+    }
+
+    /// <summary>
+    /// An OSC 8 "end of hyperlink" with an id parameter: a no-op for terminals (the Terminal Logger
+    /// writes OSC 8 links itself), carrying "--interactive", a keyword the Terminal Logger prints
+    /// immediately (dotnet/msbuild#9667 gives it as the way to have a message shown).
+    /// </summary>
+    internal const string TerminalLoggerMarker = "\u001b]8;id=--interactive;\u001b\\";
+
     public static void LogSpn(this TaskLoggingHelper log, SpineProdException e, string? fallbackFile)
         => log.LogError(null, e.Code, null, e.File ?? fallbackFile, e.Line, e.Column, 0, 0, "{0}", e.Message);
 

@@ -7,7 +7,7 @@ using SpineProd.Submission;
 namespace SpineProd.Tasks;
 
 /// <summary>-t:Submit: submits the built plan (or what is missing of it) to the production's scheduler.</summary>
-public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
+public sealed class SubmitProduction : SpineProdTask
 {
     [Required] public string PlanFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
@@ -29,11 +29,11 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
             GitCommit = ClusterTaskSupport.GitCommit(RepositoryRoot),
             Command = ClusterTaskSupport.CommandLine(BuildEngine, ProjectFile, "Submit"),
             Resubmit = SubmitContext.ParseResubmit(Resubmit, ProjectFile),
-            Log = (level, message) => ClusterTaskSupport.Log(Log, level, message),
+            Log = (level, message) => ClusterTaskSupport.Log(Log, level, message, UnderTerminalLogger),
             Warn = (code, message) => Log.LogWarning(null, code, null, ProjectFile, 0, 0, 0, 0, "{0}", message),
         };
         var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
-        var schedulers = Schedulers.Factory(plan.StateDir, m => Log.LogMessage(MessageImportance.High, "{0}", m),
+        var schedulers = Schedulers.Factory(plan.StateDir, m => Report(m),
             ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
@@ -51,7 +51,6 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
         AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName), context.GitCommit, null)?.Log(Log);
         JobIds = outcome.Arrays.Select(a => a.JobId).ToArray();
         if (outcome.Arrays.Count > 0)
-            Log.LogMessage(MessageImportance.High, "{0}: submitted {1} task(s) in {2} array(s): jobs {3}. See where they stand with -t:Status.",
-                plan.ProductionName, outcome.TasksSubmitted, outcome.Arrays.Count, string.Join(", ", JobIds));
+            Report($"{plan.ProductionName}: submitted {outcome.TasksSubmitted} task(s) in {outcome.Arrays.Count} array(s): jobs {string.Join(", ", JobIds)}. See where they stand with -t:Status.");
     });
 }
