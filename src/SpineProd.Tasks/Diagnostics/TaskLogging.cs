@@ -33,14 +33,37 @@ internal static class TaskLogging
     internal const string TerminalLoggerMarker = "\u001b]8;id=--interactive;\u001b\\";
 
     public static void LogSpn(this TaskLoggingHelper log, SpineProdException e, string? fallbackFile)
-        => log.LogError(null, e.Code, null, e.File ?? fallbackFile, e.Line, e.Column, 0, 0, "{0}", e.Message);
+        => log.LogError(null, e.Code, null, e.File ?? fallbackFile, e.Line, e.Column, 0, 0, "{0}", OneLine(e.Message));
 
     public static void LogSpn(this TaskLoggingHelper log, SpnDiagnostic d, string? fallbackFile)
     {
         if (d.IsError)
-            log.LogError(null, d.Code, null, d.File ?? fallbackFile, d.Line, d.Column, 0, 0, "{0}", d.Message);
+            log.LogError(null, d.Code, null, d.File ?? fallbackFile, d.Line, d.Column, 0, 0, "{0}", OneLine(d.Message));
         else
-            log.LogWarning(null, d.Code, null, d.File ?? fallbackFile, d.Line, d.Column, 0, 0, "{0}", d.Message);
+            log.LogWarning(null, d.Code, null, d.File ?? fallbackFile, d.Line, d.Column, 0, 0, "{0}", OneLine(d.Message));
+    }
+
+    /// <summary>
+    /// A diagnostic on one line. Loggers print every line of a message as a diagnostic of its own
+    /// (a five-line message is five "error" lines in a CI log, four of them without the code), so
+    /// the lines are joined; a list of "- item" lines becomes "item; item".
+    /// </summary>
+    public static string OneLine(string message)
+    {
+        if (message.IndexOfAny(['\n', '\r']) < 0) return message;
+        var sb = new System.Text.StringBuilder();
+        bool previousWasItem = false;
+        foreach (var raw in message.Split('\n'))
+        {
+            var line = raw.Trim();
+            if (line.Length == 0) continue;
+            bool item = line.StartsWith("- ", StringComparison.Ordinal);
+            if (item) line = line[2..].TrimStart();
+            if (sb.Length > 0) sb.Append(item && previousWasItem ? "; " : " ");
+            sb.Append(line);
+            previousWasItem = item;
+        }
+        return sb.ToString();
     }
 
     /// <summary>
@@ -60,7 +83,7 @@ internal static class TaskLogging
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.LogError(null, "SPN0001", null, projectFile, 0, 0, 0, 0, "{0}", e.Message);
+            log.LogError(null, "SPN0001", null, projectFile, 0, 0, 0, 0, "{0}", OneLine(e.Message));
         }
         return !log.HasLoggedErrors;
     }

@@ -72,7 +72,8 @@ public sealed class TerminalLoggerTests
         // A local Submit runs its tasks to the end: Status waits on them from a second terminal.
         var submit = Task.Run(() => Pty.Run("dotnet build test.spineproj -t:Submit", p.Dir));
         var deadline = DateTime.UtcNow.AddMinutes(3);
-        while (!File.Exists(Path.Combine(p.Dir, "jobs", "test", "submissions.json")) && DateTime.UtcNow < deadline) Thread.Sleep(200);
+        bool Submitted() => Directory.Exists(Path.Combine(p.Dir, "jobs")) && Directory.EnumerateFiles(Path.Combine(p.Dir, "jobs"), "submissions.json", SearchOption.AllDirectories).Any();
+        while (!Submitted() && DateTime.UtcNow < deadline) Thread.Sleep(200);
         var wait = Dotnet(p.Dir, "test.spineproj -t:Status -p:Wait=true -p:PollInterval=1");
         Assert.Matches(@"test: waiting, poll 1 at \d\d:\d\d:\d\d: \d of 2 task\(s\) done, \d pending, \d running, 0 failed", wait.Text);
         Assert.Contains("test: 2 of 2 task(s) complete", wait.Text);
