@@ -7,7 +7,7 @@ using SpineProd.Submission;
 namespace SpineProd.Tasks;
 
 /// <summary>-t:Cancel: cancels the production's pending and running jobs (needs only its state folder, not a plan).</summary>
-public sealed class CancelProduction : Microsoft.Build.Utilities.Task
+public sealed class CancelProduction : SpineProdTask
 {
     [Required] public string StateDir { get; set; } = "";
     [Required] public string ProductionName { get; set; } = "";
@@ -31,7 +31,7 @@ public sealed class CancelProduction : Microsoft.Build.Utilities.Task
         void Started(IReadOnlyList<string> ids) => AuditRecords.ForCancel(stateDir, ProductionName, ids, null, buildId, AuditRecord.Started)?.Record(Log);
         try
         {
-            outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10), Started);
+            outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Report(m), TimeSpan.FromSeconds(10), Started);
         }
         catch (SpineProdException e)
         {

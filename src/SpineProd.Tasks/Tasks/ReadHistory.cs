@@ -9,7 +9,7 @@ namespace SpineProd.Tasks;
 /// Files the staged binlogs (keeps those of builds that changed something on the cluster, in their
 /// production's binlogs/ folder), then, for -t:History, prints the production's audit trail.
 /// </summary>
-public sealed class ReadHistory : Microsoft.Build.Utilities.Task
+public sealed class ReadHistory : SpineProdTask
 {
     [Required] public string ProjectFile { get; set; } = "";
     [Required] public string StagingDir { get; set; } = "";
@@ -41,6 +41,6 @@ public sealed class ReadHistory : Microsoft.Build.Utilities.Task
         foreach (var (file, problem) in skipped)
             if (file.EndsWith(".binlog", StringComparison.Ordinal)) Log.LogWarning(null, "SPN5002", null, file, 0, 0, 0, 0, "Binlog skipped: {0}.", problem);
             else Log.LogWarning(null, "SPN5004", null, file, 0, 0, 0, 0, "Audit record skipped: {0}.", problem);
-        Log.LogMessage(MessageImportance.High, "{0}", Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows));
+        Report(Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows));
     });
 }
