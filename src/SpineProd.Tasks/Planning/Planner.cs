@@ -96,7 +96,7 @@ public sealed partial class Planner
     /// <summary>Precedence: -p: on the command line > stage metadata > the production's property.</summary>
     private SettingValue Setting(StageRequest? stage, string name, params string[] stageAliases)
     {
-        string propertyName = name == "OutputFile" ? "Output" : name;
+        string propertyName = name;
         var settings = _request.Settings;
         if (_request.GlobalProperties.Contains(propertyName) && settings.TryGetValue(name, out var global))
             return new SettingValue(global.Trim(), _request.ProductionFile, 0, $"-p:{propertyName} on the command line");
@@ -366,9 +366,9 @@ public sealed partial class Planner
             : Path.Combine(_request.StateDir, "output", multiStage ? stage.Name : "");
         outputDir = Path.TrimEndingDirectorySeparator(outputDir);
         string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.StateDir) : Path.Combine(outputDir, jobName + ".h5");
-        foreach (var (value, what) in new[] { (output, "Output"), (outputDir, "OutputDir") })
+        foreach (var (value, what) in new[] { (output, "OutputFile"), (outputDir, "OutputDir") })
             if (value.IndexOfAny(['\n', '\r']) >= 0)
-                throw Invalid("SPN1025", what == "Output" ? outputSetting : outputDirSetting, $"{what} contains a newline");
+                throw Invalid("SPN1025", what == "OutputFile" ? outputSetting : outputDirSetting, $"{what} contains a newline");
 
         var runtime = Runtime(S);
         var templateSetting = S("JobTemplate");

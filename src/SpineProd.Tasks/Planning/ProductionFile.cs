@@ -20,9 +20,11 @@ public sealed class ProductionFile
     [
         "SpineConfig", "Detector", "Profile", "ProfilesFile", "FilesPerTask", "MaxRunningTasks", "Ntasks",
         "Partition", "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName",
-        "Output", "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
+        "OutputFile", "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "MaxArraySize", "ApplyMods", "JobTemplate", "CleanupTemplate", "JobsDir",
-        "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
+        "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "HistoryOutput", "ConfigRoot", "ResolvedConfigDir",
+        "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
+        "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout",
     ];
 
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
@@ -135,6 +137,12 @@ public sealed class ProductionFile
                 yield return new("SPN1003", $"Property '{name}' is not a SpineProd property; did you mean '{near}'?", Path, LineOf(prop), ColumnOf(prop));
         }
     }
+
+    /// <summary>The known name closest to <paramref name="name"/>, if it is a likely typo of it (one edit for short names, two for longer ones).</summary>
+    public static string? Nearest(string name, IEnumerable<string> known) =>
+        known.Select(k => (Name: k, Distance: Distance(k.ToLowerInvariant(), name.ToLowerInvariant())))
+            .Where(x => x.Distance > 0 && x.Distance <= Math.Min(2, Math.Max(1, x.Name.Length / 4)))
+            .OrderBy(x => x.Distance).Select(x => x.Name).FirstOrDefault();
 
     private static string Suggest(string name, IEnumerable<string> known)
     {

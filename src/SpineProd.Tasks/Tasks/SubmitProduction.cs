@@ -21,6 +21,8 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
 
     public override bool Execute() => Log.Run(ProjectFile, () =>
     {
+        var options = new Options.RunOptions(ProjectFile, CheckOptions.GlobalProperties(BuildEngine), Planning.ProductionFile.Load(ProjectFile));
+        int retries = options.Count("SubmitRetries", SubmitRetries, 5), parallelism = options.Count("LocalParallelism", LocalParallelism, 0);
         var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
         var context = new SubmitContext
@@ -32,9 +34,9 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
             Log = (level, message) => ClusterTaskSupport.Log(Log, level, message),
             Warn = (code, message) => Log.LogWarning(null, code, null, ProjectFile, 0, 0, 0, 0, "{0}", message),
         };
-        var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
+        var slurm = new SlurmOptions { MaxAttempts = retries + 1 };
         var schedulers = Schedulers.Factory(plan.StateDir, m => Log.LogMessage(MessageImportance.High, "{0}", m),
-            ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile);
+            parallelism, slurm, ProjectFile);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
         var before = Ledger.Load(plan.StateDir, plan.ProductionName);
