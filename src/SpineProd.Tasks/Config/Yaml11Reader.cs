@@ -81,8 +81,24 @@ public sealed class Yaml11Reader
         return null;
     }
 
+    /// <summary>Flow collections ('[' or '{') opened and not yet closed while composing: where PyYAML's "while parsing a flow ..." points.</summary>
+    private readonly List<(Mark Start, string Kind)> _openFlow = new();
+
+    /// <summary>
+    /// A parse error inside an unclosed '[' or '{': reported, as PyYAML does, at the line where it
+    /// opened (that is the line to fix), with where the parser gave up.
+    /// </summary>
+    private SpineProdException? UnclosedFlow(string problem, Mark? at)
+    {
+        if (_openFlow.Count == 0) return null;
+        var (start, kind) = _openFlow[^1];
+        string where = at is { } m ? $" (line {m.Line}, column {m.Column})" : "";
+        return Syntax($"while parsing a flow {kind} opened at line {start.Line}, column {start.Column}: {problem}{where}", start);
+    }
+
     private YNode? ComposeOnce(string text)
     {
+        _openFlow.Clear();
         var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
         var open = new HashSet<YNode>(); // nodes being composed: an alias to one is a recursive structure
@@ -105,10 +121,12 @@ public sealed class Yaml11Reader
         catch (YamlException e) when (HashAfterClose(text, e) is null)
         {
             // PyYAML's scanner/parser errors: SPINE reports them as ConfigIncludeError "Error loading".
+            if (e.Message.Contains("flow", StringComparison.OrdinalIgnoreCase) && UnclosedFlow(CleanMessage(e.Message), e.Start) is { } unclosed) throw unclosed;
             throw Syntax(CleanMessage(e.Message), e.Start);
         }
         catch (InvalidOperationException)
         {
+            if (_openFlow.Count > 0 && UnclosedFlow($"expected ',' or '{(_openFlow[^1].Kind == "sequence" ? "]" : "}")}', but got the end of the file", null) is { } unclosed) throw unclosed;
             // YamlDotNet's parser ran out of events (e.g. an unclosed flow collection): report at the end.
             var lines = text.Split('\n');
             var last = lines.Length - (text.EndsWith('\n') ? 1 : 0);
@@ -224,7 +242,9 @@ public sealed class Yaml11Reader
             var node = new YSeq { Mark = ToMark(ss.Start) };
             node.Tag = TagOf(ss.Tag, ss.Anchor, node, anchors) ?? "tag:yaml.org,2002:seq";
             open.Add(node);
+            if (ss.Style == SequenceStyle.Flow) _openFlow.Add((ss.Start, "sequence"));
             while (!parser.TryConsume<SequenceEnd>(out _)) node.Items.Add(ComposeNode(parser, anchors, open, depth + 1));
+            if (ss.Style == SequenceStyle.Flow) _openFlow.RemoveAt(_openFlow.Count - 1);
             open.Remove(node);
             return node;
         }
@@ -233,12 +253,14 @@ public sealed class Yaml11Reader
             var node = new YMap { Mark = ToMark(ms.Start) };
             node.Tag = TagOf(ms.Tag, ms.Anchor, node, anchors) ?? "tag:yaml.org,2002:map";
             open.Add(node);
+            if (ms.Style == MappingStyle.Flow) _openFlow.Add((ms.Start, "mapping"));
             while (!parser.TryConsume<MappingEnd>(out _))
             {
                 var k = ComposeNode(parser, anchors, open, depth + 1);
                 var v = ComposeNode(parser, anchors, open, depth + 1);
                 node.Pairs.Add((k, v));
             }
+            if (ms.Style == MappingStyle.Flow) _openFlow.RemoveAt(_openFlow.Count - 1);
             open.Remove(node);
             return node;
         }

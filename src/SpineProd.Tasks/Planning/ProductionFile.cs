@@ -22,7 +22,7 @@ public sealed class ProductionFile
         "Partition", "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName",
         "OutputFile", "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "MaxArraySize", "ApplyMods", "JobTemplate", "CleanupTemplate", "JobsDir",
-        "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "HistoryOutput", "ConfigRoot", "ResolvedConfigDir",
+        "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
         "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout",
     ];
@@ -150,7 +150,8 @@ public sealed class ProductionFile
         return near is null ? "" : $" (did you mean '{near}'?)";
     }
 
-    private static int Distance(string a, string b)
+    /// <summary>Edit distance (Levenshtein): how far a typo is from a known name.</summary>
+    public static int Distance(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
         for (int i = 0; i <= a.Length; i++) d[i, 0] = i;

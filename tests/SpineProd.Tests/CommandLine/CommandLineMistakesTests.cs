@@ -80,3 +80,34 @@ public sealed class CommandLineMistakesTests
         Assert.Equal("SPN1061", e.Code);
     }
 }
+
+/// <summary>Errors that read well: a config not found names the near names; a YAML error is at the line to fix.</summary>
+public sealed class ReadableErrorTests
+{
+    [Fact]
+    public void A_config_not_found_suggests_the_name_with_the_other_extension()
+    {
+        var p = new ScratchProduction("cli-config-near");
+        p.Inputs(1);
+        p.Write("<Scheduler>local</Scheduler>", "<Source Include=\"inputs/*.root\" />");
+
+        var r = DotnetBuild.Run(p.ProjectFile, "Build", new Dictionary<string, string> { ["SpineConfig"] = "spine.cfg" });
+
+        Assert.False(r.Succeeded);
+        Assert.Contains("error SPN2040: SpineConfig 'spine.cfg' not found; did you mean 'spine.yaml'?", r.Output);
+    }
+
+    [Fact]
+    public void An_unclosed_bracket_in_a_config_is_reported_at_the_line_where_it_opened()
+    {
+        var p = new ScratchProduction("cli-yaml-bracket");
+        p.Inputs(1);
+        File.WriteAllText(Path.Combine(p.Dir, "spine.yaml"), "base:\n  iterations: -1\nio:\n  loader:\n    batch_size: [1, 2\n    shuffle: false\n\n\n");
+        p.Write("<Scheduler>local</Scheduler>", "<Source Include=\"inputs/*.root\" />");
+
+        var r = DotnetBuild.Run(p.ProjectFile, "Build");
+
+        Assert.False(r.Succeeded);
+        Assert.Matches(@"spine\.yaml\(5,17\): error SPN2001: Error loading .*while parsing a flow sequence opened at line 5, column 17", r.Output);
+    }
+}

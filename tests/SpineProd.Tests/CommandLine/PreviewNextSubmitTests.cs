@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using SpineProd.IO;
+using SpineProd.Scheduler;
 using SpineProd.Tests.Cluster;
 using SpineProd.Tests.Infrastructure;
 using Xunit;
@@ -29,6 +31,8 @@ public sealed class PreviewNextSubmitTests
                 <MaxArraySize>4</MaxArraySize>
                 <LocalParallelism>2</LocalParallelism>
             """, "<SourceList Include=\"inputs.txt\" />");
+        // What productions/Directory.Build.rsp does for the shipped productions: every build leaves an audit binlog.
+        File.WriteAllText(Path.Combine(p.Dir, "Directory.Build.rsp"), "-bl:%MSBuildThisFileDirectory%.binlogs/{}.binlog\n");
 
         var first = DotnetBuild.Run(p.ProjectFile, "Submit");
         Assert.True(first.Succeeded, first.Output);
@@ -58,6 +62,14 @@ public sealed class PreviewNextSubmitTests
         var previewed = Regex.Matches(preview.Output, @"^\s+\d+\s+(spine_\S+)\s+(\S+)\s+\d+\s+(?:failed|inputs changed|never submitted)", RegexOptions.Multiline)
             .Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}").ToList();
         Assert.Equal(previewed, sent);
+        Assert.DoesNotContain("SpineProd audit:", second.Output); // the audit record is in the binlog, not on the console
+
+        // History as JSON, piped into jq as a script would.
+        var jq = ProcessRunner.Instance.Run("bash", ["-o", "pipefail", "-c",
+            $"dotnet build {ShellQuote.Literal(p.ProjectFile)} -t:History -p:HistoryFormat=json -getProperty:SpineProdHistory | jq -r '.[].action'"],
+            TimeSpan.FromMinutes(3), p.Dir, new Dictionary<string, string?> { ["MSBUILDDISABLENODEREUSE"] = "1", ["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0", ["DOTNET_NOLOGO"] = "1" });
+        Assert.True(jq.Succeeded, jq.Stdout + jq.Stderr);
+        Assert.Equal(["Resubmit", "Submit"], jq.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Fact]
