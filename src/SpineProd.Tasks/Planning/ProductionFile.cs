@@ -30,7 +30,7 @@ public sealed class ProductionFile
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
     public static readonly string[] StageMetadata =
     [
-        "Config", "SpineConfig", "Detector", "Profile", "FilesPerTask", "MaxRunningTasks", "Ntasks", "Partition",
+        "Config", "SpineConfig", "Detector", "Profile", "FilesPerTask", "TaskCount", "MaxRunningTasks", "Ntasks", "Partition",
         "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName", "OutputFile",
         "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "ApplyMods", "DependsOn", "Cleanup", "InputsFrom",

@@ -84,6 +84,11 @@ public sealed class ListModifiers : Microsoft.Build.Utilities.Task
     {
         foreach (var line in ModifierListing.Describe(SpineConfig, ProductionDir, RepoRoot, ConfigTaskSupport.Environment()))
             Log.LogMessage(MessageImportance.High, line);
+        // spine-prod's --list-mods ends with how to use them; so does this.
+        string production = ProjectFile is null ? "<production>.spineproj" : Path.GetFileName(ProjectFile);
+        Log.LogMessage(MessageImportance.High,
+            "Usage: dotnet build {0} -p:ApplyMods=<name>[:YYMMDD],... (e.g. -p:ApplyMods=data,lite; several with ',' on the command line, ';' in the file), or <ApplyMods> in the production; -t:ResolveConfigs shows the result.",
+            production);
     });
 }
 
