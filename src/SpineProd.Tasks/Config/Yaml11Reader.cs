@@ -81,24 +81,55 @@ public sealed class Yaml11Reader
         return null;
     }
 
-    /// <summary>Flow collections ('[' or '{') opened and not yet closed while composing: where PyYAML's "while parsing a flow ..." points.</summary>
-    private readonly List<(Mark Start, string Kind)> _openFlow = new();
-
     /// <summary>
-    /// A parse error inside an unclosed '[' or '{': reported, as PyYAML does, at the line where it
-    /// opened (that is the line to fix), with where the parser gave up.
+    /// A parse error inside an unclosed '[' or '{': reported, as PyYAML does ("while parsing a flow
+    /// sequence"), at the innermost collection still open where the parser gave up: the line to fix.
     /// </summary>
-    private SpineProdException? UnclosedFlow(string problem, Mark? at)
+    private SpineProdException? UnclosedFlow(string text, long stopIndex, string problem, Mark? at)
     {
-        if (_openFlow.Count == 0) return null;
-        var (start, kind) = _openFlow[^1];
+        if (InnermostOpenFlow(text, (int)Math.Min(stopIndex, text.Length)) is not { } open) return null;
+        int line = 1, lineStart = 0;
+        for (int k = 0; k < open; k++) if (text[k] == '\n') { line++; lineStart = k + 1; }
+        string kind = text[open] == '[' ? "sequence" : "mapping";
         string where = at is { } m ? $" (line {m.Line}, column {m.Column})" : "";
-        return Syntax($"while parsing a flow {kind} opened at line {start.Line}, column {start.Column}: {problem}{where}", start);
+        return new SpineProdException(ConfigErrors.YamlSyntax,
+            $"Error loading {File}: while parsing a flow {kind} opened at line {line}, column {open - lineStart + 1}: {problem}{where}", File, line, open - lineStart + 1);
+    }
+
+    /// <summary>The index of the innermost '[' or '{' still open before <paramref name="end"/>, skipping quoted scalars and comments.</summary>
+    private static int? InnermostOpenFlow(string text, int end)
+    {
+        var open = new Stack<int>();
+        char previous = '\n'; // the last character that was not a space or tab
+        for (int i = 0; i < end; i++)
+        {
+            char c = text[i];
+            bool atToken = previous is '\n' or ':' or ',' or '[' or '{' or '-' or '?';
+            if (c == '#' && (i == 0 || text[i - 1] is ' ' or '\t' or '\n'))
+            {
+                while (i < end && text[i] != '\n') i++;
+                previous = '\n';
+                continue;
+            }
+            if ((c == '\'' || c == '"') && atToken)
+            {
+                for (i++; i < end; i++)
+                {
+                    if (c == '"' && text[i] == '\\') { i++; continue; }
+                    if (text[i] == c) { if (c == '\'' && i + 1 < end && text[i + 1] == '\'') { i++; continue; } break; }
+                }
+                previous = 'x';
+                continue;
+            }
+            if ((c == '[' || c == '{') && atToken) open.Push(i);
+            else if ((c == ']' || c == '}') && open.Count > 0) open.Pop();
+            if (c is not (' ' or '\t' or '\r')) previous = c;
+        }
+        return open.Count > 0 ? open.Peek() : null;
     }
 
     private YNode? ComposeOnce(string text)
     {
-        _openFlow.Clear();
         var parser = new Parser(new StringReader(text));
         var anchors = new Dictionary<string, YNode>(StringComparer.Ordinal);
         var open = new HashSet<YNode>(); // nodes being composed: an alias to one is a recursive structure
@@ -121,12 +152,12 @@ public sealed class Yaml11Reader
         catch (YamlException e) when (HashAfterClose(text, e) is null)
         {
             // PyYAML's scanner/parser errors: SPINE reports them as ConfigIncludeError "Error loading".
-            if (e.Message.Contains("flow", StringComparison.OrdinalIgnoreCase) && UnclosedFlow(CleanMessage(e.Message), e.Start) is { } unclosed) throw unclosed;
+            if (e.Message.Contains("flow", StringComparison.OrdinalIgnoreCase) && UnclosedFlow(text, e.Start.Index, CleanMessage(e.Message), e.Start) is { } unclosed) throw unclosed;
             throw Syntax(CleanMessage(e.Message), e.Start);
         }
         catch (InvalidOperationException)
         {
-            if (_openFlow.Count > 0 && UnclosedFlow($"expected ',' or '{(_openFlow[^1].Kind == "sequence" ? "]" : "}")}', but got the end of the file", null) is { } unclosed) throw unclosed;
+            if (UnclosedFlow(text, text.Length, "the file ends before it is closed", null) is { } unclosed) throw unclosed;
             // YamlDotNet's parser ran out of events (e.g. an unclosed flow collection): report at the end.
             var lines = text.Split('\n');
             var last = lines.Length - (text.EndsWith('\n') ? 1 : 0);
@@ -242,9 +273,7 @@ public sealed class Yaml11Reader
             var node = new YSeq { Mark = ToMark(ss.Start) };
             node.Tag = TagOf(ss.Tag, ss.Anchor, node, anchors) ?? "tag:yaml.org,2002:seq";
             open.Add(node);
-            if (ss.Style == SequenceStyle.Flow) _openFlow.Add((ss.Start, "sequence"));
             while (!parser.TryConsume<SequenceEnd>(out _)) node.Items.Add(ComposeNode(parser, anchors, open, depth + 1));
-            if (ss.Style == SequenceStyle.Flow) _openFlow.RemoveAt(_openFlow.Count - 1);
             open.Remove(node);
             return node;
         }
@@ -253,14 +282,12 @@ public sealed class Yaml11Reader
             var node = new YMap { Mark = ToMark(ms.Start) };
             node.Tag = TagOf(ms.Tag, ms.Anchor, node, anchors) ?? "tag:yaml.org,2002:map";
             open.Add(node);
-            if (ms.Style == MappingStyle.Flow) _openFlow.Add((ms.Start, "mapping"));
             while (!parser.TryConsume<MappingEnd>(out _))
             {
                 var k = ComposeNode(parser, anchors, open, depth + 1);
                 var v = ComposeNode(parser, anchors, open, depth + 1);
                 node.Pairs.Add((k, v));
             }
-            if (ms.Style == MappingStyle.Flow) _openFlow.RemoveAt(_openFlow.Count - 1);
             open.Remove(node);
             return node;
         }

@@ -42,7 +42,7 @@ public sealed class PreviewNextSubmitTests
         lines.Add(Input("run_6.root"));
         lines.Add(Input("run_7.root"));
         p.List("inputs.txt", lines);
-        var ledger = Path.Combine(p.Dir, "jobs", "test", "submissions.json");
+        var ledger = Path.Combine(SpineProd.Planning.ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json")).StateDir, "submissions.json");
         var ledgerBefore = File.ReadAllText(ledger);
 
         var preview = DotnetBuild.Run(p.ProjectFile, "Preview");

@@ -45,7 +45,8 @@ public sealed class SpineProdFidelityTests
 
         Assert.True(r.Succeeded, r.Output);
         var stage = ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json")).Stages.Single();
-        Assert.Equal(Path.Combine(p.Dir, "jobs", "test", "out", "reco.h5"), stage.Output);
+        var plan = ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
+        Assert.Equal(Path.Combine(plan.StateDir, "out", "reco.h5"), stage.Output);
     }
 
     [Theory]
