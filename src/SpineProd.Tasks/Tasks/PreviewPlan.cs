@@ -24,7 +24,7 @@ public sealed class PreviewPlan : Microsoft.Build.Utilities.Task
         var plan = ProductionPlan.Load(PlanFile);
         var planDir = Path.GetDirectoryName(PlanFile)!;
         var mode = SubmitContext.ParseResubmit(Resubmit, ProjectFile);
-        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
+        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
         if (!ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null || a.State == ArraySubmissionState.Submitting))))
         {
             Log.LogMessage(MessageImportance.High, "{0}", PlanPrinter.Format(plan, planDir));
