@@ -42,6 +42,7 @@ public sealed class SchemaTests
         var data = new TheoryData<string>();
         foreach (var f in Directory.GetFiles(Repo.Path_("productions"), "*.spineproj")) data.Add(Path.Combine("productions", Path.GetFileName(f)));
         data.Add(Path.Combine("infer", "validate-configs.spineproj"));
+        data.Add(Path.Combine("sdk", "SpineProd.Templates", "content", "spineprod", "MyProduction.spineproj")); // what `dotnet new spineprod` makes
         return data;
     }
 
