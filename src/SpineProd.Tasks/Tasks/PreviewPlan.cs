@@ -11,7 +11,7 @@ namespace SpineProd.Tasks;
 /// first Submit that is the whole plan, with no scheduler call; afterwards it is the Submitter's own
 /// selection, from the ledger and one batched scheduler query. Never submits, cancels or writes.
 /// </summary>
-public sealed class PreviewPlan : Microsoft.Build.Utilities.Task
+public sealed class PreviewPlan : SpineProdTask
 {
     [Required] public string PlanFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
@@ -27,15 +27,14 @@ public sealed class PreviewPlan : Microsoft.Build.Utilities.Task
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
         if (!ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null || a.State == ArraySubmissionState.Submitting))))
         {
-            Log.LogMessage(MessageImportance.High, "{0}", PlanPrinter.Format(plan, planDir));
-            Log.LogMessage(MessageImportance.High, "Next Submit: the first, every task above ({0} task(s) in {1} array(s)). Nothing was submitted.",
-                plan.Stages.Sum(s => s.TaskCount), plan.Stages.Sum(s => s.Arrays.Count));
+            Report(PlanPrinter.Format(plan, planDir));
+            Report($"Next Submit: the first, every task above ({plan.Stages.Sum(s => s.TaskCount)} task(s) in {plan.Stages.Sum(s => s.Arrays.Count)} array(s)). Nothing was submitted.");
             return;
         }
-        Log.LogMessage(MessageImportance.High, "{0}", PlanPrinter.Format(plan, planDir, includeFirstScript: false, includeArrays: false));
+        Report(PlanPrinter.Format(plan, planDir, includeFirstScript: false, includeArrays: false));
         if (mode == ResubmitMode.None)
         {
-            Log.LogMessage(MessageImportance.High, "Next Submit: refused (SPN3012): the production was submitted before and Resubmit=none.");
+            Report("Next Submit: refused (SPN3012): the production was submitted before and Resubmit=none.");
             return;
         }
         ProductionState state;
@@ -50,6 +49,6 @@ public sealed class PreviewPlan : Microsoft.Build.Utilities.Task
             return;
         }
         int interrupted = ledger.AllArrays().Count(x => x.Array.State == ArraySubmissionState.Submitting);
-        Log.LogMessage(MessageImportance.High, "{0}", NextSubmitPrinter.Format(SubmitSelection.Choose(plan, state, mode), interrupted));
+        Report(NextSubmitPrinter.Format(SubmitSelection.Choose(plan, state, mode), interrupted));
     });
 }
