@@ -32,7 +32,13 @@ public sealed class JobScriptRenderer
         _templatePath = templatePath;
         if (!File.Exists(templatePath))
             throw new SpineProdException("SPN1101", $"The job template '{templatePath}' does not exist. Set <JobTemplate> to a Scriban template (see templates/job.sbatch.scriban).");
-        _template = Template.Parse(File.ReadAllText(templatePath), templatePath);
+        string text;
+        try { text = IO.SafeFile.ReadAllText(templatePath, IO.SafeFile.YamlMaxBytes, new System.Text.UTF8Encoding(false)); }
+        catch (IO.FileRefusedException e)
+        {
+            throw new SpineProdException("SPN1045", $"The job template '{templatePath}' cannot be read: {e.Reason}; a job template is a Scriban text file.", templatePath);
+        }
+        _template = Template.Parse(text, templatePath);
         if (_template.HasErrors)
         {
             var m = _template.Messages.First();
