@@ -17,7 +17,9 @@ public static class PipelineFile
     /// <summary>YAML key → Stage metadata name.</summary>
     private static readonly Dictionary<string, string> Keys = new(StringComparer.Ordinal)
     {
-        ["config"] = "Config", ["profile"] = "Profile", ["ntasks"] = "MaxRunningTasks",
+        ["config"] = "Config", ["profile"] = "Profile",
+        // spine-prod's ntasks is the throttle (as up to 0.5); task_count is 0.6's "--ntasks N alone".
+        ["ntasks"] = "MaxRunningTasks", ["task_count"] = "TaskCount",
         ["files_per_task"] = "FilesPerTask", ["depends_on"] = "DependsOn", ["output"] = "OutputDir",
         ["cleanup"] = "Cleanup", ["job_name"] = "JobName", ["larcv_basedir"] = "LarcvBaseDir",
         ["flashmatch"] = "Flashmatch",
@@ -59,6 +61,7 @@ public static class PipelineFile
                 throw new SpineProdException("SPN4011", "Each stage is a mapping (name, config, files, ...).", path, line, (int)node.Start.Column);
             string? name = null;
             var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var lines = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
             foreach (var (k, v) in stage.Children)
             {
                 string key = ((YamlScalarNode)k).Value ?? "";
@@ -74,7 +77,10 @@ public static class PipelineFile
                         break;
                     default:
                         if (Keys.TryGetValue(key, out var meta))
+                        {
                             metadata[meta] = v is YamlSequenceNode list ? string.Join(";", list.Select(i => Scalar(i, path, key))) : Scalar(v, path, key);
+                            lines[meta] = keyLine;
+                        }
                         else
                             result.Warnings.Add(new("SPN4012", $"Unknown stage key '{key}' is ignored. Known keys: name, files, source_list, {string.Join(", ", Keys.Keys)}.", path, keyLine, (int)k.Start.Column));
                         break;
@@ -101,7 +107,7 @@ public static class PipelineFile
             if (metadata.TryGetValue("Cleanup", out var cleanup))
                 metadata["Cleanup"] = string.Join(";", cleanup.Split(';', StringSplitOptions.RemoveEmptyEntries)
                     .Select(c => c.Contains("..") ? c : Path.GetFullPath(c, repoRoot)));
-            result.Stages.Add(new StageRequest(name, metadata, path, line));
+            result.Stages.Add(new StageRequest(name, metadata, path, line, lines));
         }
         return result;
     }

@@ -32,7 +32,9 @@ public sealed class TerminalLoggerTests
     {
         var r = Pty.Run($"dotnet build {args}", dir);
         // What the person saw, kept beside the production for whoever reads a failure.
-        File.WriteAllText(Path.Combine(dir, $"screen-{Regex.Replace(args, "[^A-Za-z]+", "_")}.txt"), r.Text);
+        // (In the scratch area, never beside the repository's own productions.)
+        var screens = dir.StartsWith(Repo.Path_("artifacts"), StringComparison.Ordinal) ? dir : Repo.Scratch("screens");
+        File.WriteAllText(Path.Combine(screens, $"screen-{Regex.Replace(args, "[^A-Za-z]+", "_")}.txt"), r.Text);
         Assert.True(r.ExitCode == 0, $"dotnet build {args} failed; the screen:\n{r.Text}");
         Assert.Contains("Build succeeded", r.Text);
         Assert.DoesNotContain("--interactive", r.Text);   // the marker is never visible
