@@ -56,6 +56,7 @@ public static class PipelineFile
                 throw new SpineProdException("SPN4011", "Each stage is a mapping (name, config, files, ...).", path, line, (int)node.Start.Column);
             string? name = null;
             var metadata = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            var lines = new Dictionary<string, int>(StringComparer.OrdinalIgnoreCase);
             foreach (var (k, v) in stage.Children)
             {
                 string key = ((YamlScalarNode)k).Value ?? "";
@@ -71,7 +72,10 @@ public static class PipelineFile
                         break;
                     default:
                         if (Keys.TryGetValue(key, out var meta))
+                        {
                             metadata[meta] = v is YamlSequenceNode list ? string.Join(";", list.Select(i => Scalar(i, path, key))) : Scalar(v, path, key);
+                            lines[meta] = keyLine;
+                        }
                         else
                             result.Warnings.Add(new("SPN4012", $"Unknown stage key '{key}' is ignored. Known keys: name, files, source_list, {string.Join(", ", Keys.Keys)}.", path, keyLine, (int)k.Start.Column));
                         break;
@@ -98,7 +102,7 @@ public static class PipelineFile
             if (metadata.TryGetValue("Cleanup", out var cleanup))
                 metadata["Cleanup"] = string.Join(";", cleanup.Split(';', StringSplitOptions.RemoveEmptyEntries)
                     .Select(c => c.Contains("..") ? c : Path.GetFullPath(c, repoRoot)));
-            result.Stages.Add(new StageRequest(name, metadata, path, line));
+            result.Stages.Add(new StageRequest(name, metadata, path, line) { MetadataLines = lines });
         }
         return result;
     }

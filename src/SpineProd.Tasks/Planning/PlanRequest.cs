@@ -18,7 +18,13 @@ public sealed record SourceItem(string FullPath, string? Stage, SourceKind Kind,
 }
 
 /// <summary>A stage as declared (a Stage item, or a pipeline YAML entry), with its own settings.</summary>
-public sealed record StageRequest(string Name, IReadOnlyDictionary<string, string> Metadata, string File, int Line);
+public sealed record StageRequest(string Name, IReadOnlyDictionary<string, string> Metadata, string File, int Line)
+{
+    /// <summary>Where a metadata was written (a YAML key's line, an attribute's line), when it differs from the stage's.</summary>
+    public IReadOnlyDictionary<string, int> MetadataLines { get; init; } = new Dictionary<string, int>();
+
+    public int LineOf(string metadata) => MetadataLines.TryGetValue(metadata, out int l) && l > 0 ? l : Line;
+}
 
 /// <summary>Everything the planner needs, gathered by the PlanProduction task (or a test).</summary>
 public sealed class PlanRequest
