@@ -486,16 +486,18 @@ public sealed partial class Planner
         string real = RealPath.Of(full), realOwn = RealPath.Of(own);
         if (real != realOwn)
             return ("SPN4008", $"it is not the stage's output folder ({own}){(real != full ? $"; it leads through a symbolic link to '{real}'" : "")}. A stage's Cleanup removes only the output folder its own jobs created; put Cleanup on the stage whose output it is");
-        foreach (var other in stages.Where(s => s != stage))
-            if (RealPath.IsSameOrAncestor(realOwn, RealPath.Of(other.Plan.OutputDir)))
-                return ("SPN4013", $"stage '{other.Plan.Name}' also writes to {other.Plan.OutputDir}, so its outputs would go too; give each stage its own OutputDir");
         foreach (var p in ProductionFolders())
             if (RealPath.IsSameOrAncestor(realOwn, RealPath.Of(p)))
                 return ("SPN4014", $"it holds {p}, the production's own files (its state: markers and submissions.json, its plan, or the production itself)");
         foreach (var b in BookkeepingFolders())
             if (RealPath.IsSameOrAncestor(RealPath.Of(b), realOwn))
                 return ("SPN4014", $"it is inside {b}, the production's bookkeeping");
-        if ((Directory.Exists(full) || File.Exists(full)) && !(Directory.Exists(full) && OwnedFolder.IsOwnedBy(full, OwnedFolder.OwnerLine(_request.ProductionFile))))
+        foreach (var other in stages.Where(s => s != stage))
+            if (RealPath.IsSameOrAncestor(realOwn, RealPath.Of(other.Plan.OutputDir)))
+                return ("SPN4013", $"stage '{other.Plan.Name}' also writes to {other.Plan.OutputDir}, so its outputs would go too; give each stage its own OutputDir");
+        var existing = new DirectoryInfo(full);
+        if ((existing.Exists || File.Exists(full) || existing.LinkTarget is not null)
+            && !(existing.Exists && existing.LinkTarget is null && OwnedFolder.IsOwnedBy(full, OwnedFolder.OwnerLine(_request.ProductionFile))))
             return ("SPN4015", $"{full} exists and this production did not create it (it has no {OwnedFolder.RecordName} naming {_request.ProductionFile}): it existed before, or another production made it. A cleanup removes only folders the production's jobs created; choose an OutputDir that does not exist yet, or remove the folder yourself");
         return null;
     }
