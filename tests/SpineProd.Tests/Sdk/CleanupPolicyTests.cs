@@ -27,7 +27,15 @@ public sealed class CleanupPolicyTests
         return p;
     }
 
-    private static string StateDir(ScratchProduction p) => Path.Combine(p.Dir, "jobs", "test");
+    private static ProductionPlan Plan(ScratchProduction p) => ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
+
+    /// <summary>Builds (nothing exists yet, so it plans) and returns where the production keeps its state.</summary>
+    private static string BuiltStateDir(ScratchProduction p)
+    {
+        var outcome = p.Build();
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
+        return Plan(p).StateDir;
+    }
 
     /// <summary>The line of the Cleanup attribute in the production (the Stage element spans two lines).</summary>
     private static int CleanupLine(ScratchProduction p) =>
@@ -46,10 +54,10 @@ public sealed class CleanupPolicyTests
     public void An_output_folder_that_existed_before_the_production_is_refused_and_left_alone()
     {
         var p = TwoStages("cleanup-preexisting");
-        var reco = Directory.CreateDirectory(Path.Combine(StateDir(p), "reco")).FullName;
+        var reco = Directory.CreateDirectory(Path.Combine(BuiltStateDir(p), "reco")).FullName;
         File.WriteAllText(Path.Combine(reco, "other_production.h5"), "not ours");
 
-        var outcome = p.Build();
+        var outcome = p.Build("Rebuild");
 
         AssertRefused(p, outcome, "SPN4015");
         Assert.Contains("did not create it", outcome.Errors[0].Message);
@@ -60,14 +68,14 @@ public sealed class CleanupPolicyTests
     public void A_folder_recorded_by_another_production_is_refused_and_one_recorded_by_this_production_is_not()
     {
         var p = TwoStages("cleanup-recorded");
-        var reco = Directory.CreateDirectory(Path.Combine(StateDir(p), "reco")).FullName;
+        var reco = Directory.CreateDirectory(Path.Combine(BuiltStateDir(p), "reco")).FullName;
         var record = Path.Combine(reco, OwnedFolder.RecordName);
         File.WriteAllText(record, "production=/elsewhere/test.spineproj\nstage=reco\n");
-        AssertRefused(p, p.Build(), "SPN4015");
+        AssertRefused(p, p.Build("Rebuild"), "SPN4015");
 
         // What the job writes when it creates the folder (job.sbatch.scriban).
         File.WriteAllText(record, OwnedFolder.OwnerLine(p.ProjectFile) + "\nstage=reco\n");
-        var outcome = p.Build();
+        var outcome = p.Build("Rebuild");
 
         Assert.True(outcome.Succeeded, outcome.ErrorText);
     }
@@ -94,11 +102,8 @@ public sealed class CleanupPolicyTests
     public void The_production_s_bookkeeping_and_foreign_paths_are_refused(string recoOutput, string cleanup, string code)
     {
         var p = TwoStages("cleanup-bookkeeping", recoOutput: recoOutput, cleanup: cleanup);
-        Directory.CreateDirectory(Path.Combine(StateDir(p), "markers", "reco"));
-        File.WriteAllText(Path.Combine(StateDir(p), "submissions.json"), "{}");
 
         AssertRefused(p, p.Build(), code);
-        Assert.True(File.Exists(Path.Combine(StateDir(p), "submissions.json")));
     }
 
     [Fact]
@@ -109,8 +114,9 @@ public sealed class CleanupPolicyTests
         var outcome = p.Build();
 
         Assert.True(outcome.Succeeded, outcome.ErrorText);
-        var plan = ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
-        Assert.Equal([Path.Combine(StateDir(p), "reco")], plan.Stages[0].Cleanup!.Paths);
+        var plan = Plan(p);
+        Assert.StartsWith(p.Dir + "/", plan.StateDir);   // the paths MSBuild gave, through the link
+        Assert.Equal([Path.Combine(plan.StateDir, "reco")], plan.Stages[0].Cleanup!.Paths);
         // The record names the production by its real path, however it was reached.
         Assert.Equal("production=" + Path.Combine(Path.GetDirectoryName(p.Dir)!, Path.GetFileName(p.Dir)[..^"-link".Length], "test.spineproj"), plan.OutputOwner);
     }
@@ -182,8 +188,8 @@ public sealed class CleanupPolicyTests
     {
         // Built before anything exists (as a first Submit plans); the world changes before the job runs.
         var p = TwoStages("cleanup-job-checks");
-        Assert.True(p.Build().Succeeded);
-        var reco = Path.Combine(StateDir(p), "reco");
+        var state = BuiltStateDir(p);
+        var reco = Path.Combine(state, "reco");
         var record = Path.Combine(reco, OwnedFolder.RecordName);
         var owner = OwnedFolder.OwnerLine(p.ProjectFile);
 
@@ -203,7 +209,7 @@ public sealed class CleanupPolicyTests
 
         // Ours, but another stage's output now lands inside it (a symbolic link made meanwhile): refused.
         File.WriteAllText(record, owner + "\nstage=reco\n");
-        var anaOut = Path.Combine(StateDir(p), "output", "ana");
+        var anaOut = Plan(p).Stages[1].OutputDir;
         Directory.CreateDirectory(Path.GetDirectoryName(anaOut)!);
         Directory.CreateDirectory(Path.Combine(reco, "ana-real"));
         File.CreateSymbolicLink(anaOut, Path.Combine(reco, "ana-real"));
@@ -223,8 +229,7 @@ public sealed class CleanupPolicyTests
     public void The_cleanup_job_of_a_symlinked_checkout_removes_the_folder_its_production_created()
     {
         var p = TwoStages("cleanup-job-symlinked", throughSymlink: true);
-        Assert.True(p.Build().Succeeded);
-        var reco = Directory.CreateDirectory(Path.Combine(StateDir(p), "reco")).FullName;
+        var reco = Directory.CreateDirectory(Path.Combine(BuiltStateDir(p), "reco")).FullName;
         File.WriteAllText(Path.Combine(reco, OwnedFolder.RecordName), OwnedFolder.OwnerLine(p.ProjectFile) + "\n");
 
         var job = RunCleanupJob(p);
