@@ -43,6 +43,10 @@ public sealed class PlanRequest
     public string? MaxArraySizeSource { get; init; }
     public required string JobsDir { get; init; }
     public required string StateDir { get; init; }
+    /// <summary>The production's identity and whether its state folder accepts a ledger without owner (StateFolder.Resolve).</summary>
+    public string Identity { get; init; } = "";
+    public string IdentityPath { get; init; } = "";
+    public bool StateDirAcceptsUnownedLedger { get; init; }
     public required string IntermediateDir { get; init; }
     public string Scheduler { get; init; } = "slurm";
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();

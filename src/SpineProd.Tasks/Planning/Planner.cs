@@ -66,6 +66,9 @@ public sealed partial class Planner
             MaxArraySizeSource = maxArraySource,
             JobsDir = _request.JobsDir,
             StateDir = _request.StateDir,
+            Identity = _request.Identity,
+            IdentityPath = _request.IdentityPath,
+            StateDirAcceptsUnownedLedger = _request.StateDirAcceptsUnownedLedger,
             Scheduler = _request.Scheduler,
             OutputOwner = OwnedFolder.OwnerLine(_request.ProductionFile),
         };

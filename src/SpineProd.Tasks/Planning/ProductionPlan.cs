@@ -28,6 +28,17 @@ public sealed class ProductionPlan
     public string JobsDir { get; set; } = "";
     /// <summary>Full path of the production's state folder (markers, ledger, default output).</summary>
     public string StateDir { get; set; } = "";
+    /// <summary>The production's identity key (<c>name-hash</c>, see ProductionIdentity); empty in plans made by hand.</summary>
+    public string Identity { get; set; } = "";
+    /// <summary>The path the identity hashes: the production file relative to its repository root.</summary>
+    public string IdentityPath { get; set; } = "";
+    /// <summary>The state folder was named by the user or is a first-version folder proved ours: a ledger without owner is accepted.</summary>
+    public bool StateDirAcceptsUnownedLedger { get; set; }
+
+    /// <summary>Who owns this plan's state (null for plans made by hand, which check no owner).</summary>
+    [JsonIgnore]
+    public Submission.ProductionIdentity? Owner => Identity.Length == 0 ? null
+        : new Submission.ProductionIdentity(ProductionName, Identity, ProductionFile, IdentityPath) { AcceptsUnownedLedger = StateDirAcceptsUnownedLedger };
     public string Scheduler { get; set; } = "slurm";
     /// <summary>The first line of the record a job writes into an output folder it creates (<see cref="OwnedFolder"/>).</summary>
     public string OutputOwner { get; set; } = "";

@@ -33,7 +33,12 @@ public enum TaskStateKind
     Unknown,
 }
 
-/// <summary>One array task as the scheduler sees it. <see cref="ArrayJobId"/> is the id sbatch returned.</summary>
+/// <summary>
+/// One array task as the scheduler sees it. <see cref="ArrayJobId"/> is the id sbatch returned.
+/// <see cref="Name"/> and <see cref="Comment"/> are the job's name and --comment as the scheduler
+/// reports them (null: not reported; an empty comment: not stored, e.g. sacct without job_comment),
+/// so a job id can be checked to be the job the ledger recorded (JobVerification).
+/// </summary>
 public sealed record SchedulerTask(
     string ArrayJobId,
     int ArrayIndex,
@@ -41,7 +46,9 @@ public sealed record SchedulerTask(
     TaskStateKind Kind,
     string? ExitCode = null,
     string? Reason = null,
-    string? TaskJobId = null)
+    string? TaskJobId = null,
+    string? Name = null,
+    string? Comment = null)
 {
     public bool IsLive => Kind is TaskStateKind.Pending or TaskStateKind.Running;
 }

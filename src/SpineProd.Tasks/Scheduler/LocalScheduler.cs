@@ -132,9 +132,9 @@ public sealed class LocalScheduler : IScheduler
                 // report it cancelled, so Status says so and resubmission sends it again.
                 if (t.State is "PENDING" or "RUNNING" && !RunnerAlive(job))
                     snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "CANCELLED", TaskStateKind.Cancelled, null,
-                        $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId);
+                        $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId, job.Name, job.Comment);
                 else
-                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId);
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId, job.Name, job.Comment);
             }
         return snap;
     }

@@ -173,7 +173,7 @@ public sealed class SlurmClient : IScheduler
 
         // sacct first: it knows finished jobs for good, with exit codes, and for a production that has
         // finished it is the only call. Absent when accounting is off.
-        var args = new List<string> { "-X", "-P", "-n", "-j", ids, "--format=JobID,JobIDRaw,State,ExitCode,Reason" };
+        var args = new List<string> { "-X", "-P", "-n", "-j", ids, "--format=JobID,JobIDRaw,State,ExitCode,Reason,JobName,Comment" };
         if (submittedAfter is DateTimeOffset after)
             args.AddRange(["-S", after.ToLocalTime().AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)]);
         var sa = Exec(_options.Sacct, args);
@@ -191,7 +191,7 @@ public sealed class SlurmClient : IScheduler
         bool needLive = !sa.Succeeded || snap.Tasks.Values.Any(t => t.IsLive)
             || distinct.Any(id => listed.GetValueOrDefault(id) < Math.Max(1, expectedTasks?.GetValueOrDefault(id) ?? 1));
         if (!needLive) return snap;
-        var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A"]);
+        var sq = Exec(_options.Squeue, ["-h", "-r", "-t", "all", "-j", ids, "-o", "%F|%K|%T|%r|%A|%j|%k"]);
         if (sq.NotFound && !sa.Succeeded)
             throw new SpineProdException("SPN3014", $"'{_options.Squeue}' was not found: SLURM's client commands are not installed here.");
         bool squeueOk = sq.Succeeded || sq.Message.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase);
@@ -222,11 +222,22 @@ public sealed class SlurmClient : IScheduler
             int index = 0;
             if (f[1].Trim() != "N/A" && !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out index)) continue;
             yield return new SchedulerTask(f[0].Trim(), index, f[2].Trim(), Classify(f[2]), null,
-                f[3].Trim() is "None" or "" ? null : f[3].Trim(), f.Length > 4 ? f[4].Trim() : null);
+                f[3].Trim() is "None" or "" ? null : f[3].Trim(), f.Length > 4 ? f[4].Trim() : null, NameField(f, 5), CommentField(f, 6));
         }
     }
 
-    /// <summary>sacct -X -P rows <c>JobID|JobIDRaw|State|ExitCode|Reason</c>; a pending array shows as <c>12_[3-9%2]</c>.</summary>
+    /// <summary>The job name at field <paramref name="i"/> (null when the row has none).</summary>
+    private static string? NameField(string[] f, int i) => f.Length > i ? f[i] : null;
+
+    /// <summary>The comment: the last field, which may itself hold '|' (a foreign job's). "(null)" is how squeue shows none.</summary>
+    private static string? CommentField(string[] f, int i)
+    {
+        if (f.Length <= i) return null;
+        var comment = string.Join('|', f[i..]);
+        return comment == "(null)" ? "" : comment;
+    }
+
+    /// <summary>sacct -X -P rows <c>JobID|JobIDRaw|State|ExitCode|Reason|JobName|Comment</c>; a pending array shows as <c>12_[3-9%2]</c>.</summary>
     public static IEnumerable<SchedulerTask> ParseSacct(string stdout)
     {
         foreach (var line in Lines(stdout))
@@ -241,7 +252,7 @@ public sealed class SlurmClient : IScheduler
             if (us < 0)
             {
                 // A job that is not an array (a cleanup job): task 0 of itself.
-                yield return new SchedulerTask(jobId, 0, state, Classify(state), exit, reason, jobId);
+                yield return new SchedulerTask(jobId, 0, state, Classify(state), exit, reason, jobId, NameField(f, 5), CommentField(f, 6));
                 continue;
             }
             var arrayId = jobId[..us];
@@ -250,10 +261,10 @@ public sealed class SlurmClient : IScheduler
             {
                 if (!ArraySpec.TryParse(rest.Trim('[', ']'), out var spec)) continue;
                 foreach (var i in spec.Indices)
-                    yield return new SchedulerTask(arrayId, i, state, Classify(state), exit, reason, null);
+                    yield return new SchedulerTask(arrayId, i, state, Classify(state), exit, reason, null, NameField(f, 5), CommentField(f, 6));
             }
             else if (int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
-                yield return new SchedulerTask(arrayId, index, state, Classify(state), exit, reason, f[1].Trim());
+                yield return new SchedulerTask(arrayId, index, state, Classify(state), exit, reason, f[1].Trim(), NameField(f, 5), CommentField(f, 6));
         }
     }
 

@@ -11,28 +11,31 @@ public static class Canceller
 {
     public sealed record CancelOutcome(int Pending, int Running, IReadOnlyList<string> JobIds);
 
-    public static CancelOutcome Cancel(string stateDir, string production, Func<string, IScheduler> schedulers, Action<string> log, TimeSpan lockWait)
+    public static CancelOutcome Cancel(string stateDir, string production, ProductionIdentity? owner, Func<string, IScheduler> schedulers, Action<string> log, TimeSpan lockWait)
     {
         using var _ = SubmitLock.Acquire(stateDir, lockWait);
-        var ledger = Ledger.Load(stateDir, production);
+        var ledger = Ledger.Load(stateDir, production, owner);
         // An array whose sbatch went unanswered may be queued: find it, so it is cancelled too.
         Submitter.ReconcileInterrupted(ledger, stateDir, schedulers, log);
         int pending = 0, running = 0;
         var cancelled = new List<string>();
-        foreach (var group in ledger.AllArrays().Where(x => x.Array.JobId is not null).GroupBy(x => x.Submission.Scheduler))
+        // Only jobs the scheduler confirms by name and comment: a restored or copied ledger, or an
+        // id the cluster reused, never cancels an unrelated job.
+        var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: true);
+        // (a finished job whose comment the accounting did not keep is no news: only live ones and ledger entries that name another production are)
+        foreach (var f in foreign.Where(f => f.Live || (f.Name is null && f.Comment is null)))
+            log($"{production}: job {f.JobId} of the ledger was left alone: {f.Why}.");
+        foreach (var group in ledger.Submissions.Select(s => s.Scheduler).Distinct())
         {
-            var scheduler = schedulers(group.Key);
-            // The production's pending cleanup jobs go too: they would only wait forever.
-            var ids = group.Select(x => x.Array.JobId!)
-                .Concat(ProductionState.LatestCleanups(ledger).Where(c => c.Submission.Scheduler == group.Key).Select(c => c.Cleanup.JobId!))
-                .Distinct().ToList();
-            var snap = scheduler.Query(ids, group.Min(x => x.Submission.Time));
-            var live = snap.Tasks.Values.Where(t => t.IsLive).ToList();
+            var ids = ledger.AllArrays().Where(x => x.Submission.Scheduler == group).Select(x => x.Array.JobId)
+                .Concat(ProductionState.LatestCleanups(ledger).Where(c => c.Submission.Scheduler == group).Select(c => c.Cleanup.JobId))
+                .OfType<string>().ToHashSet();
+            var live = verified.Tasks.Values.Where(t => t.IsLive && ids.Contains(t.ArrayJobId)).ToList();
             if (live.Count == 0) continue;
             pending += live.Count(t => t.Kind == TaskStateKind.Pending);
             running += live.Count(t => t.Kind == TaskStateKind.Running);
             var liveIds = live.Select(t => t.ArrayJobId).Distinct().ToList();
-            scheduler.Cancel(liveIds);
+            schedulers(group).Cancel(liveIds);
             cancelled.AddRange(liveIds);
         }
         log(cancelled.Count == 0

@@ -47,6 +47,7 @@ public static class JobMetadata
             // provenance
             ["production"] = plan.ProductionName,
             ["production_file"] = plan.ProductionFile,
+            ["production_identity"] = plan.Identity,
             ["stage"] = stage.Name,
             ["submission_id"] = submission.Id,
             ["scheduler"] = submission.Scheduler,
@@ -67,6 +68,18 @@ public static class JobMetadata
             ["depends_on"] = new JsonArray(stage.DependsOn.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
             ["arrays"] = new JsonArray(),
         };
+    }
+
+    /// <summary>The production file a job folder's metadata names; null when there is none or it cannot be read (never throws).</summary>
+    public static string? ReadProductionFile(string jobFolder)
+    {
+        var path = Path.Combine(jobFolder, FileName);
+        try
+        {
+            if (!File.Exists(path)) return null;
+            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject o && o["production_file"] is JsonValue v && v.TryGetValue<string>(out var file) ? file : null;
+        }
+        catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException) { return null; }
     }
 
     /// <summary>Refreshes job_ids, num_chunks and arrays from the ledger entries, and writes the file atomically.</summary>

@@ -16,7 +16,13 @@ public sealed class Ledger
     public const string FileName = "submissions.json";
     public int Format { get; set; } = 1;
     public string Production { get; set; } = "";
+    /// <summary>The owner: the identity key and production file of the production that wrote it (absent in first-version ledgers).</summary>
+    public string? Identity { get; set; }
+    public string? ProductionFile { get; set; }
     public List<SubmissionRecord> Submissions { get; set; } = new();
+
+    /// <summary>The production it was loaded for: stamped as the owner on every save.</summary>
+    private ProductionIdentity? _owner;
 
     /// <summary>For files people read (metadata, status): indented, and paths and times not \u-escaped ('+', non-ASCII).</summary>
     public static readonly JsonSerializerOptions ReadableJson = new()
@@ -28,6 +34,8 @@ public sealed class Ledger
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
+        // "Submissions": null and the like are a damaged file (SPN3005), not an empty ledger.
+        RespectNullableAnnotations = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
@@ -35,22 +43,57 @@ public sealed class Ledger
 
     public static string PathIn(string stateDir) => Path.Combine(stateDir, FileName);
 
-    public static Ledger Load(string stateDir, string production)
+    /// <summary>
+    /// Reads the ledger. With <paramref name="owner"/>, refuses one another production wrote
+    /// (SPN3021) and stamps the owner on every later save. A file that is not a ledger, including
+    /// valid JSON of the wrong shape, is SPN3005 naming it.
+    /// </summary>
+    public static Ledger Load(string stateDir, string production, ProductionIdentity? owner = null)
     {
         var path = PathIn(stateDir);
-        if (!File.Exists(path)) return new Ledger { Production = production };
-        try
+        Ledger ledger;
+        if (!File.Exists(path)) ledger = new Ledger { Production = production };
+        else
         {
-            return JsonSerializer.Deserialize<Ledger>(File.ReadAllText(path), Json) ?? new Ledger { Production = production };
+            try
+            {
+                ledger = JsonSerializer.Deserialize<Ledger>(File.ReadAllText(path), Json)
+                    ?? throw new JsonException("the file holds null, not a ledger");
+                ledger.CheckShape();
+            }
+            catch (JsonException e)
+            {
+                throw new SpineProdException("SPN3005",
+                    $"the submission ledger is not a valid ledger ({e.Message}). It records which jobs this production submitted: restore it from a backup, or move it away if those jobs no longer matter.", path);
+            }
+            owner?.CheckOwner(ledger, path);
         }
-        catch (JsonException e)
+        ledger._owner = owner;
+        return ledger;
+    }
+
+    /// <summary>What the serializer lets through: null entries inside lists.</summary>
+    private void CheckShape()
+    {
+        for (int i = 0; i < Submissions.Count; i++)
         {
-            throw new SpineProdException("SPN3005",
-                $"the submission ledger is not valid JSON ({e.Message}). It records which jobs this production submitted: restore it from a backup, or move it away if those jobs no longer matter.", path);
+            var s = Submissions[i] ?? throw new JsonException($"Submissions[{i}] is null");
+            if (s.Stages.Any(st => st is null || st.Arrays is null || st.Arrays.Any(a => a is null || a.Argv is null || a.Argv.Any(w => w is null))))
+                throw new JsonException($"Submissions[{i}] ({s.Id}) has a null stage, array or argument");
+            if (s.Cleanups.Any(c => c is null || c.Argv is null || c.Argv.Any(w => w is null)))
+                throw new JsonException($"Submissions[{i}] ({s.Id}) has a null cleanup entry or argument");
         }
     }
 
-    public void Save(string stateDir) => AtomicFile.Write(PathIn(stateDir), JsonSerializer.Serialize(this, Json));
+    public void Save(string stateDir)
+    {
+        if (_owner is not null)
+        {
+            Identity = _owner.Key;
+            ProductionFile = _owner.ProductionFile;
+        }
+        AtomicFile.Write(PathIn(stateDir), JsonSerializer.Serialize(this, Json));
+    }
 
     /// <summary>Every array entry of every submission, oldest first.</summary>
     public IEnumerable<(SubmissionRecord Submission, StageSubmission Stage, ArraySubmission Array)> AllArrays() =>
@@ -78,6 +121,8 @@ public sealed class CleanupSubmission
     public string JobName { get; set; } = "";
     public string JobFolder { get; set; } = "";
     public string? JobId { get; set; }
+    /// <summary>Its --comment (absent in first-version ledgers: <c>spineprod:&lt;name&gt;:&lt;stage&gt;:cleanup:&lt;submission&gt;</c>).</summary>
+    public string? Comment { get; set; }
     public string Dependency { get; set; } = "";
     public List<string> Argv { get; set; } = new();
     public string? Error { get; set; }

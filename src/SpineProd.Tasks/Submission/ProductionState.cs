@@ -63,6 +63,8 @@ public sealed class ProductionState
     public required Ledger Ledger { get; init; }
     public Dictionary<string, List<TaskInfo>> Stages { get; } = new();
     public SchedulerSnapshot Snapshot { get; } = new();
+    /// <summary>Job ids of the ledger the scheduler reports as other jobs (reused ids, a ledger from elsewhere): never counted.</summary>
+    public List<ForeignJob> Foreign { get; } = new();
     /// <summary>Live tasks no current task accounts for (submitted before the production changed, for other inputs).</summary>
     public List<(ArraySubmission Array, SchedulerTask Task)> LiveFromOtherPlans { get; } = new();
 
@@ -102,25 +104,15 @@ public sealed class ProductionState
 
     public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers)
     {
+        var owner = plan.Owner;
         var state = new ProductionState { Plan = plan, Ledger = ledger };
 
-        // One query per scheduler that ran any of this production's arrays (its cleanup jobs ride along).
-        foreach (var group in ledger.AllArrays().Where(x => x.Array.JobId is not null).GroupBy(x => x.Submission.Scheduler))
-        {
-            var ids = group.Select(x => x.Array.JobId!).Distinct().ToList();
-            var since = group.Min(x => x.Submission.Time);
-            var expected = new Dictionary<string, int>();
-            foreach (var x in group)
-                if (ArraySpec.TryParse(x.Array.ArraySpec, out var spec)) expected[x.Array.JobId!] = spec.Indices.Count;
-            foreach (var c in LatestCleanups(ledger).Where(c => c.Submission.Scheduler == group.Key))
-            {
-                ids.Add(c.Cleanup.JobId!);
-                expected[c.Cleanup.JobId!] = 1;
-            }
-            var snap = schedulers(group.Key).Query(ids, since, expected);
-            foreach (var (k, v) in snap.Tasks) state.Snapshot.Tasks[k] = v;
-            state.Snapshot.Sources.AddRange(snap.Sources);
-        }
+        // One query per scheduler that ran any of this production's arrays (its cleanup jobs ride
+        // along), keeping only the jobs the scheduler confirms are the ones the ledger recorded.
+        var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: false);
+        foreach (var (k, v) in verified.Tasks) state.Snapshot.Tasks[k] = v;
+        state.Snapshot.Sources.AddRange(verified.Sources);
+        state.Foreign.AddRange(foreign);
 
         var chunkCache = new Dictionary<string, string[]?>();
         var accounted = new HashSet<(string, int)>();
@@ -173,7 +165,7 @@ public sealed class ProductionState
                         }
                         else markerProblem ??= "its inputs changed since it was last submitted";
                     }
-                    if (info.Status != TaskState.Completed) Classify(info, markerProblem);
+                    if (info.Status != TaskState.Completed) Classify(info, markerProblem, state.Foreign);
                     list.Add(info);
                 }
             }
@@ -232,7 +224,7 @@ public sealed class ProductionState
         return $", exit code {exitCode}";
     }
 
-    private static void Classify(TaskInfo info, string? markerProblem)
+    private static void Classify(TaskInfo info, string? markerProblem, List<ForeignJob>? foreign = null)
     {
         var arr = info.ArraySubmission;
         var sched = info.Scheduler;
@@ -252,7 +244,9 @@ public sealed class ProductionState
         if (sched is null)
         {
             info.Status = TaskState.Failed;
-            info.Detail = $"the scheduler has no record of job {info.SchedulerId}" + suffix;
+            info.Detail = (foreign?.FirstOrDefault(f => f.JobId == arr.JobId) is { } f
+                ? $"job {info.SchedulerId} of the ledger is not this production's job ({f.Why}); its record of the task is lost"
+                : $"the scheduler has no record of job {info.SchedulerId}") + suffix;
             return;
         }
         string exit = FormatExit(sched.ExitCode);

@@ -61,7 +61,7 @@ public sealed class StatusReport
 
     public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
-        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
+        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
         var state = ProductionState.Resolve(plan, planDir, ledger, schedulers);
         var report = new StatusReport { State = state, Time = (clock ?? SystemClock.Instance).UtcNow };
         foreach (var stage in plan.Stages)
@@ -145,6 +145,13 @@ public sealed class StatusReport
         {
             if (r[0] == "total") lines.Add(string.Join("  ", widths.Select(w => new string('-', w))));
             lines.Add(Fmt(r));
+        }
+
+        if (State.Foreign.Count > 0)
+        {
+            lines.Add("");
+            lines.Add($"{State.Foreign.Count} job id(s) of the ledger are not this production's jobs on the cluster (an id reused, or a ledger restored or copied from elsewhere): not counted, never cancelled:");
+            foreach (var f in State.Foreign.Take(maxProblems)) lines.Add($"  job {f.JobId} ({f.ExpectedName}): {f.Why}");
         }
 
         var cleanups = ProductionState.LatestCleanups(State.Ledger).ToList();
@@ -260,6 +267,11 @@ public sealed class StatusReport
             ["totals"] = totals,
             ["stages"] = stages,
             ["problems"] = problems,
+            ["foreign_jobs"] = new JsonArray(State.Foreign.Select(f => (JsonNode?)new JsonObject
+            {
+                ["job_id"] = f.JobId, ["expected_name"] = f.ExpectedName, ["expected_comment"] = f.ExpectedComment,
+                ["name"] = f.Name, ["comment"] = f.Comment, ["why"] = f.Why,
+            }).ToArray()),
         };
     }
 

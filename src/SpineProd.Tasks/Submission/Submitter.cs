@@ -86,7 +86,7 @@ public sealed class Submitter
     {
         var outcome = new SubmitOutcome();
         using var _ = SubmitLock.Acquire(plan.StateDir, _ctx.LockWait, _ctx.Clock);
-        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
+        var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
         ReconcileInterrupted(ledger, plan.StateDir, _schedulers, m => _ctx.Log(LogLevel.High, m));
 
         if (_ctx.Resubmit == ResubmitMode.None && ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null))))
@@ -266,7 +266,9 @@ public sealed class Submitter
                 if (state.Stages.TryGetValue(down, out var tasks))
                     ids.AddRange(tasks.Where(t => t.IsLive && !t.IsBlocked && t.ArraySubmission?.JobId is not null).Select(t => t.ArraySubmission!.JobId!));
             }
-            var earlier = ledger.Submissions.SelectMany(s => s.Cleanups).Where(c => c.Stage == stage.Name && c.JobId is not null).Select(c => c.JobId!).Distinct().ToList();
+            // Only an earlier cleanup job the scheduler confirmed (by name and comment) as still waiting is cancelled.
+            var earlier = ledger.Submissions.SelectMany(s => s.Cleanups).Where(c => c.Stage == stage.Name && c.JobId is not null).Select(c => c.JobId!).Distinct()
+                .Where(id => state.Snapshot.Find(id, 0) is { IsLive: true } row && !string.IsNullOrEmpty(row.Comment)).ToList();
             if (earlier.Count > 0)
             {
                 _schedulers(ledger.Submissions.First(s => s.Cleanups.Any(c => c.Stage == stage.Name)).Scheduler).Cancel(earlier);
@@ -277,7 +279,8 @@ public sealed class Submitter
             var entry = new CleanupSubmission { Stage = stage.Name, JobName = cleanup.JobName, JobFolder = folder, Dependency = dependency };
             submission.Cleanups.Add(entry);
             var request = new SubmitRequest(Path.Combine(folder, cleanup.Script), folder, cleanup.JobName, null, dependency,
-                $"spineprod:{plan.ProductionName}:{stage.Name}:cleanup:{submission.Id}");
+                $"{CommentPrefix(plan)}{ProductionIdentity.CommentWord(stage.Name)}:cleanup:{submission.Id}");
+            entry.Comment = request.Comment;
             entry.Argv = SlurmClient.BuildSbatchArgs(request).Prepend(scheduler.Name == "slurm" ? "sbatch" : scheduler.Name).ToList();
             ledger.Save(plan.StateDir);
             try
@@ -375,10 +378,13 @@ public sealed class Submitter
         return spec.ToString();
     }
 
+    /// <summary><c>spineprod:&lt;identity key&gt;:</c>: a job's comment says which production it is, not only its name.</summary>
+    public static string CommentPrefix(ProductionPlan plan) =>
+        plan.Owner?.CommentPrefix ?? $"spineprod:{ProductionIdentity.CommentWord(plan.ProductionName)}:";
+
     private static string Comment(ProductionPlan plan, StagePlan stage, ArrayPlan array, SubmissionRecord sub)
     {
-        static string Clean(string s) => new(s.Select(c => char.IsWhiteSpace(c) || c is '|' or '"' or '\'' ? '_' : c).ToArray());
-        return $"spineprod:{Clean(plan.ProductionName)}:{Clean(stage.Name)}:{array.Index}:{sub.Id}";
+        return $"{CommentPrefix(plan)}{ProductionIdentity.CommentWord(stage.Name)}:{array.Index}:{sub.Id}";
     }
 
     /// <summary>

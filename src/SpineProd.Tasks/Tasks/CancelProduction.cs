@@ -12,6 +12,10 @@ public sealed class CancelProduction : Microsoft.Build.Utilities.Task
     [Required] public string StateDir { get; set; } = "";
     [Required] public string ProductionName { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
+    /// <summary>From ResolveProductionState: the identity key, the path it hashes, whether the state folder accepts an unowned ledger.</summary>
+    public string? Identity { get; set; }
+    public string? IdentityPath { get; set; }
+    public bool StateDirAcceptsUnownedLedger { get; set; }
 
     [Output] public string[] CancelledJobIds { get; private set; } = [];
 
@@ -19,10 +23,12 @@ public sealed class CancelProduction : Microsoft.Build.Utilities.Task
     {
         var stateDir = Path.GetFullPath(StateDir, Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
         var schedulers = Schedulers.Factory(stateDir, null, 0, null, ProjectFile);
+        var owner = string.IsNullOrEmpty(Identity) ? null
+            : new ProductionIdentity(ProductionName, Identity, Path.GetFullPath(ProjectFile), IdentityPath ?? "") { AcceptsUnownedLedger = StateDirAcceptsUnownedLedger };
         Canceller.CancelOutcome outcome;
         try
         {
-            outcome = Canceller.Cancel(stateDir, ProductionName, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
+            outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
         }
         catch (SpineProdException e)
         {

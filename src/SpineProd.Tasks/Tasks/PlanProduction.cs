@@ -24,6 +24,10 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
     [Required] public string RepoRoot { get; set; } = "";
     [Required] public string JobsDir { get; set; } = "";
     [Required] public string StateDir { get; set; } = "";
+    /// <summary>From ResolveProductionState: the identity key, the path it hashes, and whether the state folder accepts an unowned ledger.</summary>
+    public string? Identity { get; set; }
+    public string? IdentityPath { get; set; }
+    public bool StateDirAcceptsUnownedLedger { get; set; }
     [Required] public string IntermediateDir { get; set; } = "";
     [Required] public string DependenciesFile { get; set; } = "";
 
@@ -81,6 +85,9 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
             MaxArraySizeSource = MaxArraySizeSource,
             JobsDir = JobsDir,
             StateDir = StateDir,
+            Identity = Identity ?? "",
+            IdentityPath = IdentityPath ?? "",
+            StateDirAcceptsUnownedLedger = StateDirAcceptsUnownedLedger,
             IntermediateDir = IntermediateDir,
             Scheduler = Scheduler,
             Environment = ConfigTaskSupport.Environment(),

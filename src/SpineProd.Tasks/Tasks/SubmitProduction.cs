@@ -37,7 +37,7 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
             ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
-        var before = Ledger.Load(plan.StateDir, plan.ProductionName);
+        var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
         SubmitOutcome outcome;
         try
         {
@@ -45,10 +45,10 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
         }
         catch (Exception e) when (e is SpineProdException or IOException)
         {
-            AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName), context.GitCommit, e)?.Log(Log);
+            AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner), context.GitCommit, e)?.Log(Log);
             throw;
         }
-        AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName), context.GitCommit, null)?.Log(Log);
+        AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner), context.GitCommit, null)?.Log(Log);
         JobIds = outcome.Arrays.Select(a => a.JobId).ToArray();
         if (outcome.Arrays.Count > 0)
             Log.LogMessage(MessageImportance.High, "{0}: submitted {1} task(s) in {2} array(s): jobs {3}. See where they stand with -t:Status.",

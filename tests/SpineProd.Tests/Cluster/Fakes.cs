@@ -67,7 +67,7 @@ public sealed class FakeScheduler : IScheduler
         {
             var state = StateOf(request, i);
             Tasks[(id, i)] = new SchedulerTask(id, i, state, SlurmClient.Classify(state), state == "FAILED" ? "1:0" : "0:0",
-                state == "PENDING" ? "Dependency" : null);
+                state == "PENDING" ? "Dependency" : null, Name: request.JobName, Comment: request.Comment);
         }
         return new SubmitResult(id, ["sbatch", .. SlurmClient.BuildSbatchArgs(request)], 1, false);
     }

@@ -110,11 +110,11 @@ public sealed class SubmitterTests
         var (plan, dir) = OneStage(files: 4);
         var s = new FakeScheduler { FailOnSubmission = 1, FailCode = "SPN3020" };
         Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir));
-        var comment = Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single().Comment;
-        s.Find = (_, c) => c == comment ? (true, "90") : (true, null);
-        s.Tasks[("90", 0)] = new SchedulerTask("90", 0, "PENDING", TaskStateKind.Pending);
+        var entry = Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single();
+        s.Find = (_, c) => c == entry.Comment ? (true, "90") : (true, null);
+        s.Tasks[("90", 0)] = new SchedulerTask("90", 0, "PENDING", TaskStateKind.Pending, Name: entry.JobName, Comment: entry.Comment);
 
-        var outcome = Canceller.Cancel(plan.StateDir, "hand", _ => s, _log.Add, TimeSpan.FromSeconds(1));
+        var outcome = Canceller.Cancel(plan.StateDir, "hand", null, _ => s, _log.Add, TimeSpan.FromSeconds(1));
 
         Assert.Equal(["90"], outcome.JobIds);
         Assert.Equal(["90"], s.Cancelled);

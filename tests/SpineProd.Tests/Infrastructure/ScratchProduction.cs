@@ -69,6 +69,13 @@ public sealed class ScratchProduction
     }
 
     public string PlanDir => Path.Combine(Dir, "obj", "test");
+    /// <summary>The default state folder's name: the production's identity (name and hash of its path in the repository).</summary>
+    public string StateDirName => IdentityOf(ProjectFile);
+    public string StateDir => Path.Combine(Dir, "jobs", StateDirName);
+
+    public static string IdentityOf(string projectFile) =>
+        Path.GetFileNameWithoutExtension(projectFile) + "-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(
+            System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(Repo.Root, projectFile).Replace('\\', '/'))))[..8];
     public string StageDir => Path.Combine(PlanDir, "test");
 
     public BuildOutcome Build(string target = "Build", IDictionary<string, string>? properties = null) =>

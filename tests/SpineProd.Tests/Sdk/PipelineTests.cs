@@ -35,10 +35,10 @@ public sealed class PipelineTests
         var ana = plan.Stages[1];
         Assert.Equal(5, ana.FileCount);
         var chunk = File.ReadAllLines(Path.Combine(p.PlanDir, "ana", "files_chunk_0.txt"));
-        Assert.Equal(Path.Combine(p.Dir, "jobs", "test", "reco", "run_0000_spine_generic_reco.h5"), chunk[0]);
+        Assert.Equal(Path.Combine(p.StateDir, "reco", "run_0000_spine_generic_reco.h5"), chunk[0]);
         var cleanup = Assert.IsType<CleanupPlan>(plan.Stages[0].Cleanup);
         Assert.Equal(["ana"], cleanup.AfterStages);
-        Assert.Equal([Path.Combine(p.Dir, "jobs", "test", "reco")], cleanup.Paths);
+        Assert.Equal([Path.Combine(p.StateDir, "reco")], cleanup.Paths);
         var script = File.ReadAllText(Path.Combine(p.PlanDir, "reco", cleanup.Script));
         Assert.Contains("#SBATCH --mem-per-cpu=1g", script);
         Assert.Contains("#SBATCH --time=0:10:00", script);
@@ -70,9 +70,9 @@ public sealed class PipelineTests
     public void A_cleanup_path_through_a_symlink_that_leads_out_is_refused()
     {
         var p = TwoStages("symlink", anaExtra: "Cleanup=\"escape\"");
-        Directory.CreateDirectory(Path.Combine(p.Dir, "jobs", "test"));
+        Directory.CreateDirectory(p.StateDir);
         var outside = Repo.Scratch("outside");
-        File.CreateSymbolicLink(Path.Combine(p.Dir, "jobs", "test", "escape"), outside);
+        File.CreateSymbolicLink(Path.Combine(p.StateDir, "escape"), outside);
         // ana has no downstream stage, so give it one.
         File.WriteAllText(p.ProjectFile, File.ReadAllText(p.ProjectFile).Replace("<SourceList", "<Stage Include=\"last\" Config=\"spine.yaml\" InputsFrom=\"ana\" />\n<SourceList"));
 
@@ -93,12 +93,12 @@ public sealed class PipelineTests
                 config: {rel}/spine.yaml
                 source_list: {rel}/reco.txt
                 files_per_task: 2
-                output: {rel}/jobs/test/reco
-                cleanup: {rel}/jobs/test/reco
+                output: {rel}/jobs/{p.StateDirName}/reco
+                cleanup: {rel}/jobs/{p.StateDirName}/reco
               - name: ana
                 depends_on: [reco]
                 config: {rel}/spine.yaml
-                files: {rel}/jobs/test/reco/*.h5
+                files: {rel}/jobs/{p.StateDirName}/reco/*.h5
                 profile: s3df_milano
             """);
         Assert.True(p.Build().Succeeded);
