@@ -30,31 +30,53 @@ public static partial class PlanCleaner
         }
 
         foreach (var name in TopLevelFiles) Remove(Path.Combine(intermediateDir, name));
-        foreach (var stageDir in Directory.EnumerateDirectories(intermediateDir))
-        {
-            if (new DirectoryInfo(stageDir).LinkTarget is not null) continue;
-            var stage = plan?.Stages.FirstOrDefault(s => s.Name == Path.GetFileName(stageDir));
-            var named = new HashSet<string>(StringComparer.Ordinal);
-            if (stage is not null)
-            {
-                foreach (var a in stage.Arrays) named.UnionWith(new[] { a.Script, a.ChunkFile, a.TasksFile }.Where(f => f.Length > 0));
-                if (stage.Cleanup is { } c) named.Add(c.Script);
-                named.UnionWith(stage.ConfigFiles);
-            }
-            foreach (var file in Directory.EnumerateFiles(stageDir, "*", SearchOption.AllDirectories).ToList())
-            {
-                string rel = Path.GetRelativePath(stageDir, file).Replace('\\', '/');
-                // Named by the plan, or a plan file of an earlier, larger plan (the planner's own names).
-                if (named.Contains(rel) || PlanFileName().IsMatch(rel)) Remove(file);
-            }
-            RemoveIfEmpty(Path.Combine(stageDir, "config"));
-            RemoveIfEmpty(stageDir);
-        }
+        foreach (var stageDir in Directory.EnumerateDirectories(intermediateDir).ToList())
+            removed += CleanStageFolder(stageDir, plan?.Stages.FirstOrDefault(s => s.Name == Path.GetFileName(stageDir)));
         RemoveIfEmpty(intermediateDir);
         var left = Directory.Exists(intermediateDir)
             ? Directory.EnumerateFileSystemEntries(intermediateDir, "*", SearchOption.AllDirectories).Take(4).ToList()
             : [];
         return new(removed, left);
+    }
+
+    /// <summary>The folder and the folders under it that are (or become) empty, deepest first.</summary>
+    private static void RemoveEmptyFolders(string dir)
+    {
+        if (!Directory.Exists(dir) || new DirectoryInfo(dir).LinkTarget is not null) return;
+        foreach (var sub in Directory.EnumerateDirectories(dir).ToList()) RemoveEmptyFolders(sub);
+        RemoveIfEmpty(dir);
+    }
+
+    /// <summary>
+    /// Removes a stage folder's plan files (those <paramref name="stage"/> names; for a stage no
+    /// longer planned, the planner's own file names), then the folder if that emptied it. A folder
+    /// that is not a stage folder (no chunk list and script of the planner's) is left alone.
+    /// </summary>
+    public static int CleanStageFolder(string stageDir, StagePlan? stage)
+    {
+        if (new DirectoryInfo(stageDir).LinkTarget is not null) return 0;
+        if (stage is null && !(File.Exists(Path.Combine(stageDir, "files_chunk_0.txt")) && File.Exists(Path.Combine(stageDir, "submit_chunk_0.sbatch"))))
+            return 0;
+        var files = new HashSet<string>(StringComparer.Ordinal);
+        if (stage is not null)
+        {
+            foreach (var a in stage.Arrays) files.UnionWith(new[] { a.Script, a.ChunkFile, a.TasksFile }.Where(f => f.Length > 0));
+            if (stage.Cleanup is { } c) files.Add(c.Script);
+            files.UnionWith(stage.ConfigFiles);
+        }
+        // Chunk lists and scripts of an earlier, larger plan: the planner's own names, top level only.
+        files.UnionWith(Directory.EnumerateFiles(stageDir).Select(Path.GetFileName).Where(f => PlanFileName().IsMatch(f!))!);
+        int removed = 0;
+        foreach (var file in files)
+        {
+            var info = new FileInfo(Path.Combine(stageDir, file));
+            if (!info.Exists || info.LinkTarget is not null) continue;   // the plan writes regular files only
+            info.Delete();
+            removed++;
+        }
+        RemoveEmptyFolders(Path.Combine(stageDir, "config"));
+        RemoveIfEmpty(stageDir);
+        return removed;
     }
 
     private static void RemoveIfEmpty(string dir)
@@ -76,6 +98,6 @@ public static partial class PlanCleaner
         }
     }
 
-    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_[^/]*\.sbatch)$")]
+    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
     private static partial Regex PlanFileName();
 }

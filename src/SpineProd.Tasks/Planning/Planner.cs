@@ -676,10 +676,10 @@ public sealed partial class Planner
             }
             RemoveStale(dir, expected);
         }
-        // Folders of stages that no longer exist.
-        foreach (var old in Directory.EnumerateDirectories(_request.IntermediateDir))
-            if (!stages.Any(s => s.Plan.Name == Path.GetFileName(old)) && File.Exists(Path.Combine(old, "files_chunk_0.txt")))
-                Directory.Delete(old, recursive: true);
+        // Folders of stages that no longer exist: their plan files only (the folder may hold others').
+        foreach (var old in Directory.EnumerateDirectories(_request.IntermediateDir).ToList())
+            if (!stages.Any(s => s.Plan.Name == Path.GetFileName(old)))
+                PlanCleaner.CleanStageFolder(old, null);
         if (plan.Stages.Count > 1)
         {
             Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.mmd"), StageGraph.Mermaid(plan)));

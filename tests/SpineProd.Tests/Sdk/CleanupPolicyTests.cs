@@ -154,8 +154,10 @@ public sealed class CleanupPolicyTests
     {
         var p = TwoStages("clean-shared-objdir");
         var shared = Path.Combine(p.Dir, "shared");
-        Directory.CreateDirectory(shared);
+        Directory.CreateDirectory(Path.Combine(shared, "empty"));
+        Directory.CreateDirectory(Path.Combine(shared, "lists"));
         File.WriteAllText(Path.Combine(shared, "notes.txt"), "mine");
+        File.WriteAllText(Path.Combine(shared, "lists", "files_chunk_0.txt"), "mine too, though named like a chunk list");
         var props = new Dictionary<string, string> { ["SpineProdIntermediateDir"] = shared };
         Assert.True(p.Build(properties: props).Succeeded);
         Assert.True(File.Exists(Path.Combine(shared, "plan.json")));
@@ -163,7 +165,8 @@ public sealed class CleanupPolicyTests
         var outcome = p.Build("Clean", props);
 
         Assert.True(outcome.Succeeded, outcome.ErrorText);
-        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(shared).Select(Path.GetFileName));
+        Assert.Equal(["empty", "lists", "notes.txt"], Directory.GetFileSystemEntries(shared).Select(Path.GetFileName).Order());
+        Assert.True(File.Exists(Path.Combine(shared, "lists", "files_chunk_0.txt")));
         Assert.Contains(outcome.Warnings, w => w.Code == "SPN1040" && w.Message!.Contains("notes.txt"));
 
         // The default folder holds only the plan: it goes entirely, without a warning.
