@@ -28,6 +28,7 @@ public static class ConfigErrors
     public const string PathTagNotFound = "SPN2016";     // ConfigIncludeError: !path target missing
     public const string BadTagOrScalar = "SPN2017";      // ConfigIncludeError: unknown tag, bad !tag node, invalid date...
     public const string BadMeta = "SPN2018";             // ConfigTypeError: __meta__ is not a mapping
+    public const string NotRegularFile = "SPN2050";      // ConfigIncludeError: a FIFO, device or socket, or larger than the cap
 
     // Warnings.
     public const string StrictWarn = "SPN2030";          // a strict: warn mode path problem SPINE only warns about
@@ -65,6 +66,7 @@ public static class ConfigErrors
         [PathTagNotFound] = "ConfigIncludeError",
         [BadTagOrScalar] = "ConfigIncludeError",
         [BadMeta] = "ConfigTypeError",
+        [NotRegularFile] = "ConfigIncludeError",
     };
 
     /// <summary>The SPINE error class for a loader code (for the corpus JSON); null for non-loader codes.</summary>

@@ -126,7 +126,7 @@ public static class JobConfigResolver
                     mark?.File, mark?.Line ?? 0, mark?.Column ?? 0));
             // SPINE on the node must read YAML, not a Git symlink placeholder: point it at the target.
             var arg = located.File!;
-            for (var hop = 0; hop < 8 && File.Exists(arg) && SpineConfigLoader.LinkPlaceholderTarget(arg, File.ReadAllText(arg)) is { } t; hop++) arg = t;
+            for (var hop = 0; hop < 8 && File.Exists(arg) && SpineConfigLoader.LinkPlaceholderTarget(arg, Yaml11Reader.ReadText(arg)) is { } t; hop++) arg = t;
             configArgument = arg;
         }
         else
@@ -171,7 +171,7 @@ public static class JobConfigResolver
             // sha256sum's format: a name with a backslash or newline is escaped and the line starts with '\'.
             var escaped = f.Contains('\\') || f.Contains('\n');
             var name = escaped ? f.Replace("\\", "\\\\").Replace("\n", "\\n") : f;
-            manifest.Append(escaped ? "\\" : "").Append(Sha256Hex(File.ReadAllBytes(f))).Append("  ").Append(name).Append('\n');
+            manifest.Append(escaped ? "\\" : "").Append(Sha256OfFile(f)).Append("  ").Append(name).Append('\n');
         }
         files["sources.sha256"] = manifest.ToString();
 
@@ -234,6 +234,12 @@ public static class JobConfigResolver
             (spec.Contains("latest_", StringComparison.Ordinal) ? ". For a latest variant use SpineConfig=<dir>/latest with ApplyMods (e.g. ApplyMods=data)." : "."));
     }
 
+    private static string? PlaceholderText(string file)
+    {
+        try { return IO.SafeFile.ReadAllText(file, 1024); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.DecoderFallbackException) { return null; }
+    }
+
     /// <summary>The file a symlink or Git symlink placeholder finally points at (the file itself otherwise).</summary>
     public static string LinkTarget(string file)
     {
@@ -242,7 +248,7 @@ public static class JobConfigResolver
         {
             var info = new FileInfo(f);
             if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is { } real) { f = real.FullName; continue; }
-            if (info.Exists && info.Length <= 1024 && SpineConfigLoader.LinkPlaceholderTarget(f, File.ReadAllText(f)) is { } t) { f = t; continue; }
+            if (info.Exists && info.Length <= 1024 && PlaceholderText(f) is { } text && SpineConfigLoader.LinkPlaceholderTarget(f, text) is { } t) { f = t; continue; }
             break;
         }
         return f;
@@ -316,4 +322,18 @@ public static class JobConfigResolver
         !s.Any(char.IsWhiteSpace) && (s.Contains('/') || Path.HasExtension(s)) && s.IndexOfAny(Path.GetInvalidPathChars()) < 0;
 
     public static string Sha256Hex(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    /// <summary>A file's SHA-256, streamed (a !path target may be gigabytes of weights); a FIFO or device is SPN2050.</summary>
+    private static string Sha256OfFile(string file)
+    {
+        try
+        {
+            using var stream = IO.SafeFile.OpenRead(file);
+            return Convert.ToHexStringLower(SHA256.HashData(stream));
+        }
+        catch (IO.FileRefusedException e)
+        {
+            throw new SpineProdException(ConfigErrors.NotRegularFile, $"{file}: {e.Reason}; SpineProd records a checksum of every file the config reads", file);
+        }
+    }
 }

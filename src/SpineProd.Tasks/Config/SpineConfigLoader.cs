@@ -211,7 +211,7 @@ public sealed partial class SpineConfigLoader
         if (!File.Exists(path))
             throw ConfigErrors.At(ConfigErrors.IncludeNotFound, $"Configuration file not found: {path}", includedAt, path);
         NoteRead(path);
-        var text = Yaml11Reader.ReadText(path);
+        var text = ReadRegular(path, includedAt);
         // A Git symlink checked out without symlink support (core.symlinks=false, or copied as data)
         // is a one-line file holding the target's relative path: spine-prod's latest*.cfg. Follow it
         // as the real link would be followed; includes stay relative to the link's own folder.
@@ -219,10 +219,20 @@ public sealed partial class SpineConfigLoader
         for (var hop = 0; hop < 8 && LinkPlaceholderTarget(at, text) is { } target; hop++)
         {
             NoteRead(target);
-            text = Yaml11Reader.ReadText(target);
+            text = ReadRegular(target, includedAt);
             at = target;
         }
         return text;
+    }
+
+    /// <summary>A FIFO, a device or a huge file is refused at the include that names it, before it is read.</summary>
+    private static string ReadRegular(string path, SourceMark? includedAt)
+    {
+        try { return Yaml11Reader.ReadText(path); }
+        catch (IO.FileRefusedException e)
+        {
+            throw ConfigErrors.At(ConfigErrors.NotRegularFile, $"Error loading {path}: {e.Reason}; a config is a YAML text file", includedAt, path);
+        }
     }
 
     /// <summary>The target of a Git symlink placeholder file, or null if <paramref name="text"/> is ordinary YAML.</summary>

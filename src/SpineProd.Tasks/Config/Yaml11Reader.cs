@@ -21,7 +21,8 @@ public sealed class Yaml11Reader
 
     public string File { get; }
 
-    private const int MaxDepth = 200;
+    /// <summary>How deep collections may nest: every YAML SpineProd reads (configs, profiles, pipelines) has this limit.</summary>
+    internal const int MaxDepth = 200;
 
     public Yaml11Reader(string file) => File = file;
 
@@ -431,12 +432,15 @@ public sealed class Yaml11Reader
         throw Constructor($"expected a scalar node for {tag}, but found {(node is YMap ? "mapping" : "sequence")}", node);
     }
 
-    /// <summary>Reads a file as text; UTF-8 (with or without BOM), as SPINE opens it.</summary>
+    /// <summary>
+    /// Reads a file as text; UTF-8 (with or without BOM), as SPINE opens it. Regular files of at most
+    /// <see cref="IO.SafeFile.YamlMaxBytes"/> only: anything else is an <see cref="IO.FileRefusedException"/>.
+    /// </summary>
     public static string ReadText(string path)
     {
         try
         {
-            return System.IO.File.ReadAllText(path, new UTF8Encoding(false, throwOnInvalidBytes: true));
+            return IO.SafeFile.ReadAllText(path, IO.SafeFile.YamlMaxBytes);
         }
         catch (DecoderFallbackException e)
         {

@@ -164,10 +164,12 @@ internal sealed class InputStore
     /// Reads a source list: one path a line, blank lines and # comments skipped, whitespace trimmed,
     /// relative paths made absolute against <paramref name="baseDir"/>. Streams the file, so its
     /// size does not matter. Returns an error (and the line) for a file that is not UTF-8 text.
+    /// A byte-order mark starting any line (lists joined with <c>cat</c>) is dropped; one inside a
+    /// path is an error at its line. A FIFO or a device is an <see cref="IO.FileRefusedException"/>.
     /// </summary>
     public (string Problem, int Line)? ReadList(string path, string baseDir, int fileId)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        using var stream = IO.SafeFile.OpenRead(path);
         // Sized once from the file (bytes) and a first pass counting its lines (entries), so that a
         // million inputs do not leave a trail of outgrown arrays behind.
         EnsureBytes((int)Math.Min(stream.Length, Array.MaxLength / 2));
@@ -196,7 +198,10 @@ internal sealed class InputStore
                     if (nl < 0 && line.IsEmpty) break;
                     lineNo++;
                     var entry = line.Trim(" \t\r\f\v"u8);
+                    while (entry.StartsWith(ByteOrderMark)) entry = entry[ByteOrderMark.Length..].Trim(" \t\r\f\v"u8);
                     if (entry.IsEmpty || entry[0] == (byte)'#') { if (nl < 0) break; continue; }
+                    if (entry.IndexOf(ByteOrderMark) >= 0)
+                        return ("a byte-order mark (U+FEFF) is inside a path", lineNo);
                     if (entry.IndexOf((byte)0) >= 0)
                         return ("it contains NUL bytes", lineNo);
                     if (!Utf8.IsValid(entry))
@@ -219,6 +224,8 @@ internal sealed class InputStore
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    private static ReadOnlySpan<byte> ByteOrderMark => "\uFEFF"u8;
 
     /// <summary>An index of file names: finds the first input with a given file name.</summary>
     public sealed class NameIndex

@@ -16,19 +16,19 @@ public static class OwnedFolder
     /// <summary>The record's first line: the production, by the real path of its .spineproj (one production, however it is reached).</summary>
     public static string OwnerLine(string productionFile) => "production=" + RealPath.Of(productionFile);
 
-    /// <summary>Does <paramref name="folder"/> carry a record whose first line is <paramref name="ownerLine"/>? (Regular files only, size-capped.)</summary>
+    /// <summary>Does <paramref name="folder"/> carry a record whose first line is <paramref name="ownerLine"/>? (A regular file, not a link, size-capped.)</summary>
     public static bool IsOwnedBy(string folder, string ownerLine)
     {
-        var record = new FileInfo(Path.Combine(folder, RecordName));
-        // A FIFO or a character device has length 0, so it is refused without being opened (no hang).
-        if (!record.Exists || record.LinkTarget is not null || record.Length is 0 or > MaxRecordBytes)
-            return false;
+        var record = Path.Combine(folder, RecordName);
+        if (new FileInfo(record).LinkTarget is not null) return false;
         try
         {
-            using var reader = new StreamReader(record.FullName);
+            using var reader = new StringReader(SafeFile.ReadAllText(record, MaxRecordBytes));
             return reader.ReadLine() == ownerLine;
         }
-        catch (IOException) { return false; }
-        catch (UnauthorizedAccessException) { return false; }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Text.DecoderFallbackException)
+        {
+            return false;   // missing, a FIFO or device, too large, unreadable: not a record
+        }
     }
 }

@@ -34,11 +34,14 @@ public static class PipelineFile
     {
         if (!File.Exists(path))
             throw new SpineProdException("SPN4010", $"PipelineFile '{path}' does not exist.");
-        var yaml = new YamlStream();
+        YamlStream yaml;
         try
         {
-            using var reader = new StreamReader(path);
-            yaml.Load(reader);
+            yaml = IO.SafeYaml.Load(path);
+        }
+        catch (IO.FileRefusedException e)
+        {
+            throw new SpineProdException("SPN1045", $"PipelineFile '{path}' cannot be read: {e.Reason}; a pipeline is a YAML text file.", path);
         }
         catch (YamlException e)
         {

@@ -249,8 +249,14 @@ public sealed partial class Planner
             throw new SpineProdException("SPN1013", $"SourceList '{path}' does not exist.", declaredIn, itemLine, 1);
         _dependencies.Add(path);
         // Relative entries are relative to the list file (jobs run in their job folder).
-        if (into.ReadList(path, Path.GetDirectoryName(path)!, into.FileId(path)) is { } problem)
-            throw new SpineProdException("SPN1014", $"SourceList is not a text file ({problem.Problem}); a source list has one input path a line.", path, problem.Line, 1);
+        (string Problem, int Line)? problem;
+        try { problem = into.ReadList(path, Path.GetDirectoryName(path)!, into.FileId(path)); }
+        catch (IO.FileRefusedException e)
+        {
+            throw new SpineProdException("SPN1045", $"SourceList '{path}' cannot be read: {e.Reason}; a source list is a text file with one input path a line.", declaredIn, itemLine, 1);
+        }
+        if (problem is not null)
+            throw new SpineProdException("SPN1014", $"SourceList is not a text file ({problem.Value.Problem}); a source list has one input path a line.", path, problem.Value.Line, 1);
     }
 
     /// <summary>Keeps the first of duplicate inputs (warning) and refuses two inputs with one file name (their outputs would collide).</summary>

@@ -39,11 +39,14 @@ public sealed class ProfileCatalog
     {
         if (!System.IO.File.Exists(path))
             throw new SpineProdException("SPN1301", $"The profiles file '{path}' does not exist. Set <ProfilesFile> to a profiles.yaml (see templates/profiles.yaml).");
-        YamlStream yaml = new();
+        YamlStream yaml;
         try
         {
-            using var reader = new StreamReader(path);
-            yaml.Load(reader);
+            yaml = IO.SafeYaml.Load(path);
+        }
+        catch (IO.FileRefusedException e)
+        {
+            throw new SpineProdException("SPN1045", $"The profiles file '{path}' cannot be read: {e.Reason}; profiles are a YAML text file.", path);
         }
         catch (YamlException e)
         {

@@ -13,6 +13,9 @@ namespace SpineProd.Scheduler;
 /// recorded task synchronously, a bounded number at once, in submission order so dependencies are
 /// already decided. Each task sees the environment variables a SLURM array task sees, writes its
 /// log where the script's #SBATCH --output/--error say, and honours --time (the task ends TIMEOUT).
+/// Each task is a process group (<see cref="LocalTaskProcess"/>) that ends with its script, at its
+/// time limit, and with this runner: a killed Submit never leaves tasks running unseen, and a task
+/// that outlived its Submit anyway (its process group is recorded) is reported running, never run twice.
 /// Job states live in <c>&lt;state dir&gt;/local-scheduler.json</c>, so Status and resubmission read them
 /// exactly as they read sacct.
 /// </summary>
@@ -20,15 +23,23 @@ public sealed class LocalScheduler : IScheduler
 {
     private readonly string _stateFile;
     private readonly int _parallelism;
-    private readonly IProcessRunner _runner;
+    private readonly CancellationToken _stop;
+    private readonly Func<bool>? _buildGone;
     private readonly object _gate = new();
 
-    public LocalScheduler(string stateDir, int parallelism = 0, IProcessRunner? runner = null)
+    /// <param name="stop">Ends the running tasks and starts no more (Ctrl-C, a test).</param>
+    /// <param name="buildGone">Polled while tasks run: true once the build that runs this Submit is gone
+    /// (default: <see cref="LocalTaskProcess.BuildGoneProbe"/>).</param>
+    public LocalScheduler(string stateDir, int parallelism = 0, CancellationToken stop = default, Func<bool>? buildGone = null)
     {
         _stateFile = Path.Combine(stateDir, "local-scheduler.json");
         _parallelism = parallelism > 0 ? parallelism : Math.Max(1, Environment.ProcessorCount);
-        _runner = runner ?? ProcessRunner.Instance;
+        _stop = stop;
+        _buildGone = buildGone ?? LocalTaskProcess.BuildGoneProbe();
     }
+
+    /// <summary>Between SIGTERM and SIGKILL when a task is ended (SLURM's KillWait).</summary>
+    public TimeSpan KillWait { get; init; } = TimeSpan.FromSeconds(10);
 
     public string Name => "local";
     public string StateFile => _stateFile;
@@ -67,6 +78,9 @@ public sealed class LocalScheduler : IScheduler
         public string? Reason { get; set; }
         public DateTimeOffset? Start { get; set; }
         public DateTimeOffset? End { get; set; }
+        /// <summary>The task's process group (its script's pid) and that process's start time (/proc ticks), while it may run.</summary>
+        public int? ProcessGroup { get; set; }
+        public long? ProcessStart { get; set; }
     }
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
@@ -74,8 +88,13 @@ public sealed class LocalScheduler : IScheduler
     private LocalState Load()
     {
         if (!File.Exists(_stateFile)) return new LocalState();
-        try { return JsonSerializer.Deserialize<LocalState>(File.ReadAllText(_stateFile), Json) ?? new LocalState(); }
+        try
+        {
+            using var stream = SafeFile.OpenRead(_stateFile);
+            return JsonSerializer.Deserialize<LocalState>(stream, Json) ?? new LocalState();
+        }
         catch (JsonException e) { throw new SpineProdException("SPN3005", $"the local scheduler's state is not valid JSON ({e.Message}); restore or delete it", _stateFile); }
+        catch (FileRefusedException e) { throw new SpineProdException("SPN3041", $"the local scheduler's state cannot be read: {e.Reason}; restore or delete it", _stateFile); }
     }
 
     private void Save(LocalState s) => AtomicFile.Write(_stateFile, JsonSerializer.Serialize(s, Json));
@@ -129,8 +148,12 @@ public sealed class LocalScheduler : IScheduler
             foreach (var t in job.Tasks)
             {
                 // A task still pending or running whose Submit process is gone will never finish:
-                // report it cancelled, so Status says so and resubmission sends it again.
-                if (t.State is "PENDING" or "RUNNING" && !RunnerAlive(job))
+                // report it cancelled, so Status says so and resubmission sends it again. Unless
+                // its process group is still there: then it is running, and must not run twice.
+                if (t.State is "RUNNING" && !RunnerAlive(job) && t.ProcessGroup is { } g && LocalTaskProcess.GroupAlive(g, t.ProcessStart))
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "RUNNING", TaskStateKind.Running, null,
+                        $"still running (process group {g}) after the Submit that ran it (pid {job.RunnerPid}) ended", t.JobId, job.Name, job.Comment);
+                else if (t.State is "PENDING" or "RUNNING" && !RunnerAlive(job))
                     snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "CANCELLED", TaskStateKind.Cancelled, null,
                         $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId, job.Name, job.Comment);
                 else
@@ -193,8 +216,17 @@ public sealed class LocalScheduler : IScheduler
         // Only the jobs this process recorded: those of a Submit that died are reported cancelled
         // (Query) and resubmitted, never run behind the user's back. Each job is re-read before it
         // runs, so a Cancel in between is honoured.
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(_stop);
+        bool buildGone = false;
+        int ended = 0;
+        using var watch = _buildGone is null ? null : new Timer(_ =>
+        {
+            try { if (!stopping.IsCancellationRequested && _buildGone()) { buildGone = true; stopping.Cancel(); } }
+            catch (ObjectDisposedException) { }
+        }, null, 250, 250);
         foreach (var id in ids)
         {
+            if (stopping.IsCancellationRequested) break;
             LocalJob job;
             lock (_gate) job = Load().Jobs.First(j => j.Id == id);
             var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
@@ -208,8 +240,30 @@ public sealed class LocalScheduler : IScheduler
             var options = ScriptOptions.Read(job.Script, job.ExtraOptions);
             int width = Math.Min(_parallelism, job.Throttle ?? int.MaxValue);
             progress?.Invoke($"local job {job.Id} ({job.Name}): running {pending.Count} task(s), {width} at once");
-            Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width }, t => RunTask(job, t, options));
+            try
+            {
+                Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width, CancellationToken = stopping.Token },
+                    t => { if (RunTask(job, t, options, stopping.Token)) Interlocked.Increment(ref ended); });
+            }
+            catch (OperationCanceledException) { }
         }
+        if (!stopping.IsCancellationRequested) return;
+
+        int never = 0;
+        lock (_gate)
+        {
+            var state = Load();
+            foreach (var t in state.Jobs.Where(j => ids.Contains(j.Id)).SelectMany(j => j.Tasks).Where(t => t.State == "PENDING"))
+            {
+                (t.State, t.ExitCode, t.Reason, t.End) = ("CANCELLED", "0:0", "the Submit was stopped before it ran", DateTimeOffset.Now);
+                never++;
+            }
+            Save(state);
+        }
+        var cause = buildGone ? "the build running it was killed" : "it was cancelled";
+        throw new SpineProdException("SPN3040",
+            $"the local Submit stopped because {cause}: {ended} running task(s) were ended (their whole process groups) and {never} never started; Submit again to run them",
+            _stateFile);
     }
 
     private bool DependencySatisfied(string? dependency, out string why)
@@ -248,13 +302,14 @@ public sealed class LocalScheduler : IScheduler
         }
     }
 
-    private void RunTask(LocalJob job, LocalTask task, ScriptOptions options)
+    /// <summary>Runs one task to its end; true when it was ended because the runner stopped.</summary>
+    private bool RunTask(LocalJob job, LocalTask task, ScriptOptions options, CancellationToken stop)
     {
         var name = job.Name;
         var start = DateTimeOffset.Now;
         bool cancelled = false;
         Update(job.Id, task.Index, t => { if (t.State != "PENDING") cancelled = true; else { t.State = "RUNNING"; t.Start = start; } });
-        if (cancelled) return;
+        if (cancelled) return false;
         var host = Environment.MachineName;
         string Expand(string pattern) => ExpandLogPattern(pattern, job.Id, task.Index, task.JobId, name, Environment.UserName, host);
         var outFile = Path.GetFullPath(Path.Combine(job.WorkDir, Expand(options.Output ?? "slurm-%A_%a.out")));
@@ -294,17 +349,31 @@ public sealed class LocalScheduler : IScheduler
             ["SLURM_MEM_PER_CPU"] = options.MemPerCpu,
         };
         var limit = options.TimeLimit ?? Timeout.InfiniteTimeSpan;
-        var r = _runner.Run("/bin/bash", [job.Script], limit, job.WorkDir, env, outFile, errFile);
+        // The process group is recorded the moment it exists: a later Submit checks it before running this task again.
+        var r = LocalTaskProcess.Run(job.Script, job.WorkDir, env, outFile, errFile, limit, KillWait, stop,
+            (group, processStart) => Update(job.Id, task.Index, t => { t.ProcessGroup = group; t.ProcessStart = processStart; }));
         string stateName, exit;
+        string? reason = null;
         if (r.TimedOut)
         {
-            File.AppendAllText(errFile, $"local-scheduler: *** JOB {task.JobId} CANCELLED AT {DateTimeOffset.Now:s} DUE TO TIME LIMIT ***\n");
+            AppendNotice(errFile, $"local-scheduler: *** JOB {task.JobId} CANCELLED AT {DateTimeOffset.Now:s} DUE TO TIME LIMIT ***");
             (stateName, exit) = ("TIMEOUT", "0:15");
         }
-        else if (r.NotFound) (stateName, exit) = ("FAILED", "127:0");
+        else if (r.Stopped)
+        {
+            AppendNotice(errFile, $"local-scheduler: *** JOB {task.JobId} CANCELLED AT {DateTimeOffset.Now:s}: the Submit running it was stopped ***");
+            (stateName, exit, reason) = ("CANCELLED", "0:15", "the Submit running it was stopped");
+        }
         else if (r.ExitCode == 0) (stateName, exit) = ("COMPLETED", "0:0");
-        else (stateName, exit) = ("FAILED", $"{r.ExitCode}:0");
-        Update(job.Id, task.Index, t => { t.State = stateName; t.ExitCode = exit; t.End = DateTimeOffset.Now; t.Reason = stateName == "FAILED" ? "NonZeroExitCode" : null; });
+        else (stateName, exit, reason) = ("FAILED", r.SlurmExitCode, r.Message.Length > 0 ? r.Message : "NonZeroExitCode");
+        Update(job.Id, task.Index, t => { t.State = stateName; t.ExitCode = exit; t.End = DateTimeOffset.Now; t.Reason = reason; });
+        return r.Stopped;
+    }
+
+    private static void AppendNotice(string file, string line)
+    {
+        try { File.AppendAllText(file, line + "\n"); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
     /// <summary>SLURM's filename pattern letters: %A %a %j %x %u %N %%.</summary>

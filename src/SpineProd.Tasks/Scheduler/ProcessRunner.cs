@@ -51,8 +51,11 @@ public sealed class ProcessRunner : IProcessRunner
         // chatty child never blocks on a full pipe.
         using var outSink = Sink(stdoutFile);
         using var errSink = Sink(stderrFile);
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) outSink.Line(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) errSink.Line(e.Data); };
+        // not disposed: a late event may arrive after this method returns
+        var outClosed = new ManualResetEventSlim(false);
+        var errClosed = new ManualResetEventSlim(false);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) outSink.Line(e.Data); else outClosed.Set(); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) errSink.Line(e.Data); else errClosed.Set(); };
         try
         {
             process.Start();
@@ -74,7 +77,9 @@ public sealed class ProcessRunner : IProcessRunner
             process.WaitForExit(5000);
             return new ProcessResult(-1, outSink.Text, errSink.Text, TimedOut: true);
         }
-        process.WaitForExit(); // flushes the async readers
+        // The output ends when every holder of the pipes has closed them: a background process the
+        // command left behind may hold them for hours. What it wrote by then is enough.
+        WaitHandle.WaitAll([outClosed.WaitHandle, errClosed.WaitHandle], TimeSpan.FromSeconds(2));
         return new ProcessResult(process.ExitCode, outSink.Text, errSink.Text);
     }
 
@@ -100,6 +105,7 @@ public sealed class ProcessRunner : IProcessRunner
         {
             lock (_gate)
             {
+                if (_closed) return; // a background process still writing after we returned
                 if (_text is not null) _text.Append(line).Append('\n');
                 else _file!.Write(line + "\n");
             }
@@ -107,6 +113,11 @@ public sealed class ProcessRunner : IProcessRunner
 
         public string Text { get { lock (_gate) return _text?.ToString() ?? ""; } }
 
-        public void Dispose() => _file?.Dispose();
+        private bool _closed;
+
+        public void Dispose()
+        {
+            lock (_gate) { _closed = true; _file?.Dispose(); }
+        }
     }
 }

@@ -209,8 +209,17 @@ public sealed class ProductionState
     public static string? CheckMarker(string path, IReadOnlyList<string> inputs)
     {
         string[] lines;
-        try { lines = File.ReadAllLines(path).Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray(); }
-        catch (IOException e) { return $"marker unreadable ({e.Message})"; }
+        try
+        {
+            lines = IO.SafeFile.ReadAllText(path, IO.SafeFile.MarkerMaxBytes, new System.Text.UTF8Encoding(false))
+                .Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToArray();
+        }
+        catch (IO.FileRefusedException e) when (e.Reason.Contains("not a regular file", StringComparison.Ordinal))
+        {
+            // Only a job writes markers, and a job writing into a FIFO would hang on its node.
+            throw new Diagnostics.SpineProdException("SPN3041", $"the completion marker {path} cannot be read: {e.Reason}; only jobs write markers: remove it and run Status or Submit again", path);
+        }
+        catch (IOException e) { return $"marker unreadable ({(e is IO.FileRefusedException r ? r.Reason : e.Message)})"; }
         return lines.SequenceEqual(inputs) ? null : "its completion marker lists other inputs (the sources changed since it ran)";
     }
 

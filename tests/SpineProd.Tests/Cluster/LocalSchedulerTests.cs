@@ -102,6 +102,115 @@ public sealed class LocalSchedulerTests
         Assert.Contains("ended first", t.Reason);
     }
 
+    /// <summary>Waits (polling) until the process whose pid is in <paramref name="pidFile"/> is gone; false at the deadline.</summary>
+    internal static bool GoneWithin(string pidFile, TimeSpan deadline)
+    {
+        var pid = int.Parse(File.ReadAllText(pidFile).Trim());
+        var end = DateTime.UtcNow + deadline;
+        while (LocalTaskProcess.ProcessStartTicks(pid) is not null)
+        {
+            if (DateTime.UtcNow > end) return false;
+            Thread.Sleep(50);
+        }
+        return true;
+    }
+
+    internal static void WaitFor(Func<bool> condition, TimeSpan deadline, string what)
+    {
+        var end = DateTime.UtcNow + deadline;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < end, $"timed out waiting for {what}");
+            Thread.Sleep(50);
+        }
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task A_task_ends_when_its_script_ends_and_what_it_left_in_the_background_ends_with_it()
+    {
+        var dir = Repo.Scratch("local-bg");
+        // SPINE leaving a process behind that holds stdout and stderr open
+        var script = Script(dir, "sleep 1000 & echo $! > bg.pid; echo finished");
+        var local = new LocalScheduler(Path.Combine(dir, "state"));
+        var id = local.Submit(new SubmitRequest(script, dir, "bg", "0", null, "c")).JobId;
+
+        await Task.Run(() => local.RunPending());
+
+        Assert.Equal(TaskStateKind.Completed, local.Query([id]).Find(id, 0)!.Kind);
+        Assert.Equal("finished", File.ReadAllText(Path.Combine(dir, "logs", $"bg_{id}_0.out")).Trim());
+        Assert.True(GoneWithin(Path.Combine(dir, "bg.pid"), TimeSpan.FromSeconds(10)), "the background process outlived its task");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task The_time_limit_ends_the_whole_process_group()
+    {
+        var dir = Repo.Scratch("local-tgroup");
+        var script = Script(dir, "sleep 1000 & echo $! > bg.pid; sleep 1000", time: "0:01");
+        var local = new LocalScheduler(Path.Combine(dir, "state"));
+        var id = local.Submit(new SubmitRequest(script, dir, "tg", "0", null, "c")).JobId;
+
+        await Task.Run(() => local.RunPending());
+
+        Assert.Equal(TaskStateKind.Timeout, local.Query([id]).Find(id, 0)!.Kind);
+        Assert.True(GoneWithin(Path.Combine(dir, "bg.pid"), TimeSpan.FromSeconds(10)), "a process of the timed-out task is still running");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Stopping_the_runner_ends_its_running_tasks_and_starts_no_more()
+    {
+        var dir = Repo.Scratch("local-stop");
+        var script = Script(dir, "sleep 1000 & echo $! > bg_$SLURM_ARRAY_TASK_ID.pid; echo $$ > task_$SLURM_ARRAY_TASK_ID.pid; sleep 1000");
+        using var stop = new CancellationTokenSource();
+        var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 1, stop.Token) { KillWait = TimeSpan.FromSeconds(2) };
+        var id = local.Submit(new SubmitRequest(script, dir, "st", "0-1", null, "c")).JobId;
+
+        var run = Task.Run(() => local.RunPending());
+        WaitFor(() => File.Exists(Path.Combine(dir, "task_0.pid")) && File.Exists(Path.Combine(dir, "bg_0.pid")), TimeSpan.FromSeconds(20), "task 0 to start");
+        stop.Cancel();
+        var e = await Assert.ThrowsAsync<SpineProd.Diagnostics.SpineProdException>(() => run);
+
+        Assert.Equal("SPN3040", e.Code);
+        Assert.Contains("1 running task(s) were ended", e.Message);
+        Assert.True(GoneWithin(Path.Combine(dir, "task_0.pid"), TimeSpan.FromSeconds(10)));
+        Assert.True(GoneWithin(Path.Combine(dir, "bg_0.pid"), TimeSpan.FromSeconds(10)));
+        Assert.False(File.Exists(Path.Combine(dir, "task_1.pid")));
+        var snap = local.Query([id]);
+        Assert.Equal(TaskStateKind.Cancelled, snap.Find(id, 0)!.Kind);
+        Assert.Equal(TaskStateKind.Cancelled, snap.Find(id, 1)!.Kind);
+    }
+
+    [Fact]
+    public void A_task_still_alive_after_its_Submit_died_is_reported_running_so_it_is_never_run_twice()
+    {
+        var dir = Repo.Scratch("local-orphan");
+        var local = new LocalScheduler(Path.Combine(dir, "state"));
+        var id = local.Submit(new SubmitRequest(Script(dir, "exit 0"), dir, "o", "0-1", null, "c")).JobId;
+        // task 0 ran from a Submit that is gone (a pid that is not running) and its process group
+        // is still alive (a real one: setsid makes sleep a group leader); task 1's group is gone
+        using var orphan = System.Diagnostics.Process.Start("setsid", ["sleep", "60"]);
+        WaitFor(() => LocalTaskProcess.ProcessStartTicks(orphan.Id) is not null, TimeSpan.FromSeconds(10), "the orphan to start");
+        var state = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(local.StateFile))!;
+        var job = state["Jobs"]![0]!;
+        job["RunnerPid"] = 2147483000;
+        foreach (var (t, group) in new[] { (0, orphan.Id), (1, 2147483001) })
+        {
+            job["Tasks"]![t]!["State"] = "RUNNING";
+            job["Tasks"]![t]!["ProcessGroup"] = group;
+            job["Tasks"]![t]!["ProcessStart"] = LocalTaskProcess.ProcessStartTicks(orphan.Id);
+        }
+        File.WriteAllText(local.StateFile, state.ToJsonString());
+        try
+        {
+            var snap = local.Query([id]);
+            Assert.Equal(TaskStateKind.Running, snap.Find(id, 0)!.Kind);
+            Assert.Contains($"process group {orphan.Id}", snap.Find(id, 0)!.Reason);
+            Assert.Equal(TaskStateKind.Cancelled, snap.Find(id, 1)!.Kind);
+        }
+        finally { orphan.Kill(); }
+        orphan.WaitForExit();
+        Assert.Equal(TaskStateKind.Cancelled, local.Query([id]).Find(id, 0)!.Kind);
+    }
+
     [Fact]
     public void Log_patterns_expand_like_SLURM()
         => Assert.Equal("logs/x_12_3_15_root_vm_%.out", LocalScheduler.ExpandLogPattern("logs/%x_%A_%a_%j_%u_%N_%%.out", "12", 3, "15", "x", "root", "vm"));

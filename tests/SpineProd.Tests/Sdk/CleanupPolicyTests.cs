@@ -72,6 +72,11 @@ public sealed class CleanupPolicyTests
         var record = Path.Combine(reco, OwnedFolder.RecordName);
         File.WriteAllText(record, "production=/elsewhere/test.spineproj\nstage=reco\n");
         AssertRefused(p, p.Build("Rebuild"), "SPN4015");
+        // A FIFO in its place is no record (and does not hang the build).
+        File.Delete(record);
+        Assert.True(ProcessRunner.Instance.Run("mkfifo", [record], TimeSpan.FromSeconds(10)).Succeeded);
+        AssertRefused(p, p.Build("Rebuild"), "SPN4015");
+        File.Delete(record);
 
         // What the job writes when it creates the folder (job.sbatch.scriban).
         File.WriteAllText(record, OwnedFolder.OwnerLine(p.ProjectFile) + "\nstage=reco\n");

@@ -1,0 +1,87 @@
+using System.Diagnostics;
+using SpineProd.Tests.Infrastructure;
+using Xunit;
+
+namespace SpineProd.Tests.Cluster;
+
+/// <summary>
+/// The local scheduler as a user meets it: `dotnet build -t:Submit -p:Scheduler=local` killed with
+/// SIGKILL in the middle, then Submit again; a SPINE that leaves a process behind.
+/// </summary>
+public sealed class LocalSchedulerKillTests
+{
+    /// <summary>A production of two inputs whose SPINE stand-in records its pids, leaves `sleep 1000 &amp;` behind and holds while the hold file exists.</summary>
+    private static (ScratchProduction Production, string Pids, string Hold) Production(string name)
+    {
+        var p = new ScratchProduction(name);
+        p.Inputs(2);
+        var standIn = Path.Combine(p.Dir, "spine-stand-in.sh");
+        File.WriteAllText(standIn, """
+            #!/bin/bash
+            dir=$(dirname "$0")
+            sleep 1000 &
+            echo $! >> "$dir/pids"
+            echo $$ >> "$dir/pids"
+            while [ -e "$dir/hold" ]; do sleep 0.1; done
+            echo "stand-in done"
+            """);
+        File.SetUnixFileMode(standIn, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        p.Write($"<Scheduler>local</Scheduler><SpineCommand>{standIn}</SpineCommand><Time>00:10:00</Time>", "<Source Include=\"inputs/*.root\" />");
+        return (p, Path.Combine(p.Dir, "pids"), Path.Combine(p.Dir, "hold"));
+    }
+
+    private static int[] Pids(string file) => File.Exists(file)
+        ? File.ReadAllLines(file).Where(l => l.Trim().Length > 0).Select(int.Parse).ToArray()
+        : [];
+
+    private static void AssertAllGone(IEnumerable<int> pids, string why)
+    {
+        foreach (var pid in pids)
+        {
+            var end = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+            while (SpineProd.Scheduler.LocalTaskProcess.ProcessStartTicks(pid) is not null)
+            {
+                Assert.True(DateTime.UtcNow < end, $"process {pid} still runs: {why}");
+                Thread.Sleep(50);
+            }
+        }
+    }
+
+    [Fact(Timeout = 600_000)]
+    public async Task Killing_dotnet_build_mid_local_Submit_ends_its_tasks_and_the_next_Submit_runs_them_once()
+    {
+        var (p, pidFile, hold) = Production("local-kill");
+        File.WriteAllText(hold, "");
+        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = p.Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "build", p.ProjectFile, "-t:Submit", "-nologo", "-v:n" }) psi.ArgumentList.Add(a);
+        psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
+        psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
+        psi.Environment["DOTNET_NOLOGO"] = "1";
+        using (var build = Process.Start(psi)!)
+        {
+            var output = build.StandardOutput.ReadToEndAsync();
+            _ = build.StandardError.ReadToEndAsync();
+            // both tasks running: each wrote its own pid and its background process's
+            var end = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+            while (Pids(pidFile).Length < 4)
+            {
+                Assert.True(DateTime.UtcNow < end && !build.HasExited, "the local tasks did not start:\n" + (build.HasExited ? await output : ""));
+                await Task.Delay(100);
+            }
+            build.Kill(entireProcessTree: false); // SIGKILL to `dotnet build` alone, as `kill -9 <pid>`
+            await build.WaitForExitAsync();
+        }
+        var first = Pids(pidFile);
+        AssertAllGone(first, "a task of the killed Submit (or what it left behind) outlived it");
+
+        File.Delete(hold);
+        var second = DotnetBuild.Run(p.ProjectFile, "Submit", timeout: TimeSpan.FromMinutes(5));
+
+        Assert.True(second.Succeeded, second.Output);
+        Assert.Contains("2 to submit", second.Output);
+        Assert.Contains("ran here: 2 completed", second.Output);
+        var again = Pids(pidFile).Skip(first.Length).ToArray();
+        Assert.Equal(4, again.Length);                       // each task ran once more, not twice
+        AssertAllGone(again, "what SPINE left in the background outlived its task");
+    }
+}
