@@ -32,7 +32,13 @@ public sealed class JobScriptRenderer
         _templatePath = templatePath;
         if (!File.Exists(templatePath))
             throw new SpineProdException("SPN1101", $"The job template '{templatePath}' does not exist. Set <JobTemplate> to a Scriban template (see templates/job.sbatch.scriban).");
-        _template = Template.Parse(File.ReadAllText(templatePath), templatePath);
+        string text;
+        try { text = IO.SafeFile.ReadAllText(templatePath, IO.SafeFile.YamlMaxBytes, new System.Text.UTF8Encoding(false)); }
+        catch (IO.FileRefusedException e)
+        {
+            throw new SpineProdException("SPN1045", $"The job template '{templatePath}' cannot be read: {e.Reason}; a job template is a Scriban text file.", templatePath);
+        }
+        _template = Template.Parse(text, templatePath);
         if (_template.HasErrors)
         {
             var m = _template.Messages.First();
@@ -60,6 +66,9 @@ public sealed class JobScriptRenderer
             ["cpus_per_task"] = r.CpusPerTask,
             ["mem_per_cpu"] = r.MemPerCpu,
             ["time"] = r.Time,
+            // the same limits as plain values, for templates of schedulers that do not speak SLURM
+            ["walltime"] = Walltime(r),
+            ["mem_per_task_mb"] = MemPerTaskMb(r),
             ["gpus"] = r.Gpus,
             ["array_spec"] = array.ArraySpec,
             ["job_name"] = array.JobName,
@@ -120,6 +129,14 @@ public sealed class JobScriptRenderer
             throw new SpineProdException("SPN1102", $"The job template failed to render: {e.OriginalMessage}", _templatePath, e.Span.Start.Line + 1, e.Span.Start.Column + 1);
         }
     }
+
+    /// <summary><c>HH:MM:SS</c> (hours past 24 allowed) of the stage's time limit; empty when it has none.</summary>
+    private static string Walltime(Resources r) =>
+        Scheduler.ResourceValues.FromPlan(r).Walltime is TimeSpan t ? Scheduler.ResourceValues.Hms(t) : "";
+
+    /// <summary>Memory of one task (per CPU times CPUs) in MiB, rounded up; 0 when the plan has none.</summary>
+    private static long MemPerTaskMb(Resources r) =>
+        Scheduler.ResourceValues.FromPlan(r).MemoryBytes is long b ? (b + (1L << 20) - 1) >> 20 : 0;
 
     /// <summary>
     /// Shell text run inside the container before SPINE (single-quoted in the script, so it must not

@@ -47,13 +47,39 @@ public sealed class LocalSchedulerKillTests
         }
     }
 
-    [Fact(Timeout = 600_000)]
-    public async Task Killing_dotnet_build_mid_local_Submit_ends_its_tasks_and_the_next_Submit_runs_them_once()
+    /// <summary>The MSBuild task host (<c>/nodemode:2</c>) that <paramref name="build"/> started, if any yet.</summary>
+    private static int? TaskHostOf(int build)
     {
-        var (p, pidFile, hold) = Production("local-kill");
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out var pid)) continue;
+            try
+            {
+                var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                var ppid = stat[(stat.LastIndexOf(')') + 2)..].Split(' ')[1];
+                if (ppid == build.ToString() && File.ReadAllText(Path.Combine(dir, "cmdline")).Contains("nodemode:2")) return pid;
+            }
+            catch (IOException) { }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// What is killed with SIGKILL: `dotnet build` alone (its task host lives on), the task host
+    /// alone (the tasks' lifeline pipe closes), or the build's whole process group (the build, its
+    /// task host and the tasks' wrappers at once, as a closed session can).
+    /// </summary>
+    [Theory(Timeout = 600_000)]
+    [InlineData("build")]
+    [InlineData("taskhost")]
+    [InlineData("group")]
+    public async Task Killing_a_local_Submit_mid_run_ends_its_tasks_and_the_next_Submit_runs_them_once(string victim)
+    {
+        var (p, pidFile, hold) = Production($"local-kill-{victim}");
         File.WriteAllText(hold, "");
-        var psi = new ProcessStartInfo("dotnet") { WorkingDirectory = p.Dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "build", p.ProjectFile, "-t:Submit", "-nologo", "-v:n" }) psi.ArgumentList.Add(a);
+        // setsid: the build leads its own process group, so that killing the group spares the test
+        var psi = new ProcessStartInfo("setsid") { WorkingDirectory = p.Dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "dotnet", "build", p.ProjectFile, "-t:Submit", "-nologo", "-v:n" }) psi.ArgumentList.Add(a);
         psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
         psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
         psi.Environment["DOTNET_NOLOGO"] = "1";
@@ -68,7 +94,12 @@ public sealed class LocalSchedulerKillTests
                 Assert.True(DateTime.UtcNow < end && !build.HasExited, "the local tasks did not start:\n" + (build.HasExited ? await output : ""));
                 await Task.Delay(100);
             }
-            build.Kill(entireProcessTree: false); // SIGKILL to `dotnet build` alone, as `kill -9 <pid>`
+            switch (victim)
+            {
+                case "build": build.Kill(entireProcessTree: false); break;   // SIGKILL to that one process, as `kill -9 <pid>`
+                case "taskhost": Process.GetProcessById(Assert.IsType<int>(TaskHostOf(build.Id))).Kill(); break;
+                default: using (var kill = Process.Start("kill", ["-KILL", "--", $"-{build.Id}"])) kill.WaitForExit(); break;
+            }
             await build.WaitForExitAsync();
         }
         var first = Pids(pidFile);

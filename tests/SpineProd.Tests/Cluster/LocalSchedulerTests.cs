@@ -211,6 +211,22 @@ public sealed class LocalSchedulerTests
         Assert.Equal(TaskStateKind.Cancelled, local.Query([id]).Find(id, 0)!.Kind);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_command_that_leaves_a_background_process_holding_its_output_returns_when_it_exits()
+    {
+        var dir = Repo.Scratch("runner-bg");
+        var pidFile = Path.Combine(dir, "bg.pid");
+        var r = await Task.Run(() => ProcessRunner.Instance.Run("/bin/sh", ["-c", $"sleep 1000 & echo $! > '{pidFile}'; echo said"], TimeSpan.FromMinutes(1)));
+        try
+        {
+            Assert.Equal((0, "said"), (r.ExitCode, r.Stdout.Trim()));
+        }
+        finally
+        {
+            System.Diagnostics.Process.GetProcessById(int.Parse(File.ReadAllText(pidFile).Trim())).Kill();
+        }
+    }
+
     [Fact]
     public void Log_patterns_expand_like_SLURM()
         => Assert.Equal("logs/x_12_3_15_root_vm_%.out", LocalScheduler.ExpandLogPattern("logs/%x_%A_%a_%j_%u_%N_%%.out", "12", 3, "15", "x", "root", "vm"));

@@ -116,13 +116,22 @@ public sealed class OddFileTests
     }
 
     [Fact(Timeout = 30_000)]
-    public async Task A_profiles_file_that_is_a_FIFO_is_refused()
+    public async Task A_profiles_file_a_pipeline_or_a_job_template_that_is_a_FIFO_is_refused()
     {
         var dir = Repo.Scratch("odd-profiles");
-        var fifo = Fifo(dir, "profiles.yaml");
-        var e = await Assert.ThrowsAsync<SpineProdException>(() => Off(() => ProfileCatalog.Load(fifo)));
-        Assert.Equal("SPN1045", e.Code);
-        Assert.Contains("a FIFO", e.Message);
+        var reads = new Func<string, object>[]
+        {
+            f => ProfileCatalog.Load(f),
+            f => PipelineFile.Read(f, dir),
+            f => new SpineProd.Rendering.JobScriptRenderer(f),
+        };
+        foreach (var (read, i) in reads.Select((r, i) => (r, i)))
+        {
+            var fifo = Fifo(dir, $"fifo{i}");
+            var e = await Assert.ThrowsAsync<SpineProdException>(() => Off(() => read(fifo)));
+            Assert.Equal("SPN1045", e.Code);
+            Assert.Contains("a FIFO", e.Message);
+        }
     }
 
     // ---- as the user meets it: `dotnet build`, with a timeout so that a hang fails

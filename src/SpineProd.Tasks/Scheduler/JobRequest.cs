@@ -1,0 +1,83 @@
+namespace SpineProd.Scheduler;
+
+/// <summary>
+/// What a job asks of the machine, in plain values (no scheduler's spelling): each scheduler's
+/// dialect turns it into its own directives (SLURM <c>--time=1:00:00 --mem-per-cpu=4G</c>, PBS
+/// <c>-l walltime=01:00:00 -l select=1:ncpus=1:mem=4gb</c>). Null means "leave it to the script and
+/// the site's defaults".
+/// </summary>
+public sealed record ResourceRequest
+{
+    public TimeSpan? Walltime { get; init; }
+    /// <summary>Memory of one task (one array element), in bytes.</summary>
+    public long? MemoryBytes { get; init; }
+    public int? Cpus { get; init; }
+    public int? Gpus { get; init; }
+    public string? Account { get; init; }
+    /// <summary>SLURM partition, PBS queue.</summary>
+    public string? Queue { get; init; }
+}
+
+/// <summary>
+/// One submission in scheduler-neutral values: the tasks to run (indices and a throttle), the jobs
+/// to wait for (ids this same scheduler returned), and a key that identifies this submission so an
+/// accepted-but-unanswered submit can be found again. The neutral form proposed for IScheduler; the
+/// PBS client takes it today (see Scheduler/Pbs/).
+/// </summary>
+public sealed record JobRequest(
+    string Script,
+    string WorkingDirectory,
+    string JobName,
+    /// <summary>The task indices and throttle; null for a single job (a cleanup job).</summary>
+    ArraySpec? Tasks,
+    /// <summary>Job ids that must all end successfully before this one starts.</summary>
+    IReadOnlyList<string> AfterOk,
+    /// <summary>Unique to this submission: how the scheduler's copy is recognised on a lost reply.</summary>
+    string Key,
+    ResourceRequest? Resources = null,
+    /// <summary>Scheduler-specific options appended as they are (a site's own needs).</summary>
+    IReadOnlyList<string>? ExtraOptions = null);
+
+/// <summary>One scheduler job a <see cref="JobRequest"/> became, and which of its task indices it runs.</summary>
+public sealed record SubmittedJob(string JobId, ArraySpec? Tasks, IReadOnlyList<string> Argv, int Attempts, bool Reconciled);
+
+/// <summary>Today's plan values (SLURM-spelled strings) as neutral numbers, until the plan speaks values itself.</summary>
+public static class ResourceValues
+{
+    /// <summary>A SLURM size (<c>4g</c>, <c>4000M</c>, <c>512</c> = MB): bytes, or null when unreadable.</summary>
+    public static long? ParseSlurmMemory(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value)) return null;
+        var v = value.Trim().TrimEnd('B', 'b');
+        if (v.Length == 0) return null;
+        long factor = char.ToUpperInvariant(v[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, 'T' => 1L << 40, _ => 0 };
+        if (factor != 0) v = v[..^1]; else factor = 1L << 20;
+        return long.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
+            && n <= long.MaxValue / factor ? n * factor : null;
+    }
+
+    /// <summary><c>HH:MM:SS</c>, hours past 24 allowed (PBS walltime, SLURM --time), rounded up to a whole second.</summary>
+    public static string Hms(TimeSpan t)
+    {
+        long s = Math.Max(1, (long)Math.Ceiling(t.TotalSeconds));
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s / 3600:00}:{s / 60 % 60:00}:{s % 60:00}");
+    }
+
+    /// <summary>The plan's resources of a stage as a neutral request (memory: per CPU times CPUs).</summary>
+    public static ResourceRequest FromPlan(Planning.Resources r)
+    {
+        TimeSpan? walltime = null;
+        try { walltime = r.Time is null ? null : LocalScheduler.ParseSlurmTime(r.Time); }
+        catch (Exception e) when (e is FormatException or OverflowException) { }
+        var perCpu = ParseSlurmMemory(r.MemPerCpu);
+        return new ResourceRequest
+        {
+            Walltime = walltime,
+            MemoryBytes = perCpu is long m ? m * Math.Max(1, r.CpusPerTask) : null,
+            Cpus = Math.Max(1, r.CpusPerTask),
+            Gpus = r.Gpus,
+            Account = r.Account,
+            Queue = r.Partition,
+        };
+    }
+}
