@@ -87,4 +87,15 @@ public interface IScheduler
     /// reply). Returns (whether the scheduler answered, the array job id if found).
     /// </summary>
     (bool Answered, string? JobId) FindSubmitted(string jobName, string comment);
+
+    /// <summary>
+    /// The current user's pending and running jobs whose comment starts with <paramref name="commentPrefix"/>,
+    /// in one call (the jobs of a production its ledger may not know: deleted, or restored from a
+    /// backup). Null when the scheduler did not answer. A scheduler with nothing left running between
+    /// two builds (the local one) has none.
+    /// </summary>
+    IReadOnlyList<LiveJob>? ListLiveJobs(string commentPrefix) => [];
 }
+
+/// <summary>A pending or running job as the scheduler lists it: its (array) job id, name, comment and working directory.</summary>
+public sealed record LiveJob(string JobId, string JobName, string Comment, string WorkDir);

@@ -51,7 +51,13 @@ public sealed class SlurmClient : IScheduler
 
     // ------------------------------------------------------------------ submit
 
-    /// <summary>Errors worth another try: the controller was busy or unreachable, or a submit limit was hit.</summary>
+    /// <summary>
+    /// Errors worth another try: the controller was busy or unreachable, or a limit on how many jobs
+    /// may be queued was hit (it frees up as jobs end). A limit the job itself breaks (QOS MaxWall
+    /// with DenyOnLimit, too many CPUs, an unknown account or partition) is not: trying again only
+    /// delays the same answer. SLURM names the limit on its own line before "Job violates
+    /// accounting/QOS policy" (QOSMaxWallDurationPerJobLimit, QOSMaxSubmitJobPerUserLimit, ...).
+    /// </summary>
     public static bool IsTransient(ProcessResult r)
     {
         if (r.TimedOut) return true;
@@ -61,10 +67,8 @@ public sealed class SlurmClient : IScheduler
             || m.Contains("Zero Bytes were transmitted or received", StringComparison.OrdinalIgnoreCase)
             || m.Contains("Resource temporarily unavailable", StringComparison.OrdinalIgnoreCase)
             || m.Contains("Slurm temporarily unable to accept job", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("QOSMaxSubmitJob", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("AssocMaxSubmitJob", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("MaxSubmitJobs", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("Job violates accounting/QOS policy", StringComparison.OrdinalIgnoreCase);
+            // QOSMaxSubmitJobPerUserLimit, AssocMaxSubmitJobLimit, QOSGrpSubmitJobsLimit, MaxSubmitJobs...
+            || m.Contains("SubmitJob", StringComparison.OrdinalIgnoreCase);
     }
 
     /// <summary>
@@ -75,6 +79,9 @@ public sealed class SlurmClient : IScheduler
         r.TimedOut
         || r.Message.Contains("Socket timed out", StringComparison.OrdinalIgnoreCase)
         || r.Message.Contains("Zero Bytes were transmitted or received", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>sbatch ended by a signal (Ctrl-C reaches the whole foreground process group): it may have been accepted.</summary>
+    public static bool KilledBySignal(ProcessResult r) => !r.TimedOut && !r.NotFound && r.ExitCode is > 128 and < 160;
 
     public static List<string> BuildSbatchArgs(SubmitRequest request)
     {
@@ -119,14 +126,32 @@ public sealed class SlurmClient : IScheduler
                 throw new SpineProdException("SPN3014", $"'{_options.Sbatch}' was not found: SLURM's client commands are not installed here. Install them, or submit with -p:Scheduler=local.");
             if (r.Succeeded)
             {
-                // --parsable prints "<id>" or "<id>;<cluster>"
-                var id = r.Stdout.Trim().Split('\n')[0].Split(';')[0].Trim();
-                if (id.Length == 0 || !id.All(char.IsAsciiDigit))
-                    throw new SpineProdException("SPN3011", $"sbatch accepted {request.JobName} but printed no job id ('{r.Stdout.Trim()}'); check the cluster with squeue --name={request.JobName} before submitting again.");
-                return new SubmitResult(id, argv, attempt, Reconciled: false);
+                if (ParseJobId(r.Stdout) is string id) return new SubmitResult(id, argv, attempt, Reconciled: false);
+                // Accepted, but the output (a site wrapper's banner?) names no single job id: ask by comment.
+                var (answered, found) = FindSubmitted(request.JobName, request.Comment);
+                if (found is not null)
+                {
+                    _log?.Invoke($"sbatch {request.JobName}: its output names no single job id ('{OneLine(r.Stdout)}'); found it by its comment as job {found}");
+                    return new SubmitResult(found, argv, attempt, Reconciled: true);
+                }
+                throw new SpineProdException("SPN3011",
+                    $"sbatch succeeded for {request.JobName} but its output names no job id ('{OneLine(r.Stdout)}'), and {(answered ? "squeue does not list it by its comment yet" : "squeue did not answer")}. " +
+                    "The array may be queued: it is recorded as possibly submitted, and the next Submit or Cancel looks it up by its comment before anything is sent again.");
+            }
+            if (KilledBySignal(r))
+            {
+                var (answered, found) = FindSubmitted(request.JobName, request.Comment);
+                if (found is not null)
+                {
+                    _log?.Invoke($"sbatch {request.JobName} was interrupted (exit {r.ExitCode}) after the controller accepted it as job {found}");
+                    return new SubmitResult(found, argv, attempt, Reconciled: true);
+                }
+                throw new SpineProdException("SPN3030",
+                    $"sbatch for {request.JobName} was interrupted by a signal (exit {r.ExitCode}, e.g. Ctrl-C) before it said whether the controller accepted the array{(answered ? "" : ", and squeue did not answer")}. " +
+                    "It is recorded as possibly submitted: the next Submit or Cancel looks it up by its comment before anything is sent again.");
             }
             if (!IsTransient(r))
-                throw new SpineProdException("SPN3003", $"sbatch rejected {request.JobName}: {r.Message}");
+                throw new SpineProdException("SPN3003", $"sbatch rejected {request.JobName}: {OneLine(r.Message)}");
             mustReconcile |= IsAmbiguous(r);
         }
         if (mustReconcile)
@@ -136,6 +161,36 @@ public sealed class SlurmClient : IScheduler
                 $"sbatch for {request.JobName} timed out and the controller could not be asked whether it accepted the array ({Short(last!)}). Run Submit again when the cluster answers: it checks first, and submits the array only if it is not there.");
         throw new SpineProdException("SPN3002",
             $"sbatch could not submit {request.JobName} after {_options.MaxAttempts} attempts: {Short(last!)}. Nothing more was submitted; run Submit again when the cluster answers.");
+    }
+
+    /// <summary>
+    /// The job id in sbatch's output: <c>--parsable</c> prints <c>&lt;id&gt;</c> or <c>&lt;id&gt;;&lt;cluster&gt;</c>, plain
+    /// sbatch <c>Submitted batch job &lt;id&gt;</c>. Site wrappers add banners and notices around it, so
+    /// every line is read; null unless exactly one job id is found (two candidates: no guess).
+    /// </summary>
+    public static string? ParseJobId(string stdout)
+    {
+        var ids = new HashSet<string>();
+        foreach (var raw in Lines(stdout))
+        {
+            var line = raw.Trim();
+            var parts = line.Split(';');
+            if (parts.Length <= 2 && IsJobId(parts[0]) && (parts.Length == 1 || IsWord(parts[1])))
+                ids.Add(parts[0]);
+            else if (line.StartsWith("Submitted batch job ", StringComparison.Ordinal)
+                     && line["Submitted batch job ".Length..].Split(' ')[0] is var id && IsJobId(id))
+                ids.Add(id);
+        }
+        return ids.Count == 1 ? ids.First() : null;
+
+        static bool IsJobId(string s) => s.Length is > 0 and < 20 && s.All(char.IsAsciiDigit);
+        static bool IsWord(string s) => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
+    }
+
+    private static string OneLine(string text)
+    {
+        var s = string.Join(" | ", Lines(text).Select(l => l.Trim()));
+        return s.Length > 300 ? s[..300] + "..." : s;
     }
 
     /// <summary>Looks for a job with this name and comment. Returns (whether squeue answered, its array job id).</summary>
@@ -158,6 +213,28 @@ public sealed class SlurmClient : IScheduler
                 if (f.Length == 2 && f[1].Trim() == comment) return (true, f[0].Split('_')[0].Trim());
             }
         return (true, null);
+    }
+
+    /// <summary>One <c>squeue --me</c> for every pending or running job of the user; array tasks collapse to their array job.</summary>
+    public IReadOnlyList<LiveJob>? ListLiveJobs(string commentPrefix)
+    {
+        var r = Exec(_options.Squeue, ["--me", "-h", "-o", "%F|%j|%k|%Z"]);
+        if (r.NotFound) return [];
+        if (!r.Succeeded) return null;
+        return ParseLiveJobs(r.Stdout, commentPrefix);
+    }
+
+    public static List<LiveJob> ParseLiveJobs(string stdout, string commentPrefix)
+    {
+        var jobs = new Dictionary<string, LiveJob>();
+        foreach (var line in Lines(stdout))
+        {
+            // the working directory is last: it is the only field that may hold a '|'
+            var f = line.Split('|', 4);
+            if (f.Length < 4 || !f[2].StartsWith(commentPrefix, StringComparison.Ordinal)) continue;
+            jobs.TryAdd(f[0].Trim(), new LiveJob(f[0].Trim(), f[1].Trim(), f[2].Trim(), f[3].Trim()));
+        }
+        return jobs.Values.ToList();
     }
 
     private static string Short(ProcessResult r) => r.TimedOut ? "timed out" : r.Message.Replace('\n', ' ');

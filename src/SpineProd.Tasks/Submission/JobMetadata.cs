@@ -100,6 +100,7 @@ public static class JobMetadata
                 ["tasks"] = a.Tasks,
                 ["first_task"] = a.FirstTask,
                 ["script"] = a.Script,
+                ["chunk_file"] = a.ChunkFile,
                 ["dependency"] = a.Dependency,
                 ["comment"] = a.Comment,
                 ["sbatch_argv"] = new JsonArray(a.Argv.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),

@@ -113,6 +113,8 @@ public sealed class SubmissionRecord
     public List<StageSubmission> Stages { get; set; } = new();
     /// <summary>Cleanup jobs this submission sent (one per stage with Cleanup paths whose downstream stages it submitted).</summary>
     public List<CleanupSubmission> Cleanups { get; set; } = new();
+    /// <summary>Why this Submit stopped before sending everything it meant to (Ctrl-C, its build process gone); null when it ran to the end.</summary>
+    public string? Interrupted { get; set; }
 }
 
 public sealed class CleanupSubmission
@@ -124,6 +126,8 @@ public sealed class CleanupSubmission
     /// <summary>Its --comment (absent in first-version ledgers: <c>spineprod:&lt;name&gt;:&lt;stage&gt;:cleanup:&lt;submission&gt;</c>).</summary>
     public string? Comment { get; set; }
     public string Dependency { get; set; } = "";
+    /// <summary>Submitting is the intent written before sbatch (null in older ledgers: then JobId says).</summary>
+    public ArraySubmissionState? State { get; set; }
     public List<string> Argv { get; set; } = new();
     public string? Error { get; set; }
 }

@@ -34,6 +34,12 @@ public sealed class SubmitContext
     public TimeSpan LockWait { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>At most this many per-task "why" lines are logged; the rest are counted (all are in job_metadata.json).</summary>
     public int MaxReasonLines { get; init; } = 200;
+    /// <summary>Ctrl-C (or the build process gone): Submit stops after the array in flight, and says what it sent.</summary>
+    public CancellationToken Cancellation { get; init; }
+    /// <summary>Why <see cref="Cancellation"/> fired, for the message and the ledger.</summary>
+    public Func<string> CancellationReason { get; init; } = () => "Submit was cancelled";
+    /// <summary>Called before each file is copied into a job folder (tests inject a full disk here).</summary>
+    public Action<string>? CopyingFile { get; init; }
 
     public static ResubmitMode ParseResubmit(string? value, string? file) => (value ?? "").Trim().ToLowerInvariant() switch
     {
@@ -82,12 +88,70 @@ public sealed class Submitter
 
     public static string ReasonLabel(TaskInfo t) => t.IsBlocked ? "blocked behind a failed upstream task" : ReasonLabel(t.Status);
 
+    /// <summary>
+    /// sbatch errors after which the job may be queued all the same (no job id in its output, a
+    /// timeout nobody could check, sbatch killed by a signal): the intent and the job folder stay,
+    /// and the next Submit or Cancel looks the job up by its comment. Never deleted, never re-sent blind.
+    /// </summary>
+    public static bool MayHaveBeenAccepted(SpineProdException e) => e.Code is "SPN3011" or "SPN3020" or "SPN3030";
+
+    /// <summary>
+    /// Ctrl-C, or the build that started this task host gone: stop before the next sbatch. What was
+    /// sent stays recorded (the ledger says the submission was interrupted); what was not leaves no
+    /// trace; the error says which is which, and a later Submit sends the rest.
+    /// </summary>
+    private void StopIfCancelled(ProductionPlan plan, Ledger ledger, SubmissionRecord submission, SubmitOutcome outcome, string? inFlight = null)
+    {
+        if (!_ctx.Cancellation.IsCancellationRequested) return;
+        var reason = _ctx.CancellationReason();
+        // stage folders from which nothing was sent hold no job: they go
+        foreach (var st in submission.Stages.Where(st => st.Arrays.Count == 0).ToList())
+        {
+            submission.Stages.Remove(st);
+            DeleteOwnFolder(st.JobFolder);
+        }
+        int cleanups = submission.Cleanups.Count(c => c.JobId is not null);
+        if (outcome.Arrays.Count == 0 && cleanups == 0 && inFlight is null && submission.Stages.Count == 0)
+        {
+            Forget(plan, ledger, submission);
+            throw new SpineProdException("SPN3031", $"{reason} before anything was sent: nothing was submitted.", plan.ProductionFile);
+        }
+        submission.Interrupted = reason;
+        ledger.Save(plan.StateDir);
+        var sent = string.Join("; ", outcome.Arrays.GroupBy(a => a.Stage)
+            .Select(g => $"{g.Key}: {g.Count()} array(s), {g.Sum(a => a.Tasks)} task(s), jobs {string.Join(", ", g.Select(a => a.JobId))}"));
+        throw new SpineProdException("SPN3031",
+            $"{reason}: stopped after the array in flight. Sent: {(sent.Length == 0 ? "no array" : sent)}" +
+            (cleanups > 0 ? $", and {cleanups} cleanup job(s)" : "") +
+            (inFlight is null ? "" : $". The array in flight, {inFlight}") +
+            $". They are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again sends the rest (or -t:Cancel stops what was sent).",
+            plan.ProductionFile);
+    }
+
+    /// <summary>Removes a submission that reached nothing: from the ledger, and its job folders.</summary>
+    private static void Forget(ProductionPlan plan, Ledger ledger, SubmissionRecord submission)
+    {
+        ledger.Submissions.Remove(submission);
+        ledger.Save(plan.StateDir);
+        foreach (var folder in submission.Stages.Select(st => st.JobFolder).Concat(submission.Cleanups.Select(c => c.JobFolder)).Distinct())
+            DeleteOwnFolder(folder);
+    }
+
+    private static void DeleteOwnFolder(string folder)
+    {
+        if (Directory.Exists(folder) && File.Exists(Path.Combine(folder, JobFolders.OwnerMarker)))
+            Directory.Delete(folder, recursive: true);
+    }
+
     public SubmitOutcome Submit(ProductionPlan plan, string planDir)
     {
         var outcome = new SubmitOutcome();
         using var _ = SubmitLock.Acquire(plan.StateDir, _ctx.LockWait, _ctx.Clock);
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
         ReconcileInterrupted(ledger, plan.StateDir, _schedulers, m => _ctx.Log(LogLevel.High, m));
+        var scheduler = _schedulers(plan.Scheduler);
+        LiveJobs.Recover(ledger, plan.StateDir, plan.ProductionName, CommentPrefix(plan), scheduler, m => _ctx.Log(LogLevel.High, m));
+        JobFolders.RemoveOrphans(plan.JobsDir, m => _ctx.Log(LogLevel.Normal, m));
 
         if (_ctx.Resubmit == ResubmitMode.None && ledger.Submissions.Any(s => s.Stages.Any(st => st.Arrays.Any(a => a.JobId is not null))))
             throw new SpineProdException("SPN3012",
@@ -134,7 +198,6 @@ public sealed class Submitter
             _ctx.Log(LogLevel.High, $"cancelled {g.Count()} task(s) blocked behind failed upstream tasks, to chain them to the new submission");
         }
 
-        var scheduler = _schedulers(plan.Scheduler);
         var now = _ctx.Clock.UtcNow;
         var submission = new SubmissionRecord
         {
@@ -155,8 +218,15 @@ public sealed class Submitter
         {
             var chosen = toSubmit[stage.Name];
             if (chosen.Count == 0) continue;
+            StopIfCancelled(plan, ledger, submission, outcome);
             var dependency = CombineDependency(plan, stage, state, toSubmit, submittedIds);
-            var stageSub = new StageSubmission { Stage = stage.Name, JobFolder = CreateJobFolder(plan, planDir, stage, now, chosen.Select(t => t.Array.Index).ToHashSet()) };
+            string jobFolder;
+            try { jobFolder = CreateJobFolder(plan, planDir, stage, now, chosen.Select(t => t.Array.Index).ToHashSet()); }
+            catch (SpineProdException e) when (outcome.Arrays.Count > 0)
+            {
+                throw new SpineProdException(e.Code, e.Message + $" ({outcome.Arrays.Count} array(s) submitted before are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again submits only the rest.)", e.File, e.Line, e.Column, e);
+            }
+            var stageSub = new StageSubmission { Stage = stage.Name, JobFolder = jobFolder };
             submission.Stages.Add(stageSub);
             var metadata = JobMetadata.Create(plan, stage, submission, _ctx, chosen.Sum(t => t.Inputs.Count));
             var whyByArray = new Dictionary<int, string>();
@@ -164,6 +234,7 @@ public sealed class Submitter
 
             foreach (var group in chosen.GroupBy(t => t.Array.Index).OrderBy(g => g.Key))
             {
+                StopIfCancelled(plan, ledger, submission, outcome);
                 var array = group.First().Array;
                 var indices = group.Select(t => t.IndexInArray).ToList();
                 whyByArray[array.Index] = string.Join("; ", group.GroupBy(ReasonLabel)
@@ -177,7 +248,7 @@ public sealed class Submitter
                     ArraySpec = spec,
                     Tasks = ArraySpec.FormatRanges(group.Select(t => t.Task)),
                     FirstTask = array.FirstTask,
-                    Comment = Comment(plan, stage, array, submission),
+                    Comment = Comment(plan, stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), submission.Id),
                     Dependency = dependency,
                     Script = Path.Combine(stageSub.JobFolder, array.Script),
                     ChunkFile = Path.Combine(stageSub.JobFolder, array.ChunkFile),
@@ -200,22 +271,20 @@ public sealed class Submitter
                 {
                     int already = outcome.Arrays.Count;
                     entry.Error = $"{e.Code}: {e.Message}";
-                    if (e.Code == "SPN3020")
+                    if (MayHaveBeenAccepted(e))
                     {
-                        // Maybe accepted: the intent stays, and the next Submit looks the array up first.
+                        // Maybe accepted: the intent and the job folder stay (the job may be running
+                        // in it), and the next Submit or Cancel looks the array up by its comment first.
                         ledger.Save(plan.StateDir);
                         JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                        // Ctrl-C in a terminal reaches sbatch too: say it as the interruption it is
+                        StopIfCancelled(plan, ledger, submission, outcome,
+                            $"{array.JobName} ({e.Code}: its sbatch was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
                     }
                     else if (already == 0)
-                    {
                         // Nothing of this Submit reached the cluster: leave no trace of it, so the
                         // production looks exactly as before (the error says why).
-                        ledger.Submissions.Remove(submission);
-                        ledger.Save(plan.StateDir);
-                        foreach (var folder in submission.Stages.Select(st => st.JobFolder).Concat([stageSub.JobFolder]).Distinct())
-                            if (Directory.Exists(folder) && File.Exists(Path.Combine(folder, ".spineprod-job-folder")))
-                                Directory.Delete(folder, recursive: true);
-                    }
+                        Forget(plan, ledger, submission);
                     else
                     {
                         entry.State = ArraySubmissionState.NotSubmitted;
@@ -235,7 +304,7 @@ public sealed class Submitter
             _ctx.Log(LogLevel.High, $"{stage.Name}: job folder {stageSub.JobFolder}");
         }
 
-        SubmitCleanups(plan, planDir, ledger, submission, state, submittedIds, scheduler, now);
+        SubmitCleanups(plan, planDir, ledger, submission, state, submittedIds, scheduler, now, outcome);
         scheduler.RunPending(msg => _ctx.Log(LogLevel.Normal, msg));
         if (scheduler is LocalScheduler)
         {
@@ -254,7 +323,7 @@ public sealed class Submitter
     /// this Submit replaced (or on failed ones, forever), and must not remove files they still need.
     /// </summary>
     private void SubmitCleanups(ProductionPlan plan, string planDir, Ledger ledger, SubmissionRecord submission, ProductionState state,
-        Dictionary<string, List<string>> submittedNow, IScheduler scheduler, DateTimeOffset now)
+        Dictionary<string, List<string>> submittedNow, IScheduler scheduler, DateTimeOffset now, SubmitOutcome outcome)
     {
         foreach (var stage in plan.Stages)
         {
@@ -266,6 +335,7 @@ public sealed class Submitter
                 if (state.Stages.TryGetValue(down, out var tasks))
                     ids.AddRange(tasks.Where(t => t.IsLive && !t.IsBlocked && t.ArraySubmission?.JobId is not null).Select(t => t.ArraySubmission!.JobId!));
             }
+            StopIfCancelled(plan, ledger, submission, outcome);
             // Only an earlier cleanup job the scheduler confirmed (by name and comment) as still waiting is cancelled.
             var earlier = ledger.Submissions.SelectMany(s => s.Cleanups).Where(c => c.Stage == stage.Name && c.JobId is not null).Select(c => c.JobId!).Distinct()
                 .Where(id => state.Snapshot.Find(id, 0) is { IsLive: true } row && !string.IsNullOrEmpty(row.Comment)).ToList();
@@ -274,25 +344,34 @@ public sealed class Submitter
                 _schedulers(ledger.Submissions.First(s => s.Cleanups.Any(c => c.Stage == stage.Name)).Scheduler).Cancel(earlier);
                 _ctx.Log(LogLevel.Normal, $"{stage.Name}: cancelled the earlier cleanup job(s) {string.Join(", ", earlier)}; a new one waits for this submission");
             }
-            var folder = CreateCleanupFolder(plan, planDir, stage, cleanup, now);
             var dependency = "afterok:" + string.Join(":", ids.Distinct());
-            var entry = new CleanupSubmission { Stage = stage.Name, JobName = cleanup.JobName, JobFolder = folder, Dependency = dependency };
+            var comment = Comment(plan, stage.Name, "cleanup", submission.Id);
+            var folder = CreateCleanupFolder(plan, planDir, stage, cleanup, now, submission, comment, dependency);
+            var entry = new CleanupSubmission
+            {
+                Stage = stage.Name, JobName = cleanup.JobName, JobFolder = folder, Dependency = dependency,
+                Comment = comment, State = ArraySubmissionState.Submitting,
+            };
             submission.Cleanups.Add(entry);
-            var request = new SubmitRequest(Path.Combine(folder, cleanup.Script), folder, cleanup.JobName, null, dependency,
-                $"{CommentPrefix(plan)}{ProductionIdentity.CommentWord(stage.Name)}:cleanup:{submission.Id}");
-            entry.Comment = request.Comment;
+            var request = new SubmitRequest(Path.Combine(folder, cleanup.Script), folder, cleanup.JobName, null, dependency, comment);
             entry.Argv = SlurmClient.BuildSbatchArgs(request).Prepend(scheduler.Name == "slurm" ? "sbatch" : scheduler.Name).ToList();
+            // The intent first, as for arrays: a Submit killed inside this sbatch is reconciled by the next one.
             ledger.Save(plan.StateDir);
             try
             {
                 var result = scheduler.Submit(request);
                 entry.JobId = result.JobId;
                 entry.Argv = result.Argv.ToList();
+                entry.State = ArraySubmissionState.Submitted;
             }
             catch (SpineProdException e)
             {
                 entry.Error = $"{e.Code}: {e.Message}";
+                if (!MayHaveBeenAccepted(e)) entry.State = ArraySubmissionState.NotSubmitted;
                 ledger.Save(plan.StateDir);
+                if (MayHaveBeenAccepted(e))
+                    StopIfCancelled(plan, ledger, submission, outcome,
+                        $"the cleanup job {cleanup.JobName} ({e.Code}: its sbatch was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
                 throw;
             }
             ledger.Save(plan.StateDir);
@@ -300,21 +379,31 @@ public sealed class Submitter
         }
     }
 
-    /// <summary>jobs/&lt;time&gt;_&lt;cleanup job name&gt;/ with the cleanup script and logs/.</summary>
-    private static string CreateCleanupFolder(ProductionPlan plan, string planDir, StagePlan stage, CleanupPlan cleanup, DateTimeOffset now)
+    /// <summary>
+    /// jobs/&lt;time&gt;_&lt;cleanup job name&gt;/ with the cleanup script, logs/ and a job_metadata.json that
+    /// says whose it is (how a live cleanup job missing from the ledger is recognised).
+    /// </summary>
+    private string CreateCleanupFolder(ProductionPlan plan, string planDir, StagePlan stage, CleanupPlan cleanup, DateTimeOffset now,
+        SubmissionRecord submission, string comment, string dependency)
     {
         var script = Path.Combine(planDir, stage.Name, cleanup.Script);
         if (!File.Exists(script))
             throw new SpineProdException("SPN3015", $"the cleanup script {script} named by the plan does not exist; build the production again (-t:Build)", plan.ProductionFile);
-        var baseName = $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{cleanup.JobName}";
-        for (int n = 1; ; n++)
+        var metadata = new JsonObject
         {
-            var folder = Path.Combine(plan.JobsDir, n == 1 ? baseName : $"{baseName}_{n}");
-            if (Directory.Exists(folder)) continue;
+            ["job_name"] = cleanup.JobName, ["production"] = plan.ProductionName, ["production_file"] = plan.ProductionFile,
+            ["stage"] = stage.Name, ["state_dir"] = plan.StateDir, ["submission_id"] = submission.Id, ["scheduler"] = submission.Scheduler,
+            ["submitted"] = submission.Time.ToLocalTime().ToString("O"), ["plan_sha256"] = plan.PlanSha256, ["user"] = submission.User,
+            ["host"] = submission.Host, ["comment"] = comment, ["dependency"] = dependency,
+            ["removes"] = new JsonArray(cleanup.Paths.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+        };
+        return JobFolders.Create(plan.JobsDir, $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{cleanup.JobName}", folder =>
+        {
             Directory.CreateDirectory(Path.Combine(folder, "logs"));
+            _ctx.CopyingFile?.Invoke(script);
             File.Copy(script, Path.Combine(folder, cleanup.Script));
-            return folder;
-        }
+            File.WriteAllText(Path.Combine(folder, JobMetadata.FileName), metadata.ToJsonString(Ledger.ReadableJson));
+        }, plan.ProductionFile);
     }
 
     private void LogReasons(StagePlan stage, List<TaskInfo> chosen)
@@ -335,6 +424,23 @@ public sealed class Submitter
     public static void ReconcileInterrupted(Ledger ledger, string stateDir, Func<string, IScheduler> schedulers, Action<string> log)
     {
         bool changed = false;
+        // Cleanup jobs record their intent the same way (older ledgers have no State: nothing to look up).
+        foreach (var (sub, c) in ledger.Submissions.SelectMany(s => s.Cleanups.Select(c => (s, c)))
+                     .Where(x => x.c.State == ArraySubmissionState.Submitting && x.c.JobId is null && !string.IsNullOrEmpty(x.c.Comment)).ToList())
+        {
+            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(c.JobName, c.Comment!);
+            if (!answered)
+                throw new SpineProdException("SPN3009",
+                    $"a previous Submit was interrupted while submitting the cleanup job {c.JobName}, and the scheduler does not answer to say whether it was accepted; run again when it does",
+                    Ledger.PathIn(stateDir));
+            c.JobId = id;
+            c.State = id is null ? ArraySubmissionState.NotSubmitted : ArraySubmissionState.Submitted;
+            c.Error = id is null ? "interrupted before the scheduler accepted it" : null;
+            log(id is null
+                ? $"{c.Stage}: the cleanup job {c.JobName} from the interrupted submission {sub.Id} never reached the scheduler"
+                : $"{c.Stage}: the cleanup job {c.JobName} from the interrupted submission {sub.Id} was accepted as job {id}; recorded");
+            changed = true;
+        }
         foreach (var (sub, st, arr) in ledger.AllArrays().Where(x => x.Array.State == ArraySubmissionState.Submitting).ToList())
         {
             var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment);
@@ -378,14 +484,16 @@ public sealed class Submitter
         return spec.ToString();
     }
 
+    /// <summary>
+    /// The --comment of every job: <c>spineprod:&lt;identity key&gt;:&lt;stage&gt;:&lt;array index or cleanup&gt;:&lt;submission&gt;</c>,
+    /// unique per submission of an array, so an unanswered sbatch or a job the ledger lost is found again.
+    /// </summary>
+    public static string Comment(ProductionPlan plan, string stage, string which, string submissionId) =>
+        $"{CommentPrefix(plan)}{ProductionIdentity.CommentWord(stage)}:{which}:{submissionId}";
+
     /// <summary><c>spineprod:&lt;identity key&gt;:</c>: a job's comment says which production it is, not only its name.</summary>
     public static string CommentPrefix(ProductionPlan plan) =>
         plan.Owner?.CommentPrefix ?? $"spineprod:{ProductionIdentity.CommentWord(plan.ProductionName)}:";
-
-    private static string Comment(ProductionPlan plan, StagePlan stage, ArrayPlan array, SubmissionRecord sub)
-    {
-        return $"{CommentPrefix(plan)}{ProductionIdentity.CommentWord(stage.Name)}:{array.Index}:{sub.Id}";
-    }
 
     /// <summary>
     /// The stage's own Dependency AND afterok on every array its upstream stages have in flight:
@@ -417,33 +525,23 @@ public sealed class Submitter
     /// (chunk lists, scripts, configs) and an empty logs/. Never shared: if the name is taken (same
     /// second), a suffix is added, and ownership is claimed with a file only one creator can make.
     /// </summary>
-    private static string CreateJobFolder(ProductionPlan plan, string planDir, StagePlan stage, DateTimeOffset now, HashSet<int> arrays)
+    private string CreateJobFolder(ProductionPlan plan, string planDir, StagePlan stage, DateTimeOffset now, HashSet<int> arrays)
     {
         var source = Path.Combine(planDir, stage.Name);
         if (!Directory.Exists(source))
             throw new SpineProdException("SPN3015", $"the stage folder {source} named by the plan does not exist; build the production again (-t:Build)", plan.ProductionFile);
-        var baseName = $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{stage.JobName}";
-        for (int n = 1; ; n++)
+        // Only the arrays this Submit sends: resubmitting 2 tasks of a million copies 2 lists, not 1000.
+        var skip = stage.Arrays.Where(a => !arrays.Contains(a.Index))
+            .SelectMany(a => new[] { a.Script, a.ChunkFile, a.TasksFile }).Where(f => f.Length > 0)
+            .Select(f => Path.GetFullPath(Path.Combine(source, f))).ToHashSet();
+        return JobFolders.Create(plan.JobsDir, $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{stage.JobName}", folder =>
         {
-            var folder = Path.Combine(plan.JobsDir, n == 1 ? baseName : $"{baseName}_{n}");
-            if (Directory.Exists(folder)) continue;
-            Directory.CreateDirectory(folder);
-            try
-            {
-                using (new FileStream(Path.Combine(folder, ".spineprod-job-folder"), FileMode.CreateNew, FileAccess.Write)) { }
-            }
-            catch (IOException) { continue; } // someone else created it in the same instant
-            // Only the arrays this Submit sends: resubmitting 2 tasks of a million copies 2 lists, not 1000.
-            var skip = stage.Arrays.Where(a => !arrays.Contains(a.Index))
-                .SelectMany(a => new[] { a.Script, a.ChunkFile, a.TasksFile }).Where(f => f.Length > 0)
-                .Select(f => Path.GetFullPath(Path.Combine(source, f))).ToHashSet();
             CopyTree(source, folder, skip);
             Directory.CreateDirectory(Path.Combine(folder, "logs"));
-            return folder;
-        }
+        }, plan.ProductionFile);
     }
 
-    private static void CopyTree(string from, string to, HashSet<string> skip)
+    private void CopyTree(string from, string to, HashSet<string> skip)
     {
         foreach (var dir in Directory.EnumerateDirectories(from, "*", SearchOption.AllDirectories))
             Directory.CreateDirectory(Path.Combine(to, Path.GetRelativePath(from, dir)));
@@ -451,6 +549,7 @@ public sealed class Submitter
         {
             if (skip.Contains(Path.GetFullPath(file))) continue;
             var dest = Path.Combine(to, Path.GetRelativePath(from, file));
+            _ctx.CopyingFile?.Invoke(file);
             File.Copy(file, dest, overwrite: false);
             if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dest, File.GetUnixFileMode(file));
         }

@@ -7,8 +7,10 @@ using SpineProd.Submission;
 namespace SpineProd.Tasks;
 
 /// <summary>-t:Submit: submits the built plan (or what is missing of it) to the production's scheduler.</summary>
-public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
+public sealed class SubmitProduction : Microsoft.Build.Utilities.Task, ICancelableTask
 {
+    private volatile BuildInterruption? _interruption;
+
     [Required] public string PlanFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
     public string? Resubmit { get; set; }
@@ -19,7 +21,17 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
 
     [Output] public string[] JobIds { get; private set; } = [];
 
-    public override bool Execute() => Log.Run(ProjectFile, () =>
+    /// <summary>MSBuild's cancel (Ctrl-C on the build): Submit stops after the array in flight.</summary>
+    public void Cancel() => _interruption?.Cancel("Submit was cancelled (Ctrl-C)");
+
+    public override bool Execute()
+    {
+        using var interruption = _interruption = new BuildInterruption();
+        try { return Submit(interruption); }
+        finally { _interruption = null; }
+    }
+
+    private bool Submit(BuildInterruption interruption) => Log.Run(ProjectFile, () =>
     {
         var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
@@ -29,12 +41,16 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
             GitCommit = ClusterTaskSupport.GitCommit(RepositoryRoot),
             Command = ClusterTaskSupport.CommandLine(BuildEngine, ProjectFile, "Submit"),
             Resubmit = SubmitContext.ParseResubmit(Resubmit, ProjectFile),
-            Log = (level, message) => ClusterTaskSupport.Log(Log, level, message),
-            Warn = (code, message) => Log.LogWarning(null, code, null, ProjectFile, 0, 0, 0, 0, "{0}", message),
+            // A build process killed mid-Submit takes its logger with it: logging must never stop the
+            // Submit between an sbatch and its ledger entry.
+            Log = (level, message) => Quietly(() => ClusterTaskSupport.Log(Log, level, message)),
+            Warn = (code, message) => Quietly(() => Log.LogWarning(null, code, null, ProjectFile, 0, 0, 0, 0, "{0}", message)),
+            Cancellation = interruption.Token,
+            CancellationReason = () => interruption.Reason,
         };
         var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
-        var schedulers = Schedulers.Factory(plan.StateDir, m => Log.LogMessage(MessageImportance.High, "{0}", m),
-            ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile);
+        var schedulers = Schedulers.Factory(plan.StateDir, m => Quietly(() => Log.LogMessage(MessageImportance.High, "{0}", m)),
+            ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile, stop: interruption.Token);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
         var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
@@ -54,4 +70,10 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task
             Log.LogMessage(MessageImportance.High, "{0}: submitted {1} task(s) in {2} array(s): jobs {3}. See where they stand with -t:Status.",
                 plan.ProductionName, outcome.TasksSubmitted, outcome.Arrays.Count, string.Join(", ", JobIds));
     });
+
+    private static void Quietly(Action log)
+    {
+        try { log(); }
+        catch (Exception e) when (e is InvalidOperationException or IOException) { }
+    }
 }

@@ -93,6 +93,9 @@ public sealed class FakeScheduler : IScheduler
 
     public void RunPending(Action<string>? progress = null) { }
     public Func<string, string, (bool, string?)> Find { get; set; } = (_, _) => (true, null);
+    /// <summary>What `squeue --me` lists (pending or running jobs); null: it does not answer.</summary>
+    public List<LiveJob>? Live { get; set; } = new();
+    public IReadOnlyList<LiveJob>? ListLiveJobs(string commentPrefix) => Live?.Where(j => j.Comment.StartsWith(commentPrefix, StringComparison.Ordinal)).ToList();
     public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment) => Find(jobName, comment);
 
     /// <summary>Marks a task as the job script would when SPINE succeeds.</summary>

@@ -40,6 +40,106 @@ public sealed class SlurmClientTests
         Assert.Equal("1234", client.Submit(Request).JobId);
     }
 
+    [Theory]
+    [InlineData("4242\n", "4242")]
+    [InlineData("4242;perlmutter\n", "4242")]
+    [InlineData("*** Welcome to S3DF ***\nQuota: 80% used\n4242\n", "4242")]
+    [InlineData("4242\nReminder: scratch is purged after 30 days\n", "4242")]
+    [InlineData("Submitted batch job 4242\n", "4242")]
+    [InlineData("Submitted batch job 4242 on cluster ci\n", "4242")]
+    [InlineData("2026\n4242\n", null)]             // two candidates: no guess
+    [InlineData("job accepted\n", null)]
+    [InlineData("", null)]
+    [InlineData("4242;two words\n", null)]
+    public void The_job_id_is_read_from_any_line_of_sbatch_output_but_never_guessed(string stdout, string? id) =>
+        Assert.Equal(id, SlurmClient.ParseJobId(stdout));
+
+    [Fact]
+    public void A_site_banner_around_the_id_still_gives_the_id_without_asking_the_cluster()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sbatch", Ok("=== SiteCluster: maintenance on Tuesday ===\n1234;ci\n"));
+        Assert.Equal("1234", client.Submit(Request).JobId);
+        Assert.Equal(0, runner.Count("squeue"));
+    }
+
+    [Fact]
+    public void Output_without_a_single_job_id_is_looked_up_by_comment_and_never_sent_again()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sbatch", Ok("Your job has been submitted. Have a nice day.\n"))
+              .Answer("squeue", Ok("777|spineprod:p:s:0:id\n"));
+
+        var result = client.Submit(Request);
+
+        Assert.Equal(("777", true), (result.JobId, result.Reconciled));
+        Assert.Equal(1, runner.Count("sbatch"));
+    }
+
+    [Fact]
+    public void Output_without_a_job_id_that_cannot_be_found_either_is_SPN3011_possibly_submitted()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sbatch", Ok("banner only\n"))
+              .Answer("squeue", Err("slurm_load_jobs error: Socket timed out on send/recv operation"));
+
+        var e = Assert.Throws<SpineProdException>(() => client.Submit(Request));
+
+        Assert.Equal("SPN3011", e.Code);
+        Assert.True(SpineProd.Submission.Submitter.MayHaveBeenAccepted(e));
+        Assert.Equal(1, runner.Count("sbatch"));
+    }
+
+    [Theory]
+    [InlineData("sbatch: error: QOSMaxWallDurationPerJobLimit\nsbatch: error: Batch job submission failed: Job violates accounting/QOS policy (job submit limit, user's size and/or time limits)")]
+    [InlineData("sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified")]
+    [InlineData("sbatch: error: invalid partition specified: nosuch\nsbatch: error: Batch job submission failed: Invalid partition name specified")]
+    [InlineData("sbatch: error: Batch job submission failed: Invalid qos specification")]
+    public void A_permanent_rejection_is_SPN3003_at_once_with_sbatchs_reason(string stderr)
+    {
+        var (client, runner, clock) = Client();
+        runner.Answer("sbatch", Err(stderr));
+
+        var e = Assert.Throws<SpineProdException>(() => client.Submit(Request));
+
+        Assert.Equal("SPN3003", e.Code);
+        Assert.Contains(stderr.Split('\n')[0].Replace("sbatch: error: ", ""), e.Message);
+        Assert.Equal(1, runner.Count("sbatch"));
+        Assert.Empty(clock.Sleeps);
+    }
+
+    [Fact]
+    public void An_sbatch_killed_by_a_signal_is_looked_up_by_comment_not_taken_for_a_rejection()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("sbatch", new ProcessResult(130, "", ""))
+              .Answer("squeue", Ok(""));
+
+        var e = Assert.Throws<SpineProdException>(() => client.Submit(Request));
+
+        Assert.Equal("SPN3030", e.Code);
+        Assert.Equal(1, runner.Count("sbatch"));
+        Assert.True(SpineProd.Submission.Submitter.MayHaveBeenAccepted(e));
+    }
+
+    [Fact]
+    public void Live_jobs_are_one_squeue_of_the_user_filtered_by_comment_prefix()
+    {
+        var (client, runner, _) = Client();
+        runner.Answer("squeue", Ok("""
+            51|spine_a_0|spineprod:prod:reco:0:20261124_080000|/jobs/20261124_080000_spine_a
+            51|spine_a_0|spineprod:prod:reco:0:20261124_080000|/jobs/20261124_080000_spine_a
+            52|other|spineprod:production2:reco:0:x|/elsewhere
+            53|cleanup_a|spineprod:prod:reco:cleanup:20261124_080000|/jobs/odd|dir
+            """));
+
+        var live = client.ListLiveJobs("spineprod:prod:")!;
+
+        Assert.Equal(["51", "53"], live.Select(j => j.JobId));
+        Assert.Equal("/jobs/odd|dir", live[1].WorkDir);
+        Assert.Equal(["--me", "-h", "-o", "%F|%j|%k|%Z"], Assert.Single(runner.Calls).Args);
+    }
+
     [Fact]
     public void Unreachable_controller_is_retried_with_growing_jittered_delays_then_succeeds()
     {

@@ -105,6 +105,105 @@ public sealed class SubmitterTests
     }
 
     [Fact]
+    public void A_first_array_accepted_without_a_readable_job_id_keeps_its_job_folder_and_intent()
+    {
+        var (plan, dir) = OneStage(files: 4);
+        var s = new FakeScheduler { FailOnSubmission = 1, FailCode = "SPN3011" };
+
+        Assert.Equal("SPN3011", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+
+        var entry = Ledger.Load(plan.StateDir, "hand").Submissions.Single().Stages.Single().Arrays.Single();
+        Assert.Equal(ArraySubmissionState.Submitting, entry.State);
+        Assert.True(File.Exists(entry.Script), "the job folder of an array that may be running was deleted");
+    }
+
+    [Fact]
+    public void A_cancelled_submit_stops_after_the_array_in_flight_and_records_exactly_what_was_sent()
+    {
+        var (plan, dir) = OneStage();                      // 3 arrays
+        using var cts = new CancellationTokenSource();
+        var s = new FakeScheduler();
+        var submitter = new Submitter(_ => s, new SubmitContext
+        {
+            Clock = new FakeClock(), LockWait = TimeSpan.FromSeconds(1), Log = (_, m) => { _log.Add(m); if (m.Contains("submitted spine_reco_1")) cts.Cancel(); },
+            Cancellation = cts.Token, CancellationReason = () => "Submit was cancelled (Ctrl-C)",
+        });
+
+        var e = Assert.Throws<SpineProdException>(() => submitter.Submit(plan, dir));
+
+        Assert.Equal("SPN3031", e.Code);
+        Assert.Contains("reco: 2 array(s), 10 task(s), jobs 100, 101", e.Message);
+        Assert.Equal(2, s.Submitted.Count);
+        var sub = Ledger.Load(plan.StateDir, "hand").Submissions.Single();
+        Assert.Equal(["100", "101"], sub.Stages.Single().Arrays.Select(a => a.JobId));
+        Assert.Equal("Submit was cancelled (Ctrl-C)", sub.Interrupted);
+    }
+
+    [Fact]
+    public void A_submit_cancelled_before_its_first_array_leaves_no_trace()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler();
+        var submitter = new Submitter(_ => s, new SubmitContext { Clock = new FakeClock(), Cancellation = new CancellationToken(true) });
+
+        Assert.Equal("SPN3031", Assert.Throws<SpineProdException>(() => submitter.Submit(plan, dir)).Code);
+
+        Assert.Empty(s.Submitted);
+        Assert.Empty(Ledger.Load(plan.StateDir, "hand").Submissions);
+        Assert.DoesNotContain(Directory.GetDirectories(plan.JobsDir), d => Path.GetFileName(d) != "hand");
+    }
+
+    [Fact]
+    public void A_disk_full_while_the_job_folder_is_copied_leaves_no_folder_at_all()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler();
+        int copied = 0;
+        var submitter = new Submitter(_ => s, new SubmitContext
+        {
+            Clock = new FakeClock(),
+            CopyingFile = _ => { if (++copied == 3) throw new IOException("No space left on device"); },
+        });
+
+        var e = Assert.Throws<SpineProdException>(() => submitter.Submit(plan, dir));
+
+        Assert.Equal("SPN3032", e.Code);
+        Assert.Contains("No space left on device", e.Message);
+        Assert.Empty(s.Submitted);
+        Assert.Equal(["hand"], Directory.GetDirectories(plan.JobsDir).Select(Path.GetFileName));
+        Assert.Empty(Ledger.Load(plan.StateDir, "hand").Submissions);
+    }
+
+    [Fact]
+    public void Live_jobs_missing_from_a_deleted_ledger_are_recovered_from_their_job_folder_and_not_sent_again()
+    {
+        var (plan, dir) = OneStage();                      // 3 arrays, all running
+        var s = new FakeScheduler { StateOf = (_, _) => "RUNNING" };
+        Submitter(s).Submit(plan, dir);
+        var ledger = Ledger.Load(plan.StateDir, "hand");
+        s.Live = ledger.AllArrays().Select(a => new LiveJob(a.Array.JobId!, a.Array.JobName, a.Array.Comment, a.Stage.JobFolder)).ToList();
+        File.Delete(Ledger.PathIn(plan.StateDir));
+
+        var again = Submitter(s).Submit(plan, dir);
+
+        Assert.Empty(again.Arrays);
+        Assert.Equal(3, s.Submitted.Count);
+        var recovered = Ledger.Load(plan.StateDir, "hand");
+        Assert.Equal(["100", "101", "102"], recovered.AllArrays().Select(a => a.Array.JobId));
+        Assert.Equal(ledger.AllArrays().Select(a => a.Array.Tasks), recovered.AllArrays().Select(a => a.Array.Tasks));
+    }
+
+    [Fact]
+    public void A_live_job_with_this_productions_comment_that_nothing_explains_is_refused()
+    {
+        var (plan, dir) = OneStage();
+        var s = new FakeScheduler { Live = [new LiveJob("555", "spine_reco_0", "spineprod:hand:reco:0:20200101_000000", "/gone")] };
+
+        Assert.Equal("SPN3033", Assert.Throws<SpineProdException>(() => Submitter(s).Submit(plan, dir)).Code);
+        Assert.Empty(s.Submitted);
+    }
+
+    [Fact]
     public void Cancel_finds_and_cancels_an_array_whose_sbatch_went_unanswered()
     {
         var (plan, dir) = OneStage(files: 4);
