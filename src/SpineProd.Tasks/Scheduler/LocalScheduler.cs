@@ -240,10 +240,17 @@ public sealed class LocalScheduler : IScheduler
             var options = ScriptOptions.Read(job.Script, job.ExtraOptions);
             int width = Math.Min(_parallelism, job.Throttle ?? int.MaxValue);
             progress?.Invoke($"local job {job.Id} ({job.Name}): running {pending.Count} task(s), {width} at once");
+            // Progress a person can follow: every task of a small job, every tenth of a large one.
+            int done = 0, step = pending.Count <= 20 ? 1 : (pending.Count + 9) / 10;
             try
             {
-                Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width, CancellationToken = stopping.Token },
-                    t => { if (RunTask(job, t, options, stopping.Token)) Interlocked.Increment(ref ended); });
+                Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width, CancellationToken = stopping.Token }, t =>
+                {
+                    if (RunTask(job, t, options, stopping.Token)) { Interlocked.Increment(ref ended); return; }
+                    int n = Interlocked.Increment(ref done);
+                    if (n % step == 0 || n == pending.Count)
+                        progress?.Invoke($"local job {job.Id} ({job.Name}): {n} of {pending.Count} task(s) done");
+                });
             }
             catch (OperationCanceledException) { }
         }

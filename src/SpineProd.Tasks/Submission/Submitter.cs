@@ -232,6 +232,7 @@ public sealed class Submitter
             var whyByArray = new Dictionary<int, string>();
             var ids = submittedIds[stage.Name] = new List<string>();
 
+            int arraysToSend = chosen.Select(t => t.Array.Index).Distinct().Count(), arraysSent = 0;
             foreach (var group in chosen.GroupBy(t => t.Array.Index).OrderBy(g => g.Key))
             {
                 StopIfCancelled(plan, ledger, submission, outcome);
@@ -299,13 +300,13 @@ public sealed class Submitter
                 JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
                 ids.Add(entry.JobId!);
                 outcome.Arrays.Add(new SubmittedArray(stage.Name, array.Index, entry.JobId!, spec, indices.Count, stageSub.JobFolder, dependency));
-                _ctx.Log(LogLevel.High, $"{stage.Name}: submitted {array.JobName} as job {entry.JobId} (--array={spec}{(dependency is null ? "" : $", --dependency={dependency}")}), {indices.Count} task(s)");
+                _ctx.Log(LogLevel.High, $"{stage.Name}: submitted {array.JobName} as job {entry.JobId} (--array={spec}{(dependency is null ? "" : $", --dependency={dependency}")}), {indices.Count} task(s); array {++arraysSent} of {arraysToSend} sent");
             }
             _ctx.Log(LogLevel.High, $"{stage.Name}: job folder {stageSub.JobFolder}");
         }
 
         SubmitCleanups(plan, planDir, ledger, submission, state, submittedIds, scheduler, now, outcome);
-        scheduler.RunPending(msg => _ctx.Log(LogLevel.Normal, msg));
+        scheduler.RunPending(msg => _ctx.Log(LogLevel.High, msg));
         if (scheduler is LocalScheduler)
         {
             // The local scheduler has already run everything: say how it went.

@@ -7,7 +7,7 @@ using SpineProd.Submission;
 namespace SpineProd.Tasks;
 
 /// <summary>-t:Cancel: cancels the production's pending and running jobs (needs only its state folder, not a plan).</summary>
-public sealed class CancelProduction : Microsoft.Build.Utilities.Task
+public sealed class CancelProduction : SpineProdTask
 {
     [Required] public string StateDir { get; set; } = "";
     [Required] public string ProductionName { get; set; } = "";
@@ -28,7 +28,7 @@ public sealed class CancelProduction : Microsoft.Build.Utilities.Task
         Canceller.CancelOutcome outcome;
         try
         {
-            outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Log.LogMessage(MessageImportance.High, "{0}", m), TimeSpan.FromSeconds(10));
+            outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Report(m), TimeSpan.FromSeconds(10));
         }
         catch (SpineProdException e)
         {

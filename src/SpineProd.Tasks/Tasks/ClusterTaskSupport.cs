@@ -28,9 +28,10 @@ internal static class ClusterTaskSupport
         return plan;
     }
 
-    public static void Log(TaskLoggingHelper log, Submission.LogLevel level, string message)
+    public static void Log(TaskLoggingHelper log, Submission.LogLevel level, string message, bool terminalLogger = false)
     {
         if (level == Submission.LogLevel.Warning) { log.LogWarning(message); return; }
+        if (level == Submission.LogLevel.High) { log.LogReport(message, terminalLogger); return; }
         var importance = level switch
         {
             Submission.LogLevel.High => MessageImportance.High,

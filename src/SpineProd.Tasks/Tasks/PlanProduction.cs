@@ -9,7 +9,7 @@ namespace SpineProd.Tasks;
 /// Build: validates the production and writes its plan (chunk lists, job scripts, plan.json) into
 /// the intermediate folder. A thin adapter over <see cref="Planner"/>.
 /// </summary>
-public sealed class PlanProduction : Microsoft.Build.Utilities.Task
+public sealed class PlanProduction : SpineProdTask
 {
     [Required] public string ProjectFile { get; set; } = "";
     /// <summary>One item whose metadata are the production's settings (SpineProd.Plan.targets).</summary>
@@ -68,7 +68,7 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
             var pipeline = Planning.PipelineFile.Read(Path.GetFullPath(PipelineFile, Path.GetDirectoryName(ProjectFile)!), RepoRoot);
             foreach (var w in pipeline.Warnings) Log.LogSpn(w, ProjectFile);
             if (stages.Count + sources.Count > 0)
-                Log.LogMessage(MessageImportance.High, "SpineProd: PipelineFile {0} replaces this production's own Stage, Source and SourceList items.", PipelineFile);
+                Report($"SpineProd: PipelineFile {PipelineFile} replaces this production's own Stage, Source and SourceList items.");
             stages = pipeline.Stages;
             sources = pipeline.Sources;
         }
@@ -108,8 +108,6 @@ public sealed class PlanProduction : Microsoft.Build.Utilities.Task
         foreach (var m in planner.Messages) Log.LogMessage(MessageImportance.Normal, "SpineProd: {0}", m);
         Log.LogMessage(MessageImportance.Normal, "SpineProd timings: {0}", string.Join(", ", planner.Timings.Select(t => $"{t.Phase} {t.Time.TotalSeconds:F2} s")));
         int arrays = plan.Stages.Sum(s => s.Arrays.Count);
-        Log.LogMessage(MessageImportance.High, "SpineProd: {0}: {1} stage(s), {2} file(s), {3} task(s), {4} array(s) (MaxArraySize {5}, {6}); {7} file(s) written, {8} unchanged",
-            plan.ProductionName, plan.Stages.Count, plan.Stages.Sum(s => s.FileCount), plan.Stages.Sum(s => s.TaskCount), arrays,
-            plan.MaxArraySize, plan.MaxArraySizeSource, planner.FilesWritten, planner.FilesUnchanged);
+        Report($"SpineProd: {plan.ProductionName}: {plan.Stages.Count} stage(s), {plan.Stages.Sum(s => s.FileCount)} file(s), {plan.Stages.Sum(s => s.TaskCount)} task(s), {arrays} array(s) (MaxArraySize {plan.MaxArraySize}, {plan.MaxArraySizeSource}); {planner.FilesWritten} file(s) written, {planner.FilesUnchanged} unchanged");
     });
 }

@@ -5,7 +5,7 @@ using SpineProd.Planning;
 namespace SpineProd.Tasks;
 
 /// <summary>Preview: prints the plan Build wrote. Never calls a scheduler.</summary>
-public sealed class PreviewPlan : Microsoft.Build.Utilities.Task
+public sealed class PreviewPlan : SpineProdTask
 {
     [Required] public string PlanFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
@@ -15,6 +15,6 @@ public sealed class PreviewPlan : Microsoft.Build.Utilities.Task
         if (!File.Exists(PlanFile))
             throw new SpineProdException("SPN1401", $"No plan at '{PlanFile}': run the Build target first.", ProjectFile);
         var plan = ProductionPlan.Load(PlanFile);
-        Log.LogMessage(MessageImportance.High, "{0}", PlanPrinter.Format(plan, Path.GetDirectoryName(PlanFile)!));
+        Report(PlanPrinter.Format(plan, Path.GetDirectoryName(PlanFile)!));
     });
 }

@@ -6,7 +6,7 @@ using SpineProd.Submission;
 namespace SpineProd.Tasks;
 
 /// <summary>-t:Status: the table of where every task stands; writes status.json. With Wait, polls until nothing is pending or running.</summary>
-public sealed class ProductionStatus : Microsoft.Build.Utilities.Task
+public sealed class ProductionStatus : SpineProdTask
 {
     [Required] public string PlanFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
@@ -32,11 +32,12 @@ public sealed class ProductionStatus : Microsoft.Build.Utilities.Task
                 TimeSpan.FromSeconds(ClusterTaskSupport.ParseInt(PollInterval, 30)), TimeSpan.FromMinutes(5),
                 TimeSpan.FromSeconds(ClusterTaskSupport.ParseInt(WaitTimeout, 86400)));
             report = poller.WaitUntilFinished(() => StatusReport.Create(plan, planDir, schedulers),
-                r => Log.LogMessage(MessageImportance.High, "{0}", r.Render()[0]));
+                r => Report($"{plan.ProductionName}: waiting, poll {poller.Polls} at {DateTime.Now:HH:mm:ss}: {r.Totals.Completed} of {r.Totals.Total} task(s) done, " +
+                            $"{r.Totals.Pending} pending, {r.Totals.Running} running, {r.Totals.Failed + r.Totals.Timeout + r.Totals.OutOfMemory} failed"));
         }
         else report = StatusReport.Create(plan, planDir, schedulers);
         report.Write();
-        foreach (var line in report.Render()) Log.LogMessage(MessageImportance.High, "{0}", line);
+        foreach (var line in report.Render()) Report(line);
         Log.LogMessage(MessageImportance.Normal, "status written to {0}", StatusReport.StatusFile(plan));
         Complete = report.IsComplete;
         Finished = report.IsFinished;

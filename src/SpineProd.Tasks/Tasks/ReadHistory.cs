@@ -8,7 +8,7 @@ namespace SpineProd.Tasks;
 /// Files the staged binlogs (keeps those of builds that changed something on the cluster, in their
 /// production's binlogs/ folder), then, for -t:History, prints the production's audit trail.
 /// </summary>
-public sealed class ReadHistory : Microsoft.Build.Utilities.Task
+public sealed class ReadHistory : SpineProdTask
 {
     [Required] public string ProjectFile { get; set; } = "";
     [Required] public string StagingDir { get; set; } = "";
@@ -33,6 +33,6 @@ public sealed class ReadHistory : Microsoft.Build.Utilities.Task
         foreach (var (file, problem) in skipped)
             Log.LogWarning(null, "SPN5002", null, file, 0, 0, 0, 0, "Binlog skipped: {0}.", problem);
         string production = Path.GetFileNameWithoutExtension(ProjectFile);
-        Log.LogMessage(MessageImportance.High, "{0}", Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows));
+        Report(Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows));
     });
 }

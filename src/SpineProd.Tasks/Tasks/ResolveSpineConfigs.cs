@@ -10,7 +10,7 @@ namespace SpineProd.Tasks;
 /// ConfigRoot + Validate: every top-level config must resolve, else an SPN error at its YAML line;
 /// neither: resolve the production's SpineConfig (+ ApplyMods) and print it as YAML.
 /// </summary>
-public sealed partial class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
+public sealed partial class ResolveSpineConfigs : SpineProdTask
 {
     public string? ProjectFile { get; set; }
     public string? ConfigRoot { get; set; }
@@ -46,13 +46,13 @@ public sealed partial class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
                         Log.LogSpn(e, file);
                     }
                 }
-                Log.LogMessage(MessageImportance.High, $"Validated {files.Count} top-level SPINE configs under {ConfigRoot}.");
+                Report($"Validated {files.Count} top-level SPINE configs under {ConfigRoot}.");
                 return;
             }
             if (string.IsNullOrEmpty(ResolvedConfigDir))
                 throw new SpineProdException(ConfigErrors.BadTaskInput, "ResolveConfigs with ConfigRoot needs ResolvedConfigDir (-p:ResolvedConfigDir=OUT).");
             var (count, errors) = BulkConfigResolver.ResolveTree(ConfigRoot, ResolvedConfigDir, env);
-            Log.LogMessage(MessageImportance.High, $"Resolved {count} configs under {ConfigRoot} into {ResolvedConfigDir} ({errors} refused by the loader, recorded as errors).");
+            Report($"Resolved {count} configs under {ConfigRoot} into {ResolvedConfigDir} ({errors} refused by the loader, recorded as errors).");
             return;
         }
         if (string.IsNullOrWhiteSpace(SpineConfig))
@@ -62,8 +62,8 @@ public sealed partial class ResolveSpineConfigs : Microsoft.Build.Utilities.Task
             spec = Path.GetFullPath(Path.Combine(StartupDir, spec));
         var r = JobConfigResolver.Resolve(spec, JobConfigResolver.SplitModifierSpecs(ApplyMods), ProductionDir, RepoRoot, env);
         foreach (var w in r.Warnings) Log.LogSpn(w, ProjectFile);
-        foreach (var m in r.Messages) Log.LogMessage(MessageImportance.High, m);
-        Log.LogMessage(MessageImportance.High, $"# {r.DisplayName}: SPINE gets -c {r.ConfigArgument} (sha256 {r.ResolvedSha256})\n{r.FilesToWrite["resolved.yaml"]}");
+        foreach (var m in r.Messages) Report(m);
+        Report($"# {r.DisplayName}: SPINE gets -c {r.ConfigArgument} (sha256 {r.ResolvedSha256})\n{r.FilesToWrite["resolved.yaml"]}");
     });
 }
 
@@ -73,7 +73,7 @@ public sealed partial class ResolveSpineConfigs
 }
 
 /// <summary>-t:ListMods: the modifiers available to the production's config and the version each would get.</summary>
-public sealed class ListModifiers : Microsoft.Build.Utilities.Task
+public sealed class ListModifiers : SpineProdTask
 {
     public string? ProjectFile { get; set; }
     [Required] public string SpineConfig { get; set; } = "";
@@ -83,7 +83,7 @@ public sealed class ListModifiers : Microsoft.Build.Utilities.Task
     public override bool Execute() => Log.Run(ProjectFile, () =>
     {
         foreach (var line in ModifierListing.Describe(SpineConfig, ProductionDir, RepoRoot, ConfigTaskSupport.Environment()))
-            Log.LogMessage(MessageImportance.High, line);
+            Report(line);
     });
 }
 

@@ -7,7 +7,7 @@ using SpineProd.Submission;
 namespace SpineProd.Tasks;
 
 /// <summary>-t:Submit: submits the built plan (or what is missing of it) to the production's scheduler.</summary>
-public sealed class SubmitProduction : Microsoft.Build.Utilities.Task, ICancelableTask
+public sealed class SubmitProduction : SpineProdTask, ICancelableTask
 {
     private volatile BuildInterruption? _interruption;
 
@@ -43,13 +43,13 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task, ICancelab
             Resubmit = SubmitContext.ParseResubmit(Resubmit, ProjectFile),
             // A build process killed mid-Submit takes its logger with it: logging must never stop the
             // Submit between an sbatch and its ledger entry.
-            Log = (level, message) => Quietly(() => ClusterTaskSupport.Log(Log, level, message)),
+            Log = (level, message) => Quietly(() => ClusterTaskSupport.Log(Log, level, message, UnderTerminalLogger)),
             Warn = (code, message) => Quietly(() => Log.LogWarning(null, code, null, ProjectFile, 0, 0, 0, 0, "{0}", message)),
             Cancellation = interruption.Token,
             CancellationReason = () => interruption.Reason,
         };
         var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
-        var schedulers = Schedulers.Factory(plan.StateDir, m => Quietly(() => Log.LogMessage(MessageImportance.High, "{0}", m)),
+        var schedulers = Schedulers.Factory(plan.StateDir, m => Quietly(() => Report(m)),
             ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile, stop: interruption.Token);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
@@ -67,8 +67,7 @@ public sealed class SubmitProduction : Microsoft.Build.Utilities.Task, ICancelab
         AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner), context.GitCommit, null)?.Log(Log);
         JobIds = outcome.Arrays.Select(a => a.JobId).ToArray();
         if (outcome.Arrays.Count > 0)
-            Log.LogMessage(MessageImportance.High, "{0}: submitted {1} task(s) in {2} array(s): jobs {3}. See where they stand with -t:Status.",
-                plan.ProductionName, outcome.TasksSubmitted, outcome.Arrays.Count, string.Join(", ", JobIds));
+            Report($"{plan.ProductionName}: submitted {outcome.TasksSubmitted} task(s) in {outcome.Arrays.Count} array(s): jobs {string.Join(", ", JobIds)}. See where they stand with -t:Status.");
     });
 
     private static void Quietly(Action log)
