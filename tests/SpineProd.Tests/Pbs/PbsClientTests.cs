@@ -287,4 +287,18 @@ public sealed class PbsClientTests
         Assert.Contains("cannot connect", why3);
         Assert.Equal(["-B", "-f", "-F", "json"], runner.Calls[0].Args);
     }
+
+    [Fact]
+    public void An_id_the_servers_history_still_holds_is_sent_again_at_once()
+    {
+        var (client, runner, clock) = Client();
+        runner.Answer("qsub", Err("qsub: Job with requested ID already exists", 15009 % 256), Err("qsub: Job with requested ID already exists", 15009 % 256), Ok("58[].vm"));
+
+        var job = Assert.Single(client.Submit(Request));
+
+        Assert.Equal("58[].vm", job.JobId);
+        Assert.Equal(3, runner.Count("qsub"));
+        Assert.Empty(clock.Sleeps);
+        Assert.Equal(0, runner.Count("qselect"));
+    }
 }

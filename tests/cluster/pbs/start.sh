@@ -58,6 +58,13 @@ elapsed() { awk -v a="$t_start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}
 case "$PREFIX" in /?*) ;; *) die "SPINEPROD_PBS_PREFIX must be an absolute path other than /" ;; esac
 [ -z "$MAXARRAY" ] || [[ "$MAXARRAY" =~ ^[0-9]+$ ]] || die "SPINEPROD_PBS_MAX_ARRAY must be a number"
 
+# The daemons must inherit no descriptor of the caller: a `flock FILE dotnet test ...` around a
+# test run that starts the server would otherwise stay locked for the daemons' whole life.
+# (255 is the file bash reads this script from.)
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-"; fi
+done
 mkdir -p "$DIR/pids" "$DIR/log"
 # One start (or stop) at a time. Every daemon is started with fd 9 closed (9>&-): pbs_sched keeps
 # inherited descriptors and would hold this lock for as long as it runs.

@@ -17,6 +17,8 @@ public sealed record PbsOptions
     public Backoff Backoff { get; init; } = Backoff.Default;
     /// <summary>How long one client command may take before it is killed.</summary>
     public TimeSpan CommandTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>Id collisions (<see cref="PbsDialect.IsIdCollision"/>) retried at once, not counted as attempts.</summary>
+    public int MaxIdCollisions { get; init; } = 1000;
 
     internal string Command(string? given, string name) => given ?? (BinDir is null ? name : Path.Combine(BinDir, name));
 }
@@ -140,6 +142,8 @@ public sealed class PbsClient
                 mustReconcile = false;
             }
             var res = Exec(Qsub, args, request.WorkingDirectory);
+            for (int c = 0; PbsDialect.IsIdCollision(res) && c < _options.MaxIdCollisions; c++)
+                res = Exec(Qsub, args, request.WorkingDirectory);
             last = res;
             if (res.NotFound) throw NotInstalled(Qsub);
             if (res.Succeeded)

@@ -150,8 +150,16 @@ public static partial class PbsDialect
             || Has(m, "System error") || Has(m, "Batch protocol error") || Has(m, "Server shutdown")
             || Has(m, "Server shutting down") || Has(m, "end of file")
             // max_queued / queued_jobs_threshold limits: room comes back as jobs finish
-            || Has(m, "Maximum number of jobs") || Has(m, "would exceed");
+            || Has(m, "Maximum number of jobs") || Has(m, "would exceed")
+            || IsIdCollision(r);
     }
+
+    /// <summary>
+    /// PBSE_JOBEXIST: the server's id counter ran into an id its history still holds (after the
+    /// 9999999 wrap, or a counter that went back at a restart, as seen on the test server). The
+    /// rejected qsub used that number up, so sending again at once gets the next one.
+    /// </summary>
+    public static bool IsIdCollision(ProcessResult r) => !r.TimedOut && Has(r.Message, "Job with requested ID already exists");
 
     /// <summary>Errors after which the job may exist although qsub printed no id (the reply was lost).</summary>
     public static bool IsAmbiguous(ProcessResult r) =>
