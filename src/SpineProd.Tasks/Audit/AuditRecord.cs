@@ -46,8 +46,11 @@ public sealed class AuditRecord
         return JsonSerializer.Deserialize<AuditRecord>(message.AsSpan(MessagePrefix.Length), Json);
     }
 
-    /// <summary>Logs the record where the binlog keeps it (high importance: it also shows on the console).</summary>
-    public void Log(TaskLoggingHelper log) => log.LogMessage(MessageImportance.High, "{0}", MessagePrefix + ToJson());
+    /// <summary>
+    /// Logs the record where the binlog keeps it. Low importance: the binlog records every message,
+    /// while the console (normal verbosity) stays readable; -v:diag shows it there too.
+    /// </summary>
+    public void Log(TaskLoggingHelper log) => log.LogMessage(MessageImportance.Low, "{0}", MessagePrefix + ToJson());
 }
 
 public sealed class AuditStage

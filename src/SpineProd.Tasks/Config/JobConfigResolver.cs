@@ -229,9 +229,48 @@ public static class JobConfigResolver
             if (stem.StartsWith("latest_", StringComparison.Ordinal) && stem.Length > 7 && parent is not null && Directory.Exists(parent) && LatestAndModifiers.HasComponents(parent))
                 return new Located(null, parent, stem[7..]);
         }
+        var near = NearNames(spec, roots);
         throw new SpineProdException(ConfigErrors.SpineConfigNotFound,
-            $"SpineConfig '{spec}' not found. Searched relative to: {string.Join(", ", roots.Where(r => r.Length > 0))}" +
-            (spec.Contains("latest_", StringComparison.Ordinal) ? ". For a latest variant use SpineConfig=<dir>/latest with ApplyMods (e.g. ApplyMods=data)." : "."));
+            $"SpineConfig '{spec}' not found" + (near.Count > 0 ? $"; did you mean {string.Join(" or ", near.Select(n => $"'{n}'"))}?" : ".") +
+            $" Searched relative to: {string.Join(", ", roots.Where(r => r.Length > 0))}" +
+            (spec.Contains("latest_", StringComparison.Ordinal) && near.Count == 0 ? ". For a latest variant use SpineConfig=<dir>/latest with ApplyMods (e.g. ApplyMods=data)." : "."));
+    }
+
+    /// <summary>
+    /// Names the user probably meant, written as they wrote the missing one: the same name with
+    /// another extension (.cfg / .yaml / .yml), a near name in the same folder, and for a modular
+    /// folder its latest (and latest_&lt;modifier&gt;) names.
+    /// </summary>
+    private static List<string> NearNames(string spec, List<string> roots)
+    {
+        int slash = spec.Replace('\\', '/').LastIndexOf('/');
+        string prefix = slash >= 0 ? spec[..(slash + 1)] : "", name = spec[(slash + 1)..];
+        string stem = Path.GetFileNameWithoutExtension(name).ToLowerInvariant();
+        var found = new List<(string Name, int Rank)>();
+        foreach (var root in roots)
+        {
+            var dir = Path.GetFullPath(root.Length == 0 ? (prefix.Length > 0 ? prefix : ".") : Path.Combine(root, prefix));
+            if (!Directory.Exists(dir)) continue;
+            var candidates = Directory.EnumerateFiles(dir).Select(Path.GetFileName)
+                .Where(f => f!.EndsWith(".yaml", StringComparison.Ordinal) || f.EndsWith(".yml", StringComparison.Ordinal) || f.EndsWith(".cfg", StringComparison.Ordinal))
+                .Select(f => f!).ToList();
+            if (LatestAndModifiers.HasComponents(dir))
+            {
+                candidates.Add("latest");
+                var modifiers = Path.Combine(dir, "modifier");
+                if (Directory.Exists(modifiers))
+                    candidates.AddRange(Directory.EnumerateDirectories(modifiers).Select(m => "latest_" + Path.GetFileName(m)));
+            }
+            foreach (var c in candidates.Distinct())
+            {
+                string cstem = Path.GetFileNameWithoutExtension(c).ToLowerInvariant();
+                int rank = cstem == stem ? 0 : Planning.ProductionFile.Distance(cstem, stem) is int d && d <= Math.Max(2, stem.Length / 4) ? d
+                    : stem.Length >= 4 && (cstem.StartsWith(stem, StringComparison.Ordinal) || stem.StartsWith(cstem, StringComparison.Ordinal)) ? 10 : -1;
+                if (rank >= 0 && c != name) found.Add((prefix + c, rank));
+            }
+            if (found.Count > 0) break;
+        }
+        return found.OrderBy(f => f.Rank).ThenBy(f => f.Name, StringComparer.Ordinal).Select(f => f.Name).Distinct().Take(3).ToList();
     }
 
     private static string? PlaceholderText(string file)

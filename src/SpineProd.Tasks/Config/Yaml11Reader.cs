@@ -82,6 +82,53 @@ public sealed class Yaml11Reader
         return null;
     }
 
+    /// <summary>
+    /// A parse error inside an unclosed '[' or '{': reported, as PyYAML does ("while parsing a flow
+    /// sequence"), at the innermost collection still open where the parser gave up: the line to fix.
+    /// </summary>
+    private SpineProdException? UnclosedFlow(string text, long stopIndex, string problem, Mark? at)
+    {
+        if (InnermostOpenFlow(text, (int)Math.Min(stopIndex, text.Length)) is not { } open) return null;
+        int line = 1, lineStart = 0;
+        for (int k = 0; k < open; k++) if (text[k] == '\n') { line++; lineStart = k + 1; }
+        string kind = text[open] == '[' ? "sequence" : "mapping";
+        string where = at is { } m ? $" (line {m.Line}, column {m.Column})" : "";
+        return new SpineProdException(ConfigErrors.YamlSyntax,
+            $"Error loading {File}: while parsing a flow {kind} opened at line {line}, column {open - lineStart + 1}: {problem}{where}", File, line, open - lineStart + 1);
+    }
+
+    /// <summary>The index of the innermost '[' or '{' still open before <paramref name="end"/>, skipping quoted scalars and comments.</summary>
+    private static int? InnermostOpenFlow(string text, int end)
+    {
+        var open = new Stack<int>();
+        char previous = '\n'; // the last character that was not a space or tab
+        for (int i = 0; i < end; i++)
+        {
+            char c = text[i];
+            bool atToken = previous is '\n' or ':' or ',' or '[' or '{' or '-' or '?';
+            if (c == '#' && (i == 0 || text[i - 1] is ' ' or '\t' or '\n'))
+            {
+                while (i < end && text[i] != '\n') i++;
+                previous = '\n';
+                continue;
+            }
+            if ((c == '\'' || c == '"') && atToken)
+            {
+                for (i++; i < end; i++)
+                {
+                    if (c == '"' && text[i] == '\\') { i++; continue; }
+                    if (text[i] == c) { if (c == '\'' && i + 1 < end && text[i + 1] == '\'') { i++; continue; } break; }
+                }
+                previous = 'x';
+                continue;
+            }
+            if ((c == '[' || c == '{') && atToken) open.Push(i);
+            else if ((c == ']' || c == '}') && open.Count > 0) open.Pop();
+            if (c is not (' ' or '\t' or '\r')) previous = c;
+        }
+        return open.Count > 0 ? open.Peek() : null;
+    }
+
     private YNode? ComposeOnce(string text)
     {
         var parser = new Parser(new StringReader(text));
@@ -106,10 +153,12 @@ public sealed class Yaml11Reader
         catch (YamlException e) when (HashAfterClose(text, e) is null)
         {
             // PyYAML's scanner/parser errors: SPINE reports them as ConfigIncludeError "Error loading".
+            if (e.Message.Contains("flow", StringComparison.OrdinalIgnoreCase) && UnclosedFlow(text, e.Start.Index, CleanMessage(e.Message), e.Start) is { } unclosed) throw unclosed;
             throw Syntax(CleanMessage(e.Message), e.Start);
         }
         catch (InvalidOperationException)
         {
+            if (UnclosedFlow(text, text.Length, "the file ends before it is closed", null) is { } unclosed) throw unclosed;
             // YamlDotNet's parser ran out of events (e.g. an unclosed flow collection): report at the end.
             var lines = text.Split('\n');
             var last = lines.Length - (text.EndsWith('\n') ? 1 : 0);

@@ -17,7 +17,9 @@ public static class PipelineFile
     /// <summary>YAML key → Stage metadata name.</summary>
     private static readonly Dictionary<string, string> Keys = new(StringComparer.Ordinal)
     {
-        ["config"] = "Config", ["profile"] = "Profile", ["ntasks"] = "MaxRunningTasks",
+        ["config"] = "Config", ["profile"] = "Profile",
+        // spine-prod's ntasks is the throttle (as up to 0.5); task_count is 0.6's "--ntasks N alone".
+        ["ntasks"] = "MaxRunningTasks", ["task_count"] = "TaskCount",
         ["files_per_task"] = "FilesPerTask", ["depends_on"] = "DependsOn", ["output"] = "OutputDir",
         ["cleanup"] = "Cleanup", ["job_name"] = "JobName", ["larcv_basedir"] = "LarcvBaseDir",
         ["flashmatch"] = "Flashmatch",
@@ -105,7 +107,7 @@ public static class PipelineFile
             if (metadata.TryGetValue("Cleanup", out var cleanup))
                 metadata["Cleanup"] = string.Join(";", cleanup.Split(';', StringSplitOptions.RemoveEmptyEntries)
                     .Select(c => c.Contains("..") ? c : Path.GetFullPath(c, repoRoot)));
-            result.Stages.Add(new StageRequest(name, metadata, path, line) { MetadataLines = lines });
+            result.Stages.Add(new StageRequest(name, metadata, path, line, lines));
         }
         return result;
     }

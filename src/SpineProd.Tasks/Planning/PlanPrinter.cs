@@ -5,7 +5,7 @@ namespace SpineProd.Planning;
 /// <summary>The text Preview prints: what Submit would do, array by array, and the first script in full.</summary>
 public static class PlanPrinter
 {
-    public static string Format(ProductionPlan plan, string intermediateDir, bool includeFirstScript = true)
+    public static string Format(ProductionPlan plan, string intermediateDir, bool includeFirstScript = true, bool includeArrays = true)
     {
         var sb = new StringBuilder();
         sb.AppendLine($"SpineProd plan for {Path.GetFileName(plan.ProductionFile)} (dry run: nothing is submitted)");
@@ -29,6 +29,7 @@ public static class PlanPrinter
             if (s.DependsOn.Count > 0) sb.AppendLine($"  waits on  afterok: every array of {string.Join(", ", s.DependsOn)}");
             if (s.InputsFrom.Count > 0) sb.AppendLine($"  reads     the planned outputs of {string.Join(", ", s.InputsFrom)}");
             if (s.Cleanup is { } c) sb.AppendLine($"  cleanup   job {c.JobName} removes {string.Join(", ", c.Paths)} after {string.Join(", ", c.AfterStages)} ({Path.Combine(intermediateDir, s.Name, c.Script)})");
+            if (!includeArrays) continue;
             const int shown = 20;
             sb.AppendLine($"  {"array",-6} {"job name",-32} {"--array",-14} {"tasks",7} {"files",8}  script");
             foreach (var a in s.Arrays.Take(shown))

@@ -18,18 +18,19 @@ public sealed record SourceItem(string FullPath, string? Stage, SourceKind Kind,
 }
 
 /// <summary>A stage as declared (a Stage item, or a pipeline YAML entry), with its own settings.</summary>
-public sealed record StageRequest(string Name, IReadOnlyDictionary<string, string> Metadata, string File, int Line)
+public sealed record StageRequest(string Name, IReadOnlyDictionary<string, string> Metadata, string File, int Line,
+    IReadOnlyDictionary<string, int>? MetadataLines = null)
 {
-    /// <summary>Where a metadata was written (a YAML key's line, an attribute's line), when it differs from the stage's.</summary>
-    public IReadOnlyDictionary<string, int> MetadataLines { get; init; } = new Dictionary<string, int>();
-
-    public int LineOf(string metadata) => MetadataLines.TryGetValue(metadata, out int l) && l > 0 ? l : Line;
+    /// <summary>The line that sets this metadata (a pipeline YAML key's own line), else the stage's.</summary>
+    public int LineOf(string metadata) => MetadataLines?.TryGetValue(metadata, out int l) == true && l > 0 ? l : Line;
 }
 
 /// <summary>Everything the planner needs, gathered by the PlanProduction task (or a test).</summary>
 public sealed class PlanRequest
 {
     public required string ProductionFile { get; init; }
+    /// <summary>The spine-prod pipeline YAML whose stages and sources replace the production's own, if any.</summary>
+    public string? PipelineFile { get; init; }
     public string ProductionName => Path.GetFileNameWithoutExtension(ProductionFile);
     public string ProductionDir => Path.GetDirectoryName(ProductionFile)!;
     public required string RepoRoot { get; init; }

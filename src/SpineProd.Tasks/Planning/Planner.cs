@@ -100,14 +100,14 @@ public sealed partial class Planner
     /// <summary>Precedence: -p: on the command line > stage metadata > the production's property.</summary>
     private SettingValue Setting(StageRequest? stage, string name, params string[] stageAliases)
     {
-        string propertyName = name == "OutputFile" ? "Output" : name;
+        string propertyName = name;
         var settings = _request.Settings;
         if (_request.GlobalProperties.Contains(propertyName) && settings.TryGetValue(name, out var global))
             return new SettingValue(global.Trim(), _request.ProductionFile, 0, $"-p:{propertyName} on the command line");
         if (stage is not null)
             foreach (var key in stageAliases.Prepend(name))
                 if (stage.Metadata.TryGetValue(key, out var v) && v.Length > 0)
-                    return new SettingValue(v.Trim(), stage.File, stage.Line, $"{key} of stage '{stage.Name}'");
+                    return new SettingValue(v.Trim(), stage.File, stage.LineOf(key), $"{key} of stage '{stage.Name}'");
         settings.TryGetValue(name, out var value);
         return new SettingValue((value ?? "").Trim(), _request.ProductionFile, _request.Xml?.PropertyLine(propertyName) ?? 0, $"<{propertyName}>");
     }
@@ -164,7 +164,8 @@ public sealed partial class Planner
                 foreach (var output in PlannedOutputs(up))
                     list.Add(output, list.FileId(stage.File), stage.Line);
 
-        if (_request.Xml is { } xml && stage == stages[0])
+        // The production's own Source globs, unless a pipeline replaced them (then they are not read at all).
+        if (_request.Xml is { } xml && stage == stages[0] && _request.PipelineFile is null)
             foreach (var (pattern, line, _) in xml.ItemPatterns("Source"))
                 if (ProductionFile.IsGlob(pattern) && !pattern.Contains("$(") && !pattern.Contains("@("))
                 {
@@ -351,10 +352,17 @@ public sealed partial class Planner
 
         var jobNameSetting = S("JobName");
         string jobName = jobNameSetting.IsSet ? jobNameSetting.Value
-            : multiStage ? $"spine_{detector}_{stage.Name}" : $"spine_{detector}_{config.ConfigStem}";
+            // A stage is named after itself, as in spine-prod (its cleanup job: cleanup_<stage>).
+            : multiStage ? stage.Name : $"spine_{detector}_{config.ConfigStem}";
         jobName = SafeName(jobName, jobNameSetting);
 
         int filesPerTask = PositiveInt(S("FilesPerTask"), "SPN1020", "FilesPerTask", 1);
+        // TaskCount: spine-prod >= 0.6's "--ntasks N" alone (N roughly even tasks). MaxRunningTasks
+        // (alias Ntasks) keeps the throttle meaning spine-prod had before, and still has with --files-per-task.
+        var taskCountSetting = S("TaskCount");
+        int? taskCount = taskCountSetting.IsSet ? PositiveInt(taskCountSetting, "SPN1065", "TaskCount", 1) : null;
+        if (taskCount is not null && S("FilesPerTask").IsSet)
+            throw Invalid("SPN1065", taskCountSetting, $"TaskCount and FilesPerTask both say how to cut the inputs; set one of them");
         var throttleSetting = S("MaxRunningTasks", "Ntasks");
         int? throttle = throttleSetting.IsSet ? PositiveInt(throttleSetting, "SPN1022", "MaxRunningTasks", 1) : null;
         if (maxArraySize < 1)
@@ -376,9 +384,9 @@ public sealed partial class Planner
             : Path.Combine(_request.StateDir, "output", multiStage ? stage.Name : "");
         outputDir = Path.TrimEndingDirectorySeparator(outputDir);
         string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.StateDir) : Path.Combine(outputDir, jobName + ".h5");
-        foreach (var (value, what) in new[] { (output, "Output"), (outputDir, "OutputDir") })
+        foreach (var (value, what) in new[] { (output, "OutputFile"), (outputDir, "OutputDir") })
             if (value.IndexOfAny(['\n', '\r']) >= 0)
-                throw Invalid("SPN1025", what == "Output" ? outputSetting : outputDirSetting, $"{what} contains a newline");
+                throw Invalid("SPN1025", what == "OutputFile" ? outputSetting : outputDirSetting, $"{what} contains a newline");
 
         var runtime = Runtime(S);
         var templateSetting = S("JobTemplate");
@@ -388,9 +396,13 @@ public sealed partial class Planner
         Lap($"read {stage.Name}");
         var inputs = CheckInputs(stage.Name, raw);
         Lap($"check {stage.Name}");
+        if (taskCount is int n && inputs.Count > 0)
+            filesPerTask = (int)(((long)inputs.Count + n - 1) / n);
         if (inputs.Count == 0 && !_diagnostics.Any(d => d.IsError))
             throw new SpineProdException("SPN1010", multiStage
-                ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
+                ? stage.File.EndsWith(".spineproj", StringComparison.OrdinalIgnoreCase) || stage.File == _request.ProductionFile
+                    ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
+                    : $"Stage '{stage.Name}' has no inputs: give it 'files:' (paths or globs, relative to the repository root), 'source_list:', or 'inputs_from:' an upstream stage."
                 : "The production has no inputs: add <Source Include=\"...\"/> (files or globs) or <SourceList Include=\"list.txt\"/> items (or the lists are empty).",
                 stage.File, stage.Line, stage.Line > 0 ? 1 : 0);
 
@@ -581,8 +593,12 @@ public sealed partial class Planner
         bool flashmatch = flash.Value.Equals("true", StringComparison.OrdinalIgnoreCase);
         if (flash.IsSet && !flashmatch && !flash.Value.Equals("false", StringComparison.OrdinalIgnoreCase))
             throw Invalid("SPN1025", flash, $"Flashmatch must be true or false, not '{flash.Value}'");
-        return new JobRuntime(words, container, image.Value, binds.Value,
-            larcv.IsSet ? Path.GetFullPath(larcv.Value, _request.ProductionDir) : null, flashmatch);
+        string? larcvDir = larcv.IsSet ? Path.GetFullPath(larcv.Value, _request.ProductionDir) : null;
+        // The job sources <LarcvBaseDir>/configure.sh: without it every task would fail on the node
+        // (spine-prod checks the same). A $VAR path is the job's to expand, so it is not checked here.
+        if (larcvDir is not null && !larcv.Value.Contains('$') && !File.Exists(Path.Combine(larcvDir, "configure.sh")))
+            throw Invalid("SPN1066", larcv, $"LarcvBaseDir '{larcv.Value}' has no configure.sh ({Path.Combine(larcvDir, "configure.sh")} {(Directory.Exists(larcvDir) ? "does not exist" : "is missing: the folder does not exist")}); name the LArCV installation folder that holds configure.sh");
+        return new JobRuntime(words, container, image.Value, binds.Value, larcvDir, flashmatch);
     }
 
     private static string? Pick(SettingValue property, params string?[] fallbacks) =>

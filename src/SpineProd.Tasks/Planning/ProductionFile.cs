@@ -20,15 +20,17 @@ public sealed class ProductionFile
     [
         "SpineConfig", "Detector", "Profile", "ProfilesFile", "FilesPerTask", "MaxRunningTasks", "Ntasks",
         "Partition", "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName",
-        "Output", "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
+        "OutputFile", "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "MaxArraySize", "ApplyMods", "JobTemplate", "CleanupTemplate", "JobsDir",
         "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
+        "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
+        "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout",
     ];
 
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
     public static readonly string[] StageMetadata =
     [
-        "Config", "SpineConfig", "Detector", "Profile", "FilesPerTask", "MaxRunningTasks", "Ntasks", "Partition",
+        "Config", "SpineConfig", "Detector", "Profile", "FilesPerTask", "TaskCount", "MaxRunningTasks", "Ntasks", "Partition",
         "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName", "OutputFile",
         "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "ApplyMods", "DependsOn", "Cleanup", "InputsFrom",
@@ -146,13 +148,20 @@ public sealed class ProductionFile
         }
     }
 
+    /// <summary>The known name closest to <paramref name="name"/>, if it is a likely typo of it (one edit for short names, two for longer ones).</summary>
+    public static string? Nearest(string name, IEnumerable<string> known) =>
+        known.Select(k => (Name: k, Distance: Distance(k.ToLowerInvariant(), name.ToLowerInvariant())))
+            .Where(x => x.Distance > 0 && x.Distance <= Math.Min(2, Math.Max(1, x.Name.Length / 4)))
+            .OrderBy(x => x.Distance).Select(x => x.Name).FirstOrDefault();
+
     private static string Suggest(string name, IEnumerable<string> known)
     {
         var near = known.FirstOrDefault(k => Distance(k.ToLowerInvariant(), name.ToLowerInvariant()) <= 2);
         return near is null ? "" : $" (did you mean '{near}'?)";
     }
 
-    private static int Distance(string a, string b)
+    /// <summary>Edit distance (Levenshtein): how far a typo is from a known name.</summary>
+    public static int Distance(string a, string b)
     {
         var d = new int[a.Length + 1, b.Length + 1];
         for (int i = 0; i <= a.Length; i++) d[i, 0] = i;

@@ -33,6 +33,8 @@ public sealed class TaskInfo
     public ArraySubmission? ArraySubmission { get; set; }
     /// <summary>Its last submission was made before the production changed (with the same inputs).</summary>
     public bool FromEarlierVersion { get; set; }
+    /// <summary>It ran, or was sent, with other inputs than it has now (the sources changed since).</summary>
+    public bool InputsChanged { get; set; }
 
     public bool IsLive => Status is TaskState.Pending or TaskState.Running;
     /// <summary>Pending behind a dependency that can never be satisfied (an upstream task failed): it will never run as it is.</summary>
@@ -163,7 +165,7 @@ public sealed class ProductionState
                                 accounted.Add((arr.JobId, index));
                             }
                         }
-                        else markerProblem ??= "its inputs changed since it was last submitted";
+                        else { markerProblem ??= "its inputs changed since it was last submitted"; info.InputsChanged = true; }
                     }
                     if (info.Status != TaskState.Completed) Classify(info, markerProblem, state.Foreign);
                     list.Add(info);

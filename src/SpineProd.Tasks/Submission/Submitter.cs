@@ -86,7 +86,10 @@ public sealed class Submitter
         _ => s.ToString().ToLowerInvariant(),
     };
 
-    public static string ReasonLabel(TaskInfo t) => t.IsBlocked ? "blocked behind a failed upstream task" : ReasonLabel(t.Status);
+    public static string ReasonLabel(TaskInfo t) =>
+        t.IsBlocked ? "blocked behind a failed upstream task"
+        : t.InputsChanged && t.Status == TaskState.NotSubmitted ? "inputs changed"
+        : ReasonLabel(t.Status);
 
     /// <summary>
     /// sbatch errors after which the job may be queued all the same (no job id in its output, a
@@ -168,19 +171,14 @@ public sealed class Submitter
                 plan.ProductionFile);
         }
 
-        // What to submit, per stage, and why.
+        // What to submit, per stage, and why (Preview prints the same selection).
         bool firstTime = ledger.Submissions.Count == 0;
-        var toSubmit = new Dictionary<string, List<TaskInfo>>();
+        var selection = SubmitSelection.Choose(plan, state, _ctx.Resubmit);
+        var toSubmit = selection.Tasks;
         foreach (var stage in plan.Stages)
         {
-            var tasks = state.Stages[stage.Name];
-            var chosen = tasks.Where(t => t.IsBlocked || (!t.IsDone && !t.IsLive && (_ctx.Resubmit != ResubmitMode.Failed || t.Status != TaskState.NotSubmitted))).ToList();
-            toSubmit[stage.Name] = chosen;
-            int done = tasks.Count(t => t.IsDone), live = tasks.Count(t => t.IsLive && !t.IsBlocked);
-            int waiting = tasks.Count(t => !t.IsDone && !t.IsLive) - chosen.Count(t => !t.IsBlocked);
-            _ctx.Log(LogLevel.High, $"{stage.Name}: {tasks.Count} task(s): {done} complete, {live} pending or running, {chosen.Count} to submit" +
-                (waiting > 0 ? $", {waiting} never submitted left out (Resubmit=failed)" : ""));
-            if (!firstTime) LogReasons(stage, chosen);
+            _ctx.Log(LogLevel.High, selection.Summary(stage));
+            if (!firstTime) LogReasons(stage, toSubmit[stage.Name]);
         }
 
         int total = toSubmit.Values.Sum(l => l.Count);
@@ -233,14 +231,12 @@ public sealed class Submitter
             var ids = submittedIds[stage.Name] = new List<string>();
 
             int arraysToSend = chosen.Select(t => t.Array.Index).Distinct().Count(), arraysSent = 0;
-            foreach (var group in chosen.GroupBy(t => t.Array.Index).OrderBy(g => g.Key))
+            foreach (var selected in selection.Arrays(stage))
             {
                 StopIfCancelled(plan, ledger, submission, outcome);
-                var array = group.First().Array;
-                var indices = group.Select(t => t.IndexInArray).ToList();
-                whyByArray[array.Index] = string.Join("; ", group.GroupBy(ReasonLabel)
-                    .Select(g => $"{g.Key}: {ArraySpec.FormatRanges(g.Select(t => t.Task))}"));
-                var spec = SubsetSpec(stage, array, indices);
+                var (array, group, spec) = (selected.Array, selected.Tasks, selected.ArraySpec);
+                int taskCount = group.Count;
+                whyByArray[array.Index] = selected.Why;
                 var entry = new ArraySubmission
                 {
                     Array = array.Index,
@@ -299,8 +295,8 @@ public sealed class Submitter
                 ledger.Save(plan.StateDir);
                 JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
                 ids.Add(entry.JobId!);
-                outcome.Arrays.Add(new SubmittedArray(stage.Name, array.Index, entry.JobId!, spec, indices.Count, stageSub.JobFolder, dependency));
-                _ctx.Log(LogLevel.High, $"{stage.Name}: submitted {array.JobName} as job {entry.JobId} (--array={spec}{(dependency is null ? "" : $", --dependency={dependency}")}), {indices.Count} task(s); array {++arraysSent} of {arraysToSend} sent");
+                outcome.Arrays.Add(new SubmittedArray(stage.Name, array.Index, entry.JobId!, spec, taskCount, stageSub.JobFolder, dependency));
+                _ctx.Log(LogLevel.High, $"{stage.Name}: submitted {array.JobName} as job {entry.JobId} (--array={spec}{(dependency is null ? "" : $", --dependency={dependency}")}), {taskCount} task(s); array {++arraysSent} of {arraysToSend} sent");
             }
             _ctx.Log(LogLevel.High, $"{stage.Name}: job folder {stageSub.JobFolder}");
         }

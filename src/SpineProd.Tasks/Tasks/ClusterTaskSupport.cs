@@ -63,7 +63,4 @@ internal static class ClusterTaskSupport
         var dirty = runner.Run("git", ["-C", folder, "status", "--porcelain", "--untracked-files=no"], TimeSpan.FromSeconds(10));
         return head.Stdout.Trim() + (dirty.Succeeded && dirty.Stdout.Trim().Length > 0 ? "-dirty" : "");
     }
-
-    public static int ParseInt(string? value, int fallback) =>
-        int.TryParse(value, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int n) ? n : fallback;
 }

@@ -61,11 +61,13 @@ public sealed class PlanProduction : SpineProdTask
             { MetadataLines = new Dictionary<string, int> { ["Cleanup"] = xml.ItemMetadataLine("Stage", s.ItemSpec, "Cleanup") } }).ToList();
         var sources = Sources.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.File, ProjectFile, xml.ItemLine("Source", s.ItemSpec)))
             .Concat(SourceLists.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.List, ProjectFile, xml.ItemLine("SourceList", s.ItemSpec)))).ToList();
-        if (!string.IsNullOrWhiteSpace(PipelineFile))
+        string? pipelineFile = string.IsNullOrWhiteSpace(PipelineFile) ? null : Path.GetFullPath(PipelineFile, Path.GetDirectoryName(ProjectFile)!);
+        if (pipelineFile is not null)
         {
             // A spine-prod pipeline replaces the production's own stages and sources; its
-            // properties still apply to every stage as defaults.
-            var pipeline = Planning.PipelineFile.Read(Path.GetFullPath(PipelineFile, Path.GetDirectoryName(ProjectFile)!), RepoRoot);
+            // properties still apply to every stage as defaults. (The targets resolved a -p:
+            // PipelineFile against the folder dotnet runs in.)
+            var pipeline = Planning.PipelineFile.Read(pipelineFile, RepoRoot);
             foreach (var w in pipeline.Warnings) Log.LogSpn(w, ProjectFile);
             if (stages.Count + sources.Count > 0)
                 Report($"SpineProd: PipelineFile {PipelineFile} replaces this production's own Stage, Source and SourceList items.");
@@ -76,6 +78,7 @@ public sealed class PlanProduction : SpineProdTask
         var request = new PlanRequest
         {
             ProductionFile = ProjectFile,
+            PipelineFile = pipelineFile,
             RepoRoot = RepoRoot,
             Settings = settings,
             GlobalProperties = globals,

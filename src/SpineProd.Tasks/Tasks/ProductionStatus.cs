@@ -1,5 +1,6 @@
 using Microsoft.Build.Framework;
 using SpineProd.Diagnostics;
+using SpineProd.Options;
 using SpineProd.Scheduler;
 using SpineProd.Submission;
 
@@ -10,27 +11,30 @@ public sealed class ProductionStatus : SpineProdTask
 {
     [Required] public string PlanFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
-    public bool Wait { get; set; }
-    /// <summary>Seconds Wait may take at most (default 24 h).</summary>
+    /// <summary>true: poll until nothing is pending or running (strings: a typo is SPN1063, not MSB4030).</summary>
+    public string? Wait { get; set; }
+    /// <summary>How long Wait may take at most (default 24 h): seconds, 4h, 4:00:00 (<see cref="RunOptions.Duration"/>).</summary>
     public string? WaitTimeout { get; set; }
-    /// <summary>Seconds between polls: the first interval; it grows to 5 minutes at most.</summary>
+    /// <summary>Between polls: the first interval (default 30 s); it grows to 5 minutes at most.</summary>
     public string? PollInterval { get; set; }
-    public bool FailOnProblems { get; set; }
+    public string? FailOnProblems { get; set; }
 
     [Output] public bool Complete { get; private set; }
     [Output] public bool Finished { get; private set; }
 
     public override bool Execute() => Log.Run(ProjectFile, () =>
     {
+        var options = new RunOptions(ProjectFile, CheckOptions.GlobalProperties(BuildEngine), Planning.ProductionFile.Load(ProjectFile));
+        bool wait = options.Flag("Wait", Wait), failOnProblems = options.Flag("FailOnProblems", FailOnProblems);
+        var timeout = options.Duration("WaitTimeout", WaitTimeout, TimeSpan.FromHours(24));
+        var poll = options.Duration("PollInterval", PollInterval, TimeSpan.FromSeconds(30));
         var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
         var schedulers = Schedulers.Factory(plan.StateDir, null, 0, null, ProjectFile);
         StatusReport report;
-        if (Wait)
+        if (wait)
         {
-            var poller = new StatusPoller(SystemClock.Instance,
-                TimeSpan.FromSeconds(ClusterTaskSupport.ParseInt(PollInterval, 30)), TimeSpan.FromMinutes(5),
-                TimeSpan.FromSeconds(ClusterTaskSupport.ParseInt(WaitTimeout, 86400)));
+            var poller = new StatusPoller(SystemClock.Instance, poll, TimeSpan.FromMinutes(5), timeout);
             report = poller.WaitUntilFinished(() => StatusReport.Create(plan, planDir, schedulers),
                 r => Report($"{plan.ProductionName}: waiting, poll {poller.Polls} at {DateTime.Now:HH:mm:ss}: {r.Totals.Completed} of {r.Totals.Total} task(s) done, " +
                             $"{r.Totals.Pending} pending, {r.Totals.Running} running, {r.Totals.Failed + r.Totals.Timeout + r.Totals.OutOfMemory} failed"));
@@ -41,9 +45,9 @@ public sealed class ProductionStatus : SpineProdTask
         Log.LogMessage(MessageImportance.Normal, "status written to {0}", StatusReport.StatusFile(plan));
         Complete = report.IsComplete;
         Finished = report.IsFinished;
-        if (FailOnProblems && report.Problems.Count > 0)
+        if (failOnProblems && report.Problems.Count > 0)
             throw new SpineProdException("SPN3017", $"{report.Problems.Count} task(s) of {plan.ProductionName} did not succeed (see the table above and {StatusReport.StatusFile(plan)})", ProjectFile);
-        if (Wait && !report.IsFinished)
-            throw new SpineProdException("SPN3018", $"{plan.ProductionName} still has pending or running tasks after waiting {WaitTimeout ?? "86400"} s", ProjectFile);
+        if (wait && !report.IsFinished)
+            throw new SpineProdException("SPN3018", $"{plan.ProductionName} still has pending or running tasks after waiting {timeout} (WaitTimeout)", ProjectFile);
     });
 }

@@ -17,7 +17,7 @@ public sealed class QueryClusterLimits : Microsoft.Build.Utilities.Task
     public override bool Execute()
     {
         var client = new SlurmClient();
-        var n = client.QueryMaxArraySize(TimeSpan.FromSeconds(ClusterTaskSupport.ParseInt(TimeoutSeconds, 5)), out var why);
+        var n = client.QueryMaxArraySize(Options.RunOptions.TryParseDuration(TimeoutSeconds ?? "", out var t) && t > TimeSpan.Zero ? t : TimeSpan.FromSeconds(5), out var why);
         if (n is int size)
         {
             MaxArraySize = size.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -17,6 +17,8 @@ public sealed class ReadHistory : SpineProdTask
     public bool Print { get; set; } = true;
     /// <summary>table (default) or json.</summary>
     public string? Format { get; set; }
+    /// <summary>The history as printed (table or JSON), for -getProperty:SpineProdHistory, which prints only it (pipe it to jq).</summary>
+    [Output] public string Text { get; private set; } = "";
 
     public override bool Execute() => Log.Run(ProjectFile, () =>
     {
@@ -33,6 +35,7 @@ public sealed class ReadHistory : SpineProdTask
         foreach (var (file, problem) in skipped)
             Log.LogWarning(null, "SPN5002", null, file, 0, 0, 0, 0, "Binlog skipped: {0}.", problem);
         string production = Path.GetFileNameWithoutExtension(ProjectFile);
-        Report(Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows));
+        Text = Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows);
+        Report(Text);
     });
 }

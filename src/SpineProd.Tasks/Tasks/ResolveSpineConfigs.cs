@@ -84,6 +84,9 @@ public sealed class ListModifiers : SpineProdTask
     {
         foreach (var line in ModifierListing.Describe(SpineConfig, ProductionDir, RepoRoot, ConfigTaskSupport.Environment()))
             Report(line);
+        // spine-prod's --list-mods ends with how to use them; so does this.
+        string production = ProjectFile is null ? "<production>.spineproj" : Path.GetFileName(ProjectFile);
+        Report($"Usage: dotnet build {production} -p:ApplyMods=<name>[:YYMMDD],... (e.g. -p:ApplyMods=data,lite; several with ',' on the command line, ';' in the file), or <ApplyMods> in the production; -t:ResolveConfigs shows the result.");
     });
 }
 

@@ -33,6 +33,8 @@ public sealed class SubmitProduction : SpineProdTask, ICancelableTask
 
     private bool Submit(BuildInterruption interruption) => Log.Run(ProjectFile, () =>
     {
+        var options = new Options.RunOptions(ProjectFile, CheckOptions.GlobalProperties(BuildEngine), Planning.ProductionFile.Load(ProjectFile));
+        int retries = options.Count("SubmitRetries", SubmitRetries, 5), parallelism = options.Count("LocalParallelism", LocalParallelism, 0);
         var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
         var context = new SubmitContext
@@ -48,9 +50,9 @@ public sealed class SubmitProduction : SpineProdTask, ICancelableTask
             Cancellation = interruption.Token,
             CancellationReason = () => interruption.Reason,
         };
-        var slurm = new SlurmOptions { MaxAttempts = Math.Max(1, ClusterTaskSupport.ParseInt(SubmitRetries, 5) + 1) };
+        var slurm = new SlurmOptions { MaxAttempts = retries + 1 };
         var schedulers = Schedulers.Factory(plan.StateDir, m => Quietly(() => Report(m)),
-            ClusterTaskSupport.ParseInt(LocalParallelism, 0), slurm, ProjectFile, stop: interruption.Token);
+            parallelism, slurm, ProjectFile, stop: interruption.Token);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
         var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);

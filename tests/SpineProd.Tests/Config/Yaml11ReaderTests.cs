@@ -121,7 +121,7 @@ public sealed class Yaml11ReaderTests
     }
 
     [Theory]
-    [InlineData("a: [1, 2\nb: 3\n", 2)] [InlineData("a: {x: 1\n", 2)]
+    [InlineData("a: [1, 2\nb: 3\n", 1)] [InlineData("a: {x: 1\n", 1)] // PyYAML: "while parsing a flow sequence/mapping" where it opened
     [InlineData("a: 1\n  b: 2\n", 2)]
     [InlineData("a: *nope\n", 1)]
     [InlineData("a: 1\n---\nb: 2\n", 2)]
@@ -131,6 +131,20 @@ public sealed class Yaml11ReaderTests
         Assert.Equal("SPN2001", e.Code);
         Assert.Equal("bad.yaml", e.File);
         Assert.Equal(line, e.Line);
+    }
+
+    [Theory]
+    // What PyYAML 6 says (python3 -c 'import yaml; yaml.safe_load(...)'): the context mark first.
+    [InlineData("base: {\n  world_size: [1, 2\n", 2, 15, "while parsing a flow sequence opened at line 2, column 15")]
+    [InlineData("a: 1\nb: {x: 1, y: [2]\nc: 3\n", 2, 4, "while parsing a flow mapping opened at line 2, column 4")]
+    [InlineData("model:\n  weights: [a.ckpt,\n    b.ckpt\n", 2, 12, "while parsing a flow sequence opened at line 2, column 12")]
+    public void An_unclosed_bracket_is_reported_where_it_opened(string yaml, int line, int column, string message)
+    {
+        var e = Assert.Throws<SpineProdException>(() => new Yaml11Reader("bad.yaml").Read(yaml));
+        Assert.Equal("SPN2001", e.Code);
+        Assert.Equal((line, column), (e.Line, e.Column));
+        Assert.Contains(message, e.Message);
+        Assert.DoesNotContain("\n", e.Message);
     }
 
     [Theory]

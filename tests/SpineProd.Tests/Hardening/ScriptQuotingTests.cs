@@ -55,11 +55,15 @@ public sealed class ScriptQuotingTests
         inputs.ForEach(f => File.WriteAllText(f, ""));
         p.List("inputs.txt", inputs);
         File.WriteAllText(p.ProjectFile, "");
+        // A hostile LArCV folder that exists (Build checks it has configure.sh, SPN1066).
+        var larcv = Path.Combine(p.Dir, "lar cv `id` ;'q'");
+        Directory.CreateDirectory(larcv);
+        File.WriteAllText(Path.Combine(larcv, "configure.sh"), "");
         p.Write($"""
                 <SpineCommand>python3 '{p.Dir}/spine $(touch PWNED) run.py' --flag='a;b' ${'$'}{'{'}SPINE_BASEDIR{'}'}/x</SpineCommand>
                 <Container>singularity</Container>
                 <ContainerImage>/images/my image `id`.sif</ContainerImage>
-                <LarcvBaseDir>/opt/lar cv $(touch PWNED)</LarcvBaseDir>
+                <LarcvBaseDir>{larcv}</LarcvBaseDir>
                 <Flashmatch>true</Flashmatch>
                 <OutputDir>out dir 'q' `id`</OutputDir>
             """, """

@@ -35,7 +35,7 @@ public sealed class PipelineTests
         var ana = plan.Stages[1];
         Assert.Equal(5, ana.FileCount);
         var chunk = File.ReadAllLines(Path.Combine(p.PlanDir, "ana", "files_chunk_0.txt"));
-        Assert.Equal(Path.Combine(p.StateDir, "reco", "run_0000_spine_generic_reco.h5"), chunk[0]);
+        Assert.Equal(Path.Combine(p.StateDir, "reco", "run_0000_reco.h5"), chunk[0]);
         var cleanup = Assert.IsType<CleanupPlan>(plan.Stages[0].Cleanup);
         Assert.Equal(["ana"], cleanup.AfterStages);
         Assert.Equal([Path.Combine(p.StateDir, "reco")], cleanup.Paths);
@@ -123,7 +123,7 @@ public sealed class PipelineTests
         Assert.True(fromItems.Succeeded, fromItems.ErrorText);
         var items = ProductionPlan.Load(planFile);
 
-        var fromYaml = ProductionBuild.Run(twin, properties: new Dictionary<string, string> { ["PipelineFile"] = "../pipelines/icarus_production_example.yaml" });
+        var fromYaml = ProductionBuild.Run(twin, properties: new Dictionary<string, string> { ["PipelineFile"] = Repo.Path_("pipelines", "icarus_production_example.yaml") });
 
         Assert.True(fromYaml.Succeeded, fromYaml.ErrorText);
         var yaml = ProductionPlan.Load(planFile);
