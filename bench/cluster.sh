@@ -66,4 +66,4 @@ row "Status of $n tasks (dotnet build -t:Status)" "$r"
 row "  scheduler queries per Status" "$(( $(grep -cE '^(squeue|sacct)$' "$out/calls.log" || true) / runs )) ($(sort "$out/calls.log" | uniq -c | tr -s ' ' | tr '\n' ';'))"
 PATH=$shim:$PATH dotnet build "$dir/submit$n.spineproj" -nologo -v:q -t:Cancel >/dev/null || true
 scancel "$hold" || true
-rm -rf "$dir/jobs" "$root/jobs/submit$n"
+rm -rf "$dir/jobs" "$root/jobs/submit$n" "$root/jobs/submit$n"-*/   # state folder <name>-<hash>/ (first version: <name>/)

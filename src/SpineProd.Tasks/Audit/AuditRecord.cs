@@ -15,7 +15,15 @@ public sealed class AuditRecord
     public const int CurrentFormat = 1;
     public const string MessagePrefix = "SpineProd audit: ";
 
+    public const string Started = "started";
+
     public int Format { get; set; } = CurrentFormat;
+    /// <summary>One id per build (task run): a "started" record and the final one of the same build pair up, and the journal and the binlog's copy.</summary>
+    public string? BuildId { get; set; }
+    /// <summary><see cref="Started"/> for a record written before the build touches the cluster (a Cancel); null for the final one.</summary>
+    public string? Phase { get; set; }
+    /// <summary>The ledger submissions this build added (Submit, Resubmit).</summary>
+    public List<string> SubmissionIds { get; set; } = new();
     /// <summary>Submit, Resubmit or Cancel.</summary>
     public string Action { get; set; } = "";
     public DateTimeOffset Time { get; set; } = DateTimeOffset.UtcNow;
@@ -34,6 +42,7 @@ public sealed class AuditRecord
 
     private static readonly JsonSerializerOptions Json = new()
     {
+        RespectNullableAnnotations = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
@@ -43,7 +52,16 @@ public sealed class AuditRecord
     public static AuditRecord? FromMessage(string? message)
     {
         if (message is null || !message.StartsWith(MessagePrefix, StringComparison.Ordinal)) return null;
-        return JsonSerializer.Deserialize<AuditRecord>(message.AsSpan(MessagePrefix.Length), Json);
+        return FromJson(message[MessagePrefix.Length..]);
+    }
+
+    /// <summary>Throws JsonException for JSON that is not a record (also of the wrong shape).</summary>
+    public static AuditRecord? FromJson(string json)
+    {
+        var r = JsonSerializer.Deserialize<AuditRecord>(json, Json);
+        if (r is not null && (r.Stages.Any(s => s is null || s.JobIds is null) || r.Commands.Any(c => c is null || c.Argv is null) || r.SubmissionIds.Any(s => s is null)))
+            throw new JsonException("a stage, command or id of the record is null");
+        return r;
     }
 
     /// <summary>
@@ -51,6 +69,21 @@ public sealed class AuditRecord
     /// while the console (normal verbosity) stays readable; -v:diag shows it there too.
     /// </summary>
     public void Log(TaskLoggingHelper log) => log.LogMessage(MessageImportance.Low, "{0}", MessagePrefix + ToJson());
+
+    /// <summary>
+    /// Records it: appended to the production's audit journal (what History trusts) and logged into
+    /// the build's binlog (the detail). A journal that cannot be written is a warning (SPN5003): the
+    /// build has already changed the cluster, and the ledger still says what.
+    /// </summary>
+    public void Record(TaskLoggingHelper log)
+    {
+        try { AuditLog.Append(StateDir, this); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.LogWarning(null, "SPN5003", null, AuditLog.PathIn(StateDir), 0, 0, 0, 0, "The audit record could not be added to {0}: {1}", AuditLog.PathIn(StateDir), e.Message);
+        }
+        if (Phase is null) Log(log);
+    }
 }
 
 public sealed class AuditStage

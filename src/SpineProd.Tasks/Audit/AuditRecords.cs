@@ -10,7 +10,7 @@ public static class AuditRecords
     /// The record of a Submit: the submission it added to the ledger (also after a failure part
     /// way, so arrays already accepted are on record). Null when nothing was submitted or tried.
     /// </summary>
-    public static AuditRecord? ForSubmit(ProductionPlan plan, Ledger before, Ledger after, string? gitCommit, Exception? error)
+    public static AuditRecord? ForSubmit(ProductionPlan plan, Ledger before, Ledger after, string? gitCommit, Exception? error, string? buildId = null)
     {
         var known = before.Submissions.Select(s => s.Id).ToHashSet(StringComparer.Ordinal);
         var added = after.Submissions.Where(s => !known.Contains(s.Id)).ToList();
@@ -18,6 +18,8 @@ public static class AuditRecords
         var record = new AuditRecord
         {
             Action = before.Submissions.Count == 0 ? "Submit" : "Resubmit",
+            BuildId = buildId,
+            SubmissionIds = added.Select(s => s.Id).ToList(),
             Production = plan.ProductionName,
             StateDir = plan.StateDir,
             GitCommit = gitCommit,
@@ -45,12 +47,14 @@ public static class AuditRecords
     }
 
     /// <summary>The record of a Cancel that cancelled something (or failed trying).</summary>
-    public static AuditRecord? ForCancel(string stateDir, string production, IReadOnlyList<string> cancelledJobIds, Exception? error)
+    public static AuditRecord? ForCancel(string stateDir, string production, IReadOnlyList<string> cancelledJobIds, Exception? error, string? buildId = null, string? phase = null)
     {
         if (cancelledJobIds.Count == 0 && error is null) return null;
         var record = new AuditRecord
         {
             Action = "Cancel",
+            BuildId = buildId,
+            Phase = phase,
             Production = production,
             StateDir = stateDir,
             Succeeded = error is null,

@@ -3,7 +3,7 @@ using Microsoft.Build.Logging.StructuredLogger;
 namespace SpineProd.Audit;
 
 /// <summary>One build that changed something on the cluster, as History shows it.</summary>
-public sealed record HistoryRow(string Binlog, AuditRecord Record);
+public sealed record HistoryRow(string? Binlog, AuditRecord Record);
 
 /// <summary>
 /// The audit trail. Every command-line build of a production leaves a binlog in the staging
@@ -21,7 +21,10 @@ public static class BinlogArchive
         if (!Directory.Exists(stagingDir)) return result;
         // Builds of several productions share the staging folder: one files at a time (an OS lock,
         // gone with its process), and a binlog another one already filed is simply no longer there.
-        using var filing = LockFiling(stagingDir);
+        FileStream? filing;
+        try { filing = LockFiling(stagingDir); }
+        catch (UnauthorizedAccessException) { return result; }   // a colleague who may only read files nothing
+        using var _ = filing;
         if (filing is null) return result;
         int deleted = 0;
         foreach (var binlog in Directory.EnumerateFiles(stagingDir, "*.binlog").Order(StringComparer.Ordinal).ToList())
@@ -59,6 +62,10 @@ public static class BinlogArchive
             catch (FileNotFoundException)
             {
                 // Filed meanwhile by a build that does not take the lock (an older SpineProd).
+            }
+            catch (UnauthorizedAccessException)
+            {
+                // Another user's binlog, or a state folder this user may not write: left for its owner.
             }
         }
         return result with { Deleted = deleted };

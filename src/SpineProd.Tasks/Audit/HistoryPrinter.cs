@@ -37,7 +37,7 @@ public static class HistoryPrinter
     }
 
     public static string Json(IReadOnlyList<HistoryRow> rows) =>
-        "[" + string.Join(",", rows.Select(r => r.Record.ToJson().TrimEnd('}') + $",\"binlog\":{JsonSerializer.Serialize(r.Binlog)}}}")) + "]";
+        "[" + string.Join(",", rows.Select(r => r.Record.ToJson().TrimEnd('}') + $",\"binlog\":{(r.Binlog is null ? "null" : JsonSerializer.Serialize(r.Binlog))}}}")) + "]";
 
     private static string Ids(List<string> ids) => ids.Count <= 4 ? string.Join(",", ids) : $"{string.Join(",", ids.Take(3))},… ({ids.Count})";
 }

@@ -83,7 +83,10 @@ internal static class TaskLogging
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            log.LogError(null, "SPN0001", null, projectFile, 0, 0, 0, 0, "{0}", OneLine(e.Message));
+            // The system's message usually names the path; when it does not, say so rather than leave the user guessing.
+            var message = e.Message.Contains('/') || e.Message.Contains('\\') ? e.Message
+                : $"{e.Message} (the system did not say which file or folder; the production is {projectFile})";
+            log.LogError(null, "SPN0001", null, projectFile, 0, 0, 0, 0, "{0}", OneLine(message));
         }
         return !log.HasLoggedErrors;
     }

@@ -38,10 +38,10 @@ public static class AtomicFile
     public static void Write(string path, byte[] content, bool durable = true)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        Directory.CreateDirectory(dir);
         var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
+            Directory.CreateDirectory(dir);
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
                 fs.Write(content);
@@ -49,9 +49,14 @@ public static class AtomicFile
             }
             File.Move(tmp, path, overwrite: true);
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The system's words do not always name the file (EACCES on a rename, ENOSPC): SPN0001 always does.
+            throw new Diagnostics.SpineProdException("SPN0001", $"{path} could not be written: {e.Message}", path, inner: e);
+        }
         finally
         {
-            if (File.Exists(tmp)) File.Delete(tmp);
+            try { if (File.Exists(tmp)) File.Delete(tmp); } catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
     }
 }

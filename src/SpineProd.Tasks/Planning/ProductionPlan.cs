@@ -47,11 +47,19 @@ public sealed class ProductionPlan
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
+        RespectNullableAnnotations = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
-    public static ProductionPlan FromJson(string json) => JsonSerializer.Deserialize<ProductionPlan>(json, Json)!;
+    /// <summary>Throws JsonException for a file that is not a plan (also valid JSON of the wrong shape).</summary>
+    public static ProductionPlan FromJson(string json)
+    {
+        var plan = JsonSerializer.Deserialize<ProductionPlan>(json, Json) ?? throw new JsonException("the file holds null, not a plan");
+        if (plan.Stages.Any(s => s is null || s.Arrays is null || s.Arrays.Any(a => a is null)))
+            throw new JsonException("a stage or array of the plan is null");
+        return plan;
+    }
     public static ProductionPlan Load(string path) => FromJson(File.ReadAllText(path));
     public bool Save(string path) => AtomicFile.WriteIfChanged(path, ToJson());
 }

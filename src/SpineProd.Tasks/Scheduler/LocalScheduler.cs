@@ -83,7 +83,8 @@ public sealed class LocalScheduler : IScheduler
         public long? ProcessStart { get; set; }
     }
 
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    // RespectNullableAnnotations: "Jobs": null and the like are a damaged file (SPN3005), not an empty state.
+    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, RespectNullableAnnotations = true };
 
     private LocalState Load()
     {
@@ -91,9 +92,12 @@ public sealed class LocalScheduler : IScheduler
         try
         {
             using var stream = SafeFile.OpenRead(_stateFile);
-            return JsonSerializer.Deserialize<LocalState>(stream, Json) ?? new LocalState();
+            var state = JsonSerializer.Deserialize<LocalState>(stream, Json) ?? throw new JsonException("the file holds null");
+            if (state.Jobs.Any(j => j is null || j.Tasks is null || j.Tasks.Any(t => t is null) || j.ExtraOptions is null || j.ExtraOptions.Any(o => o is null)))
+                throw new JsonException("a job, task or option is null");
+            return state;
         }
-        catch (JsonException e) { throw new SpineProdException("SPN3005", $"the local scheduler's state is not valid JSON ({e.Message}); restore or delete it", _stateFile); }
+        catch (JsonException e) { throw new SpineProdException("SPN3005", $"the local scheduler's state is not a valid state file ({e.Message}); restore or delete it", _stateFile); }
         catch (FileRefusedException e) { throw new SpineProdException("SPN3041", $"the local scheduler's state cannot be read: {e.Reason}; restore or delete it", _stateFile); }
     }
 

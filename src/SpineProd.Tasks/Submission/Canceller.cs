@@ -11,7 +11,8 @@ public static class Canceller
 {
     public sealed record CancelOutcome(int Pending, int Running, IReadOnlyList<string> JobIds);
 
-    public static CancelOutcome Cancel(string stateDir, string production, ProductionIdentity? owner, Func<string, IScheduler> schedulers, Action<string> log, TimeSpan lockWait)
+    public static CancelOutcome Cancel(string stateDir, string production, ProductionIdentity? owner, Func<string, IScheduler> schedulers, Action<string> log, TimeSpan lockWait,
+        Action<IReadOnlyList<string>>? beforeCancelling = null)
     {
         using var _ = SubmitLock.Acquire(stateDir, lockWait);
         var ledger = Ledger.Load(stateDir, production, owner);
@@ -35,6 +36,7 @@ public static class Canceller
             pending += live.Count(t => t.Kind == TaskStateKind.Pending);
             running += live.Count(t => t.Kind == TaskStateKind.Running);
             var liveIds = live.Select(t => t.ArrayJobId).Distinct().ToList();
+            beforeCancelling?.Invoke(liveIds);
             schedulers(group).Cancel(liveIds);
             cancelled.AddRange(liveIds);
         }

@@ -71,13 +71,17 @@ public static class JobMetadata
     }
 
     /// <summary>The production file a job folder's metadata names; null when there is none or it cannot be read (never throws).</summary>
-    public static string? ReadProductionFile(string jobFolder)
+    public static string? ReadProductionFile(string jobFolder) => ReadString(jobFolder, "production_file");
+
+    /// <summary>A string value of a job folder's metadata; null when absent, of another type, or unreadable (never throws: metadata is for people).</summary>
+    public static string? ReadString(string jobFolder, string key)
     {
+        if (string.IsNullOrEmpty(jobFolder)) return null;
         var path = Path.Combine(jobFolder, FileName);
         try
         {
             if (!File.Exists(path)) return null;
-            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject o && o["production_file"] is JsonValue v && v.TryGetValue<string>(out var file) ? file : null;
+            return JsonNode.Parse(File.ReadAllText(path)) is JsonObject o && o[key] is JsonValue v && v.TryGetValue<string>(out var value) ? value : null;
         }
         catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException or InvalidOperationException) { return null; }
     }

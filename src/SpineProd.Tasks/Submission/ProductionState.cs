@@ -222,6 +222,7 @@ public sealed class ProductionState
             throw new Diagnostics.SpineProdException("SPN3041", $"the completion marker {path} cannot be read: {e.Reason}; only jobs write markers: remove it and run Status or Submit again", path);
         }
         catch (IOException e) { return $"marker unreadable ({(e is IO.FileRefusedException r ? r.Reason : e.Message)})"; }
+        catch (UnauthorizedAccessException e) { return $"marker unreadable ({e.Message})"; }
         return lines.SequenceEqual(inputs) ? null : "its completion marker lists other inputs (the sources changed since it ran)";
     }
 

@@ -16,8 +16,12 @@ public sealed class SubmitLock : IDisposable
     public static SubmitLock Acquire(string stateDir, TimeSpan wait, IClock? clock = null)
     {
         clock ??= SystemClock.Instance;
-        Directory.CreateDirectory(stateDir);
         var path = Path.Combine(stateDir, "submit.lock");
+        try { Directory.CreateDirectory(stateDir); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new SpineProdException("SPN0001", $"the state folder {stateDir} could not be created: {e.Message}", stateDir, inner: e);
+        }
         var deadline = clock.UtcNow + wait;
         while (true)
         {
@@ -30,6 +34,10 @@ public sealed class SubmitLock : IDisposable
                 fs.Write(text);
                 fs.Flush();
                 return new SubmitLock(fs);
+            }
+            catch (UnauthorizedAccessException e)
+            {
+                throw new SpineProdException("SPN0001", $"the lock {path} could not be taken: {e.Message} (Submit and Cancel need write access to the production's state folder)", path, inner: e);
             }
             catch (IOException) when (clock.UtcNow < deadline)
             {

@@ -26,16 +26,19 @@ public sealed class CancelProduction : SpineProdTask
         var owner = string.IsNullOrEmpty(Identity) ? null
             : new ProductionIdentity(ProductionName, Identity, Path.GetFullPath(ProjectFile), IdentityPath ?? "") { AcceptsUnownedLedger = StateDirAcceptsUnownedLedger };
         Canceller.CancelOutcome outcome;
+        var buildId = Guid.NewGuid().ToString("N");
+        // Written before scancel: a Cancel killed while cancelling still shows in History.
+        void Started(IReadOnlyList<string> ids) => AuditRecords.ForCancel(stateDir, ProductionName, ids, null, buildId, AuditRecord.Started)?.Record(Log);
         try
         {
-            outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Report(m), TimeSpan.FromSeconds(10));
+            outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Report(m), TimeSpan.FromSeconds(10), Started);
         }
         catch (SpineProdException e)
         {
-            AuditRecords.ForCancel(stateDir, ProductionName, [], e)?.Log(Log);
+            AuditRecords.ForCancel(stateDir, ProductionName, [], e, buildId)?.Record(Log);
             throw;
         }
-        AuditRecords.ForCancel(stateDir, ProductionName, outcome.JobIds, null)?.Log(Log);
+        AuditRecords.ForCancel(stateDir, ProductionName, outcome.JobIds, null, buildId)?.Record(Log);
         CancelledJobIds = outcome.JobIds.ToArray();
     });
 }

@@ -21,6 +21,12 @@ public sealed class PrepareIntermediateDir : Microsoft.Build.Utilities.Task
             File.WriteAllText(probe, "");
             File.Delete(probe);
         }
+        catch (Exception e) when ((e is IOException or UnauthorizedAccessException) && File.Exists(Path.Combine(Directory, "plan.json")))
+        {
+            // A colleague who may only read the production: an up-to-date plan needs no writing
+            // (Status), and a stale one fails where it is written, with SPN0001 naming the file.
+            Log.LogMessage(MessageImportance.Low, "SpineProd: {0} is not writable ({1}); the plan there is used as long as it is up to date.", Directory, TaskLogging.OneLine(e.Message));
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             Log.LogError(null, "SPN0001", null, ProjectFile, 0, 0, 0, 0, "{0}",

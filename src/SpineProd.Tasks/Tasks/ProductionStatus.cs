@@ -40,9 +40,18 @@ public sealed class ProductionStatus : SpineProdTask
                             $"{r.Totals.Pending} pending, {r.Totals.Running} running, {r.Totals.Failed + r.Totals.Timeout + r.Totals.OutOfMemory} failed"));
         }
         else report = StatusReport.Create(plan, planDir, schedulers);
-        report.Write();
         foreach (var line in report.Render()) Report(line);
-        Log.LogMessage(MessageImportance.Normal, "status written to {0}", StatusReport.StatusFile(plan));
+        // A colleague who may only read the production still gets the table: status.json is a copy of it.
+        try
+        {
+            report.Write();
+            Log.LogMessage(MessageImportance.Normal, "status written to {0}", StatusReport.StatusFile(plan));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or SpineProdException)
+        {
+            Log.LogWarning(null, "SPN3023", null, StatusReport.StatusFile(plan), 0, 0, 0, 0,
+                "The status above could not be written to {0} ({1}); nothing else needs writing for Status.", StatusReport.StatusFile(plan), e.Message);
+        }
         Complete = report.IsComplete;
         Finished = report.IsFinished;
         if (failOnProblems && report.Problems.Count > 0)

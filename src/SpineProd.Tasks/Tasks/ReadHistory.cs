@@ -1,6 +1,7 @@
 using Microsoft.Build.Framework;
 using SpineProd.Audit;
 using SpineProd.Diagnostics;
+using SpineProd.Submission;
 
 namespace SpineProd.Tasks;
 
@@ -13,6 +14,10 @@ public sealed class ReadHistory : SpineProdTask
     [Required] public string ProjectFile { get; set; } = "";
     [Required] public string StagingDir { get; set; } = "";
     [Required] public string StateDir { get; set; } = "";
+    /// <summary>From the identity properties: whose ledger History may read.</summary>
+    public string? Identity { get; set; }
+    public string? IdentityPath { get; set; }
+    public bool StateDirAcceptsUnownedLedger { get; set; }
     /// <summary>false: only file the staged binlogs (run before Submit, Cancel and Status).</summary>
     public bool Print { get; set; } = true;
     /// <summary>table (default) or json.</summary>
@@ -31,10 +36,13 @@ public sealed class ReadHistory : SpineProdTask
             Log.LogMessage(MessageImportance.Normal, "SpineProd: filed {0} audit binlog(s), removed {1} of builds that changed nothing on the cluster.", filed.Filed.Count, filed.Deleted);
         if (!Print) return;
 
-        var (rows, skipped) = BinlogArchive.History(StateDir);
-        foreach (var (file, problem) in skipped)
-            Log.LogWarning(null, "SPN5002", null, file, 0, 0, 0, 0, "Binlog skipped: {0}.", problem);
         string production = Path.GetFileNameWithoutExtension(ProjectFile);
+        var owner = string.IsNullOrEmpty(Identity) ? null
+            : new ProductionIdentity(production, Identity, Path.GetFullPath(ProjectFile), IdentityPath ?? "") { AcceptsUnownedLedger = StateDirAcceptsUnownedLedger };
+        var (rows, skipped) = AuditTrail.Read(StateDir, Ledger.Load(StateDir, production, owner));
+        foreach (var (file, problem) in skipped)
+            if (file.EndsWith(".binlog", StringComparison.Ordinal)) Log.LogWarning(null, "SPN5002", null, file, 0, 0, 0, 0, "Binlog skipped: {0}.", problem);
+            else Log.LogWarning(null, "SPN5004", null, file, 0, 0, 0, 0, "Audit record skipped: {0}.", problem);
         Text = Format == "json" ? HistoryPrinter.Json(rows) : HistoryPrinter.Table(production, rows);
         Report(Text);
     });

@@ -56,6 +56,7 @@ public sealed class SubmitProduction : SpineProdTask, ICancelableTask
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
         var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
+        var buildId = Guid.NewGuid().ToString("N");
         SubmitOutcome outcome;
         try
         {
@@ -63,10 +64,10 @@ public sealed class SubmitProduction : SpineProdTask, ICancelableTask
         }
         catch (Exception e) when (e is SpineProdException or IOException)
         {
-            AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner), context.GitCommit, e)?.Log(Log);
+            AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner), context.GitCommit, e, buildId)?.Record(Log);
             throw;
         }
-        AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner), context.GitCommit, null)?.Log(Log);
+        AuditRecords.ForSubmit(plan, before, Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner), context.GitCommit, null, buildId)?.Record(Log);
         JobIds = outcome.Arrays.Select(a => a.JobId).ToArray();
         if (outcome.Arrays.Count > 0)
             Report($"{plan.ProductionName}: submitted {outcome.TasksSubmitted} task(s) in {outcome.Arrays.Count} array(s): jobs {string.Join(", ", JobIds)}. See where they stand with -t:Status.");
