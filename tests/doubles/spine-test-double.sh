@@ -7,7 +7,8 @@
 # - Reads the file list (one input path per line, as SPINE's -S) and writes, for each input, one
 #   file named like SPINE's split_output: <dir of output>/<input stem>_<output stem>.h5
 #   (text, not HDF5: "input=<path>" and "config=<path>" lines, so tests can see what it received).
-# - Exits 2 when the config file or the list does not exist, or an input is missing from disk.
+# - Exits 2 when the config file or the list does not exist, or an input is missing from disk;
+#   exits 1 when the output's folder does not exist (as SPINE's writer fails: it creates no folder).
 # - Behaviour asked for by an input's name:
 #     FAIL      exit 1 before writing that input's output ... unless "fixed" (below)
 #     SLEEP<n>  sleep n seconds first
@@ -31,7 +32,8 @@ echo "spine-test-double: list=$list output=$output config=$config"
 
 outdir=$(dirname -- "$output")
 outname=$(basename -- "$output"); outstem=${outname%.*}
-mkdir -p -- "$outdir"
+# Like SPINE before 0.14.2, it does not create the output folder: the job script must.
+[ -d "$outdir" ] || { echo "spine-test-double: output folder '$outdir' does not exist (SPINE's writer cannot create its file)" >&2; exit 1; }
 
 n=0
 while IFS= read -r input || [ -n "$input" ]; do

@@ -29,6 +29,14 @@ public static class RealPath
 
     public static bool Same(string a, string b) => string.Equals(Of(a), Of(b), StringComparison.Ordinal);
 
+    /// <summary>Is <paramref name="dir"/> the folder <paramref name="path"/>, or a folder above it? (Compares as given: resolve both first.)</summary>
+    public static bool IsSameOrAncestor(string dir, string path)
+    {
+        dir = Path.TrimEndingDirectorySeparator(dir);
+        path = Path.TrimEndingDirectorySeparator(path);
+        return dir == path || dir == "/" || path.StartsWith(dir + "/", StringComparison.Ordinal);
+    }
+
     private static string? Resolve(string path)
     {
         var p = realpath(path, IntPtr.Zero);

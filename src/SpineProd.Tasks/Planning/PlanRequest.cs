@@ -22,7 +22,7 @@ public sealed record StageRequest(string Name, IReadOnlyDictionary<string, strin
     IReadOnlyDictionary<string, int>? MetadataLines = null)
 {
     /// <summary>The line that sets this metadata (a pipeline YAML key's own line), else the stage's.</summary>
-    public int LineOf(string metadata) => MetadataLines?.TryGetValue(metadata, out int l) == true ? l : Line;
+    public int LineOf(string metadata) => MetadataLines?.TryGetValue(metadata, out int l) == true && l > 0 ? l : Line;
 }
 
 /// <summary>Everything the planner needs, gathered by the PlanProduction task (or a test).</summary>

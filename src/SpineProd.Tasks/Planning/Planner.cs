@@ -70,6 +70,7 @@ public sealed partial class Planner
             IdentityPath = _request.IdentityPath,
             StateDirAcceptsUnownedLedger = _request.StateDirAcceptsUnownedLedger,
             Scheduler = _request.Scheduler,
+            OutputOwner = OwnedFolder.OwnerLine(_request.ProductionFile),
         };
 
         // Stages are planned upstream first: a stage may read another's planned outputs.
@@ -435,9 +436,10 @@ public sealed partial class Planner
 
     /// <summary>
     /// Cleanup jobs: a stage's Cleanup paths are removed by a small job that waits afterok on every
-    /// stage downstream of it. Only paths inside the production's own folders are allowed: the
-    /// state folder, and each stage's output folder (refused: "..", paths elsewhere, symlinks that
-    /// lead out, and any folder that holds the repository or the production itself).
+    /// stage downstream of it. A Cleanup path must be the stage's own output folder (compared as real
+    /// paths, so a checkout reached through a symbolic link works), and is refused when another stage
+    /// also writes there (SPN4013), when it is or holds the production's bookkeeping (SPN4014), or when
+    /// it exists and this production did not create it (SPN4015). The job checks all of it again.
     /// </summary>
     private void PlanCleanups(List<ResolvedStage> stages, ProfileCatalog catalog)
     {
@@ -445,14 +447,15 @@ public sealed partial class Planner
         {
             var raw = SplitList(stage.Request.Metadata.GetValueOrDefault("Cleanup"));
             if (raw.Count == 0) continue;
+            int line = stage.Request.LineOf("Cleanup");
             var paths = new List<string>();
             foreach (var p in raw)
             {
                 string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(p, _request.StateDir));
-                string? why = CleanupRefusal(p, full, stages);
-                if (why is not null)
+                var refusal = CleanupRefusal(p, full, stage, stages);
+                if (refusal is { } r)
                 {
-                    _diagnostics.Add(new("SPN4008", $"Cleanup path '{p}' of stage '{stage.Plan.Name}' is refused: {why}. A cleanup may remove only paths inside the production's own folders ({_request.StateDir} or a stage's output folder).", stage.Request.File, stage.Request.LineOf("Cleanup"), 1, IsError: true));
+                    _diagnostics.Add(new(r.Code, $"Cleanup path '{p}' of stage '{stage.Plan.Name}' is refused: {r.Why}.", stage.Request.File, line, 1, IsError: true));
                     continue;
                 }
                 paths.Add(full);
@@ -460,7 +463,7 @@ public sealed partial class Planner
             var downstream = Downstream(stage.Plan.Name, stages);
             if (downstream.Count == 0)
             {
-                _diagnostics.Add(new("SPN4007", $"Stage '{stage.Plan.Name}' has Cleanup paths but no stage depends on it, so nothing would tell when its files are no longer needed; no cleanup job is planned.", stage.Request.File, stage.Request.LineOf("Cleanup"), 1));
+                _diagnostics.Add(new("SPN4007", $"Stage '{stage.Plan.Name}' has Cleanup paths but no stage depends on it, so nothing would tell when its files are no longer needed; no cleanup job is planned.", stage.Request.File, line, 1));
                 continue;
             }
             // The partition: a Partition property or -p: (a site's choice for everything) wins; else
@@ -475,8 +478,49 @@ public sealed partial class Planner
                 AfterStages = downstream,
                 Account = stage.Plan.Resources.Account,
                 Partition = partition.IsSet ? partition.Value : cleanupProfile?.Partition ?? stage.Plan.Resources.Partition,
+                Protected = ProtectedFolders(stage, stages),
+                Bookkeeping = BookkeepingFolders(),
             };
         }
+    }
+
+    /// <summary>The production's own folders: its state (markers, ledger), the production, the repository, job folders, the plan.</summary>
+    private IEnumerable<string> ProductionFolders() =>
+        new[] { _request.StateDir, _request.ProductionDir, _request.RepoRoot, _request.JobsDir, _request.IntermediateDir }
+            .Select(Path.TrimEndingDirectorySeparator);
+
+    /// <summary>Folders a cleanup must never remove, nor a folder that holds one: the production's own and every other stage's output.</summary>
+    private List<string> ProtectedFolders(ResolvedStage cleaning, List<ResolvedStage> stages) =>
+        ProductionFolders().Concat(stages.Where(s => s != cleaning).Select(s => Path.TrimEndingDirectorySeparator(s.Plan.OutputDir)))
+            .Distinct().ToList();
+
+    /// <summary>The production's bookkeeping folders: nothing inside them is ever removed by a cleanup.</summary>
+    private List<string> BookkeepingFolders() =>
+        new[] { Path.Combine(_request.StateDir, "markers"), Path.Combine(_request.StateDir, "binlogs"), _request.IntermediateDir }
+            .Select(Path.TrimEndingDirectorySeparator).ToList();
+
+    private (string Code, string Why)? CleanupRefusal(string raw, string full, ResolvedStage stage, List<ResolvedStage> stages)
+    {
+        if (raw.Replace('\\', '/').Split('/').Contains(".."))
+            return ("SPN4008", "it contains '..'");
+        string own = stage.Plan.OutputDir;
+        string real = RealPath.Of(full), realOwn = RealPath.Of(own);
+        if (real != realOwn)
+            return ("SPN4008", $"it is not the stage's output folder ({own}){(real != full ? $"; it leads through a symbolic link to '{real}'" : "")}. A stage's Cleanup removes only the output folder its own jobs created; put Cleanup on the stage whose output it is");
+        foreach (var p in ProductionFolders())
+            if (RealPath.IsSameOrAncestor(realOwn, RealPath.Of(p)))
+                return ("SPN4014", $"it holds {p}, the production's own files (its state: markers and submissions.json, its plan, or the production itself)");
+        foreach (var b in BookkeepingFolders())
+            if (RealPath.IsSameOrAncestor(RealPath.Of(b), realOwn))
+                return ("SPN4014", $"it is inside {b}, the production's bookkeeping");
+        foreach (var other in stages.Where(s => s != stage))
+            if (RealPath.IsSameOrAncestor(realOwn, RealPath.Of(other.Plan.OutputDir)))
+                return ("SPN4013", $"stage '{other.Plan.Name}' also writes to {other.Plan.OutputDir}, so its outputs would go too; give each stage its own OutputDir");
+        var existing = new DirectoryInfo(full);
+        if ((existing.Exists || File.Exists(full) || existing.LinkTarget is not null)
+            && !(existing.Exists && existing.LinkTarget is null && OwnedFolder.IsOwnedBy(full, OwnedFolder.OwnerLine(_request.ProductionFile))))
+            return ("SPN4015", $"{full} exists and this production did not create it (it has no {OwnedFolder.RecordName} naming {_request.ProductionFile}): it existed before, or another production made it. A cleanup removes only folders the production's jobs created; choose an OutputDir that does not exist yet, or remove the folder yourself");
+        return null;
     }
 
     /// <summary>Every stage that depends on <paramref name="name"/>, directly or through others, in plan order.</summary>
@@ -492,63 +536,6 @@ public sealed partial class Planner
                     grew = found.Add(s.Plan.Name) | grew;
         }
         return stages.Select(s => s.Plan.Name).Where(n => n != name && found.Contains(n)).ToList();
-    }
-
-    /// <summary>The roots a cleanup may remove inside (the state folder) or inside-or-equal (stage output folders).</summary>
-    private (List<string> Inside, List<string> InsideOrEqual) CleanupRoots(List<ResolvedStage> stages)
-    {
-        string state = Path.TrimEndingDirectorySeparator(_request.StateDir);
-        // An output folder that holds the repository, the production or its state is no cleanup root.
-        var outputs = stages.Select(s => s.Plan.OutputDir).Distinct()
-            .Where(o => !new[] { _request.RepoRoot, _request.ProductionDir, state }.Any(ours => IsSameOrAncestor(o, ours)))
-            .ToList();
-        return ([state], outputs);
-    }
-
-    private string? CleanupRefusal(string raw, string full, List<ResolvedStage> stages)
-    {
-        if (raw.Replace('\\', '/').Split('/').Contains(".."))
-            return "it contains '..'";
-        var (inside, insideOrEqual) = CleanupRoots(stages);
-        bool Allowed(string path) =>
-            inside.Any(r => path.StartsWith(r + "/", StringComparison.Ordinal)) ||
-            insideOrEqual.Any(r => path == r || path.StartsWith(r + "/", StringComparison.Ordinal));
-        if (!Allowed(full))
-            return "it is outside the production's folders";
-        // A symlink on the way (the path itself or a folder under the root) may lead elsewhere.
-        string real = RealPath(full);
-        if (real != full && !Allowed(real))
-            return $"it leads through a symbolic link to '{real}'";
-        return null;
-    }
-
-    /// <summary>The path with every existing symbolic link on it resolved (missing tails kept as they are).</summary>
-    private static string RealPath(string path)
-    {
-        var parts = path.Split('/', StringSplitOptions.RemoveEmptyEntries);
-        string current = "/";
-        for (int i = 0; i < parts.Length; i++)
-        {
-            string next = Path.Combine(current, parts[i]);
-            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
-            if (info.Exists && info.LinkTarget is not null)
-            {
-                var target = info.ResolveLinkTarget(returnFinalTarget: true);
-                next = target is null ? next : Path.TrimEndingDirectorySeparator(RealPath(target.FullName));
-            }
-            else if (!info.Exists)
-                return Path.Combine([next, .. parts[(i + 1)..]]);
-            current = next;
-        }
-        return current;
-    }
-
-    /// <summary>Is <paramref name="dir"/> the folder <paramref name="path"/>, or a folder above it?</summary>
-    private static bool IsSameOrAncestor(string dir, string path)
-    {
-        dir = Path.TrimEndingDirectorySeparator(dir);
-        path = Path.TrimEndingDirectorySeparator(path);
-        return dir == path || path.StartsWith(dir + "/", StringComparison.Ordinal);
     }
 
     /// <summary>Cuts a stage's tasks into arrays of at most <paramref name="maxArraySize"/> tasks, each indexed 0..N-1.</summary>
@@ -701,8 +688,7 @@ public sealed partial class Planner
                 if (!renderers.TryGetValue(stage.CleanupTemplate, out var cleanupRenderer))
                     renderers[stage.CleanupTemplate] = cleanupRenderer = new JobScriptRenderer(stage.CleanupTemplate);
                 _dependencies.Add(stage.CleanupTemplate);
-                var (inside, insideOrEqual) = CleanupRoots(stages);
-                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, cleanup.Script), cleanupRenderer.RenderCleanup(plan, stage.Plan, cleanup, inside, insideOrEqual)));
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, cleanup.Script), cleanupRenderer.RenderCleanup(plan, stage.Plan, cleanup)));
                 expected.Add(cleanup.Script);
             }
             foreach (var (relative, content) in stage.Config.FilesToWrite)
@@ -712,10 +698,10 @@ public sealed partial class Planner
             }
             RemoveStale(dir, expected);
         }
-        // Folders of stages that no longer exist.
-        foreach (var old in Directory.EnumerateDirectories(_request.IntermediateDir))
-            if (!stages.Any(s => s.Plan.Name == Path.GetFileName(old)) && File.Exists(Path.Combine(old, "files_chunk_0.txt")))
-                Directory.Delete(old, recursive: true);
+        // Folders of stages that no longer exist: their plan files only (the folder may hold others').
+        foreach (var old in Directory.EnumerateDirectories(_request.IntermediateDir).ToList())
+            if (!stages.Any(s => s.Plan.Name == Path.GetFileName(old)))
+                PlanCleaner.CleanStageFolder(old, null);
         if (plan.Stages.Count > 1)
         {
             Count(AtomicFile.WriteIfChanged(Path.Combine(_request.IntermediateDir, "stages.mmd"), StageGraph.Mermaid(plan)));

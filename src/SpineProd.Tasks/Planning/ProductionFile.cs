@@ -91,6 +91,16 @@ public sealed class ProductionFile
         return 0;
     }
 
+    /// <summary>The line of one metadata (attribute or child element) of that item, or the item's line.</summary>
+    public int ItemMetadataLine(string itemType, string spec, string metadata)
+    {
+        int itemLine = ItemLine(itemType, spec);
+        var item = _items.FirstOrDefault(i => i.Element.Name.LocalName == itemType && LineOf(i.Element) == itemLine).Element;
+        if (item is null) return itemLine;
+        XObject? found = item.Attribute(metadata) ?? (XObject?)item.Element(item.Name.Namespace + metadata);
+        return found is null ? itemLine : LineOf(found);
+    }
+
     /// <summary>The raw Include patterns of an item type, with their lines (for "glob matched nothing").</summary>
     public IEnumerable<(string Pattern, int Line, string? Stage)> ItemPatterns(string itemType)
     {

@@ -40,6 +40,8 @@ public sealed class ProductionPlan
     public Submission.ProductionIdentity? Owner => Identity.Length == 0 ? null
         : new Submission.ProductionIdentity(ProductionName, Identity, ProductionFile, IdentityPath) { AcceptsUnownedLedger = StateDirAcceptsUnownedLedger };
     public string Scheduler { get; set; } = "slurm";
+    /// <summary>The first line of the record a job writes into an output folder it creates (<see cref="OwnedFolder"/>).</summary>
+    public string OutputOwner { get; set; } = "";
     public List<StagePlan> Stages { get; set; } = new();
 
     private static readonly JsonSerializerOptions Json = new()
@@ -123,17 +125,22 @@ public sealed class ArrayPlan
 }
 
 /// <summary>
-/// A job that removes a stage's intermediate files once every stage downstream of it succeeded
-/// (afterok on all their arrays). Paths were checked at build time to lie inside the production's
-/// own folders; the script checks again.
+/// A job that removes a stage's intermediate output folder once every stage downstream of it
+/// succeeded (afterok on all their arrays). The build checked that each path is the stage's own
+/// output folder, shared with no other stage, holding no bookkeeping, and created by this production;
+/// the script checks it all again, on real paths, where it deletes.
 /// </summary>
 public sealed class CleanupPlan
 {
     public string JobName { get; set; } = "";
     /// <summary>Relative to the stage's plan folder, like the array scripts.</summary>
     public string Script { get; set; } = "";
-    /// <summary>Full paths to remove.</summary>
+    /// <summary>Full paths to remove (the stage's output folder).</summary>
     public List<string> Paths { get; set; } = new();
+    /// <summary>Folders the cleanup must neither remove nor remove a folder holding (the production's own, other stages' outputs).</summary>
+    public List<string> Protected { get; set; } = new();
+    /// <summary>Bookkeeping folders (markers, binlogs, the plan): nothing inside them is removed.</summary>
+    public List<string> Bookkeeping { get; set; } = new();
     /// <summary>Stages (transitively downstream) whose arrays the cleanup waits on.</summary>
     public List<string> AfterStages { get; set; } = new();
     public string? Account { get; set; }

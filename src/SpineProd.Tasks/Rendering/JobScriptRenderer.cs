@@ -75,6 +75,10 @@ public sealed class JobScriptRenderer
             ["dependency"] = stage.Dependency,
             ["chunk_file_q"] = ShellQuote.Literal(array.ChunkFile),
             ["output_q"] = ShellQuote.Literal(stage.Output),
+            ["output_dir_q"] = ShellQuote.Literal(Path.GetDirectoryName(stage.Output)!),
+            ["owner_q"] = ShellQuote.Literal(plan.OutputOwner),
+            ["owner_record"] = OwnedFolder.RecordName,
+            ["stage_q"] = ShellQuote.Literal(stage.Name),
             ["config_q"] = ShellQuote.Literal(stage.ConfigArgument),
             ["marker_dir_q"] = ShellQuote.Literal(Path.Combine(plan.StateDir, "markers", stage.Name)),
             ["verify_config"] = stage.ConfigFiles.Contains("config/sources.sha256"),
@@ -90,7 +94,7 @@ public sealed class JobScriptRenderer
     }
 
     /// <summary>The cleanup job of a stage (cleanup.sbatch.scriban).</summary>
-    public string RenderCleanup(ProductionPlan plan, StagePlan stage, CleanupPlan cleanup, IEnumerable<string> allowedInside, IEnumerable<string> allowedInsideOrEqual)
+    public string RenderCleanup(ProductionPlan plan, StagePlan stage, CleanupPlan cleanup)
     {
         var model = new ScriptObject
         {
@@ -102,8 +106,10 @@ public sealed class JobScriptRenderer
             ["job_name"] = cleanup.JobName,
             ["after_stages"] = string.Join(", ", cleanup.AfterStages),
             ["paths_q"] = string.Join(" ", cleanup.Paths.Select(ShellQuote.Literal)),
-            ["allowed_inside_q"] = string.Join(" ", allowedInside.Select(ShellQuote.Literal)),
-            ["allowed_exact_q"] = string.Join(" ", allowedInsideOrEqual.Select(ShellQuote.Literal)),
+            ["protected_q"] = string.Join(" ", cleanup.Protected.Select(ShellQuote.Literal)),
+            ["bookkeeping_q"] = string.Join(" ", cleanup.Bookkeeping.Select(ShellQuote.Literal)),
+            ["owner_q"] = ShellQuote.Literal(plan.OutputOwner),
+            ["owner_record"] = OwnedFolder.RecordName,
         };
         return Render(model);
     }

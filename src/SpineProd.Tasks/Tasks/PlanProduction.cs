@@ -57,7 +57,8 @@ public sealed class PlanProduction : SpineProdTask
             maxArray = int.TryParse(MaxArraySize, out int m) && m >= 1 ? m
                 : throw new SpineProdException("SPN1023", $"MaxArraySize must be a whole number of at least 1, not '{MaxArraySize}'.", ProjectFile, xml.PropertyLine("MaxArraySize"), 0);
 
-        var stages = Stages.Select(s => new StageRequest(s.ItemSpec, Metadata(s), ProjectFile, xml.ItemLine("Stage", s.ItemSpec))).ToList();
+        var stages = Stages.Select(s => new StageRequest(s.ItemSpec, Metadata(s), ProjectFile, xml.ItemLine("Stage", s.ItemSpec))
+            { MetadataLines = new Dictionary<string, int> { ["Cleanup"] = xml.ItemMetadataLine("Stage", s.ItemSpec, "Cleanup") } }).ToList();
         var sources = Sources.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.File, ProjectFile, xml.ItemLine("Source", s.ItemSpec)))
             .Concat(SourceLists.Select(s => new SourceItem(s.GetMetadata("FullPath"), s.GetMetadata("Stage"), SourceKind.List, ProjectFile, xml.ItemLine("SourceList", s.ItemSpec)))).ToList();
         string? pipelineFile = string.IsNullOrWhiteSpace(PipelineFile) ? null : Path.GetFullPath(PipelineFile, Path.GetDirectoryName(ProjectFile)!);

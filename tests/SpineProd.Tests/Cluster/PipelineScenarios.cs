@@ -76,9 +76,9 @@ public abstract class PipelineScenarios : EndToEndScenarios
     }
 
     /// <summary>reco -> ana (reading reco's outputs) + a cleanup of reco's outputs after ana.</summary>
-    protected void A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files()
+    protected ScratchProduction PipelineWithCleanup(string name, bool throughSymlink = false)
     {
-        var p = new ScratchProduction($"{Scheduler}-cleanup");
+        var p = new ScratchProduction($"{Scheduler}-{name}", throughSymlink);
         var dir = Path.Combine(p.Dir, "inputs");
         Directory.CreateDirectory(dir);
         string[] reco = ["evt_0000.root", "evt_0001_FAIL.root", "evt_0002.root"];
@@ -93,6 +93,18 @@ public abstract class PipelineScenarios : EndToEndScenarios
                 <Stage Include="ana" Config="spine.yaml" InputsFrom="reco" OutputDir="ana-out" />
                 <SourceList Include="reco.txt" Stage="reco" />
             """);
+        return p;
+    }
+
+    /// <summary>
+    /// Through a symbolic link to the checkout (as HPC home folders are): the jobs create their output
+    /// folders (SPINE does not) and record them; the cleanup waits for the failed task, then removes
+    /// the folder its production created.
+    /// </summary>
+    protected void A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files()
+    {
+        var p = PipelineWithCleanup("cleanup", throughSymlink: true);
+        var dir = Path.Combine(p.Dir, "inputs");
         Run(p, "Submit");
         var plan = Plan(p);
         var recoOut = plan.Stages[0].OutputDir;
@@ -107,7 +119,12 @@ public abstract class PipelineScenarios : EndToEndScenarios
         Assert.True(Directory.Exists(recoOut), "the cleanup ran although its downstream stage did not succeed");
         if (Scheduler == "slurm")
             Assert.Contains($"cleanup of reco: job {cleanup1.JobId}, will never run", Run(p, "Status").Output);
-        Assert.Equal(2, Directory.GetFiles(recoOut).Length);
+        Assert.Equal(2, Directory.GetFiles(recoOut, "*.h5").Length);
+        // The first task to start created the folder and recorded it for this production.
+        var record = File.ReadAllLines(Path.Combine(recoOut, OwnedFolder.RecordName));
+        Assert.Equal(plan.OutputOwner, record[0]);
+        Assert.Equal(OwnedFolder.OwnerLine(p.ProjectFile), record[0]);
+        Assert.Contains("stage=reco", record);
 
         // Fixed: for reco's input, and for ana's input made from it (the test double reads names).
         File.WriteAllText(Path.Combine(dir, "spine-test-double.fixed"), "");
@@ -129,6 +146,36 @@ public abstract class PipelineScenarios : EndToEndScenarios
         var status = WaitUntil(p, r => r.State.CleanupState(second)?.Kind == TaskStateKind.Completed, "the cleanup job reported done");
         Assert.Contains($"cleanup of reco: job {second.JobId}, done", string.Join("\n", status.Render()));
     }
+
+    /// <summary>
+    /// A folder that appears at the output path after the plan was made (the build could not see
+    /// it) and holds another production's file: the jobs write into it but do not record it, and the
+    /// cleanup job refuses it, so nothing in it is removed.
+    /// </summary>
+    protected void A_cleanup_job_never_removes_a_folder_its_production_did_not_create()
+    {
+        var p = PipelineWithCleanup("cleanup-foreign");
+        File.WriteAllText(Path.Combine(p.Dir, "inputs", "spine-test-double.fixed"), "");
+        Run(p, "Build");
+        var plan = Plan(p);
+        var recoOut = plan.Stages[0].OutputDir;
+        Directory.CreateDirectory(recoOut);
+        File.WriteAllText(Path.Combine(recoOut, "other_production.h5"), "not ours");
+        File.WriteAllText(Path.Combine(recoOut, "spine-test-double.fixed"), "");
+
+        Run(p, "Submit");
+        var done = WaitFinished(p);
+        Assert.True(done.IsComplete, string.Join("\n", done.Render()));
+        var cleanup = Ledger.Load(plan.StateDir, plan.ProductionName).Submissions.Single().Cleanups.Single();
+        var status = WaitUntil(p, r => r.State.CleanupState(cleanup)?.Kind is TaskStateKind.Completed or TaskStateKind.Failed, "the cleanup job finished");
+
+        Assert.Equal(TaskStateKind.Failed, status.State.CleanupState(cleanup)!.Kind);
+        Assert.False(File.Exists(Path.Combine(recoOut, OwnedFolder.RecordName)));
+        Assert.Equal("not ours", File.ReadAllText(Path.Combine(recoOut, "other_production.h5")));
+        Assert.Equal(3, Directory.GetFiles(recoOut, "evt_*.h5").Length);
+        var log = Directory.GetFiles(cleanup.JobFolder, "*.err", SearchOption.AllDirectories).Select(File.ReadAllText).Single();
+        Assert.Contains($"REFUSED: {recoOut}: this production did not create it", log);
+    }
 }
 
 [Collection("cluster")]
@@ -148,6 +195,13 @@ public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenari
     {
         cluster.Require();
         A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files();
+    }
+
+    [Fact]
+    public void A_cleanup_job_never_removes_a_folder_its_production_did_not_create_on_slurm()
+    {
+        cluster.Require();
+        A_cleanup_job_never_removes_a_folder_its_production_did_not_create();
     }
 
     [Fact]
@@ -191,4 +245,8 @@ public sealed class LocalPipelineTests : PipelineScenarios
     [Fact]
     public void A_pipeline_with_cleanup_finishes_and_removes_its_intermediate_files_locally()
         => A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files();
+
+    [Fact]
+    public void A_cleanup_job_never_removes_a_folder_its_production_did_not_create_locally()
+        => A_cleanup_job_never_removes_a_folder_its_production_did_not_create();
 }

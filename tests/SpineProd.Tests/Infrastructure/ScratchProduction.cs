@@ -9,9 +9,18 @@ public sealed class ScratchProduction
     public string Dir { get; }
     public string ProjectFile { get; }
 
-    public ScratchProduction(string name)
+    /// <param name="throughSymlink">Reach the production through a symbolic link to its folder, as
+    /// HPC home and group folders often are (/home/u -> /sdf/home/u/u): every path MSBuild and the
+    /// jobs see goes through the link.</param>
+    public ScratchProduction(string name, bool throughSymlink = false)
     {
         Dir = Repo.Scratch(name);
+        if (throughSymlink)
+        {
+            var link = Dir + "-link";
+            File.CreateSymbolicLink(link, Dir);
+            Dir = link;
+        }
         ProjectFile = Path.Combine(Dir, "test.spineproj");
         File.WriteAllText(Path.Combine(Dir, "spine.yaml"), "base:\n  iterations: -1\nio:\n  loader:\n    batch_size: 1\n");
     }
