@@ -291,6 +291,6 @@ case "$state" in
   idle|mix|alloc) ;;
   *) log "node not ready after ${WAIT_S}s (state='$state'); see $DIR/log/"; exit 1 ;;
 esac
-if [ "$WITH_DBD" = 1 ]; then bash "$(dirname "$0")/qos.sh" || log "qos.sh failed: no spineprod_maxwall QOS"; fi
+if [ "$WITH_DBD" = 1 ]; then bash "$HERE/qos.sh" || log "qos.sh failed: no spineprod_maxwall QOS"; fi
 echo "$knobs" > "$DIR/knobs"
 log "cluster up in $(elapsed) s ($knobs); pids: $(cd "$DIR/pids" && for f in *.pid; do printf '%s=%s ' "${f%.pid}" "$(cat "$f")"; done)"

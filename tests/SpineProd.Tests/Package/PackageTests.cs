@@ -174,7 +174,7 @@ public sealed class PackageTests(PackedSdk sdk, ClusterFixture cluster) : IClass
         // State, jobs, outputs and audit binlogs beside the production; nothing in the SDK's package folder or this repository.
         var state = StateDir(alpha, "alpha");
         Assert.True(File.Exists(Path.Combine(state, "submissions.json")));
-        Assert.Equal(3, Directory.GetFiles(Path.Combine(state, "output")).Length);
+        Assert.Equal(3, Outputs(state).Length);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(state, "binlogs"), "*.binlog"));
         Assert.Equal(packageFiles, Snapshot(sdk.Packages));
         Assert.False(Directory.Exists(Repo.Path_("jobs")) && Directory.GetDirectories(Repo.Path_("jobs"), "alpha*").Length > 0);
@@ -202,7 +202,7 @@ public sealed class PackageTests(PackedSdk sdk, ClusterFixture cluster) : IClass
         Assert.Contains("Submit", sdk.Build(gamma, "History"));
         var state = StateDir(gamma, "gamma");
         Assert.True(File.Exists(Path.Combine(state, "submissions.json")));
-        Assert.Equal(2, Directory.GetFiles(Path.Combine(state, "output")).Length);
+        Assert.Equal(2, Outputs(state).Length);
     }
 
     [Fact]
@@ -233,6 +233,10 @@ public sealed class PackageTests(PackedSdk sdk, ClusterFixture cluster) : IClass
     /// <summary>The production's state folder: jobs/&lt;name&gt;-&lt;identity hash&gt;/ beside it.</summary>
     private static string StateDir(string productionDir, string name) =>
         Assert.Single(Directory.GetDirectories(Path.Combine(productionDir, "jobs"), name + "-*"));
+
+    /// <summary>SPINE's outputs in the default output folder (not the job's `.spineprod-owner` record).</summary>
+    private static string[] Outputs(string stateDir) =>
+        Directory.GetFiles(Path.Combine(stateDir, "output")).Where(f => !Path.GetFileName(f).StartsWith('.')).ToArray();
 
     private static List<string> Snapshot(string dir) =>
         Directory.EnumerateFileSystemEntries(dir, "*", SearchOption.AllDirectories)
