@@ -70,12 +70,11 @@ public sealed class SpineProdFidelityTests
     {
         var p = new ScratchProduction("fidelity-taskcount-yaml");
         p.Inputs(9);
-        var rel = Path.GetRelativePath(Repo.Root, p.Dir);
-        var yaml = Path.Combine(p.Dir, "pipeline.yaml");
-        File.WriteAllText(yaml, $"stages:\n  - name: reco\n    config: {rel}/spine.yaml\n    files: [{rel}/inputs/*.root]\n    task_count: 3\n    ntasks: 1\n");
+        var rel = p.RepoRelativeDir;
+        var yaml = p.Pipeline($"stages:\n  - name: reco\n    config: {rel}/spine.yaml\n    files: [{rel}/inputs/*.root]\n    task_count: 3\n    ntasks: 1\n");
         p.Write("<Scheduler>local</Scheduler>", "");
 
-        var outcome = p.Build(properties: new Dictionary<string, string> { ["PipelineFile"] = yaml });
+        var outcome = p.BuildWithPipeline(yaml);
 
         Assert.True(outcome.Succeeded, outcome.ErrorText);
         var stage = ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json")).Stages.Single();
@@ -106,9 +105,8 @@ public sealed class SpineProdFidelityTests
     {
         var p = new ScratchProduction("fidelity-yaml-lines");
         p.Inputs(2);
-        var rel = Path.GetRelativePath(Repo.Root, p.Dir);
-        var yaml = Path.Combine(p.Dir, "pipeline.yaml");
-        File.WriteAllText(yaml, $"""
+        var rel = p.RepoRelativeDir;
+        var yaml = p.Pipeline($"""
             stages:
               - name: reco
                 config: {rel}/spine.yaml
@@ -119,7 +117,7 @@ public sealed class SpineProdFidelityTests
             """);
         p.Write("<Scheduler>local</Scheduler>", "<Source Include=\"nothing/*.root\" />");
 
-        var outcome = p.Build(properties: new Dictionary<string, string> { ["PipelineFile"] = yaml });
+        var outcome = p.BuildWithPipeline(yaml);
 
         Assert.False(outcome.Succeeded);
         Assert.DoesNotContain(outcome.Warnings, w => w.Code == "SPN1012");   // nothing/*.root was replaced by the pipeline
@@ -133,9 +131,8 @@ public sealed class SpineProdFidelityTests
     {
         var p = new ScratchProduction("fidelity-yaml-cleanup");
         p.Inputs(2);
-        var rel = Path.GetRelativePath(Repo.Root, p.Dir);
-        var yaml = Path.Combine(p.Dir, "pipeline.yaml");
-        File.WriteAllText(yaml, $"""
+        var rel = p.RepoRelativeDir;
+        var yaml = p.Pipeline($"""
             stages:
               - name: reco
                 config: {rel}/spine.yaml
@@ -147,7 +144,7 @@ public sealed class SpineProdFidelityTests
             """);
         p.Write("<Scheduler>local</Scheduler>", "");
 
-        var outcome = p.Build(properties: new Dictionary<string, string> { ["PipelineFile"] = yaml });
+        var outcome = p.BuildWithPipeline(yaml);
 
         var e = Assert.Single(outcome.Errors, x => x.Code == "SPN4008");
         Assert.Equal((yaml, 5), (e.File, e.LineNumber));

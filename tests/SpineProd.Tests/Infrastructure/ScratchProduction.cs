@@ -78,6 +78,22 @@ public sealed class ScratchProduction
             System.Text.Encoding.UTF8.GetBytes(Path.GetRelativePath(Repo.Root, projectFile).Replace('\\', '/'))))[..8];
     public string StageDir => Path.Combine(PlanDir, "test");
 
+    /// <summary>The production's folder relative to the repository root, as spine-prod's pipeline
+    /// YAML writes paths (relative to the repository, not to the YAML file).</summary>
+    public string RepoRelativeDir => Path.GetRelativePath(Repo.Root, Dir);
+
+    /// <summary>Writes pipeline.yaml beside the production and returns its path.</summary>
+    public string Pipeline(string yaml)
+    {
+        var path = Path.Combine(Dir, "pipeline.yaml");
+        File.WriteAllText(path, yaml);
+        return path;
+    }
+
+    /// <summary>Builds with <c>-p:PipelineFile=</c>, as a user runs a spine-prod pipeline on a production.</summary>
+    public BuildOutcome BuildWithPipeline(string pipelineFile, string target = "Build") =>
+        Build(target, new Dictionary<string, string> { ["PipelineFile"] = pipelineFile });
+
     public BuildOutcome Build(string target = "Build", IDictionary<string, string>? properties = null) =>
         ProductionBuild.Run(ProjectFile, target, properties);
 }

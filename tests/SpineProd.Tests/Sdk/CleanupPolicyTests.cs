@@ -130,9 +130,8 @@ public sealed class CleanupPolicyTests
     public void A_pipeline_yaml_cleanup_is_refused_at_its_cleanup_line()
     {
         var p = TwoStages("cleanup-yaml");
-        var rel = Path.GetRelativePath(Repo.Root, p.Dir);
-        var yaml = Path.Combine(p.Dir, "pipeline.yaml");
-        File.WriteAllText(yaml, $"""
+        var rel = p.RepoRelativeDir;
+        var yaml = p.Pipeline($"""
             stages:
               - name: reco
                 config: {rel}/spine.yaml
@@ -146,7 +145,7 @@ public sealed class CleanupPolicyTests
                 files: {rel}/jobs/test/reco/*.h5
             """);
 
-        var outcome = p.Build(properties: new Dictionary<string, string> { ["PipelineFile"] = yaml });
+        var outcome = p.BuildWithPipeline(yaml);
 
         var error = Assert.Single(outcome.Errors);
         Assert.Equal("SPN4008", error.Code);

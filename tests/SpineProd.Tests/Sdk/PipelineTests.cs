@@ -85,9 +85,8 @@ public sealed class PipelineTests
     public void Seed_pipeline_yaml_gives_the_same_plan_as_its_stage_twin()
     {
         var p = TwoStages("twin");
-        var rel = Path.GetRelativePath(Repo.Root, p.Dir);
-        var yaml = Path.Combine(p.Dir, "pipeline.yaml");
-        File.WriteAllText(yaml, $"""
+        var rel = p.RepoRelativeDir;
+        var yaml = p.Pipeline($"""
             stages:
               - name: reco
                 config: {rel}/spine.yaml
@@ -105,7 +104,7 @@ public sealed class PipelineTests
         var twin = Plan(p);
         var twinChunks = Directory.GetFiles(p.PlanDir, "*.txt", SearchOption.AllDirectories).Order().Select(File.ReadAllText).ToList();
 
-        var outcome = p.Build(properties: new Dictionary<string, string> { ["PipelineFile"] = yaml });
+        var outcome = p.BuildWithPipeline(yaml);
 
         Assert.True(outcome.Succeeded, outcome.ErrorText);
         var fromYaml = Plan(p);
@@ -139,12 +138,11 @@ public sealed class PipelineTests
     {
         var p = new ScratchProduction("filesstring");
         p.Inputs(3);
-        var rel = Path.GetRelativePath(Repo.Root, p.Dir);
-        var yaml = Path.Combine(p.Dir, "pipeline.yaml");
-        File.WriteAllText(yaml, $"stages:\n  - name: only\n    config: {rel}/spine.yaml\n    files: {rel}/inputs/*.root\n");
+        var rel = p.RepoRelativeDir;
+        var yaml = p.Pipeline($"stages:\n  - name: only\n    config: {rel}/spine.yaml\n    files: {rel}/inputs/*.root\n");
         p.Write("", "");
 
-        var outcome = p.Build(properties: new Dictionary<string, string> { ["PipelineFile"] = yaml });
+        var outcome = p.BuildWithPipeline(yaml);
 
         Assert.True(outcome.Succeeded, outcome.ErrorText);
         Assert.Equal(3, Plan(p).Stages.Single().FileCount);
