@@ -95,6 +95,11 @@ public sealed class AuditStage
     public string? ConfigSha256 { get; set; }
     public string Profile { get; set; } = "";
     public string? ResolvedProfile { get; set; }
+    /// <summary>Where and what ran: the site, the SPINE version, its container image and a local SPINE checkout.</summary>
+    public string? Site { get; set; }
+    public string? SpineVersion { get; set; }
+    public string? ContainerImage { get; set; }
+    public string? SpinePath { get; set; }
     public int Arrays { get; set; }
     public int Tasks { get; set; }
     public List<string> JobIds { get; set; } = new();

@@ -20,7 +20,7 @@ public static class HistoryPrinter
                 $"{rec.User}@{rec.Host}",
                 rec.Action,
                 string.Join(", ", rec.Stages.Select(s => $"{s.Config}{(s.ConfigSha256 is { Length: >= 12 } h ? $" ({h[..12]})" : "")}").Distinct()),
-                string.Join(", ", rec.Stages.Select(s => s.ResolvedProfile ?? s.Profile).Distinct()),
+                string.Join(", ", rec.Stages.Select(Where).Distinct()),
                 rec.Stages.Sum(s => s.Arrays).ToString(),
                 rec.Stages.Sum(s => s.Tasks).ToString(),
                 Ids(rec.Stages.SelectMany(s => s.JobIds).ToList()),
@@ -35,6 +35,11 @@ public static class HistoryPrinter
             sb.AppendLine(string.Join("  ", row.Select((c, i) => (c.Length > widths[i] ? c[..(widths[i] - 1)] + "…" : c).PadRight(widths[i]))).TrimEnd());
         return sb.ToString();
     }
+
+    /// <summary>"s3df_ampere @ s3df, SPINE 0.17.1": the profile, where it ran and which SPINE.</summary>
+    private static string Where(AuditStage s) =>
+        (s.ResolvedProfile ?? s.Profile) + (s.Site is null ? "" : $" @ {s.Site}") + (s.SpineVersion is { Length: > 0 } v ? $", SPINE {v}" : "")
+            + (s.SpinePath is null ? "" : $" ({s.SpinePath})");
 
     public static string Json(IReadOnlyList<HistoryRow> rows) =>
         "[" + string.Join(",", rows.Select(r => r.Record.ToJson().TrimEnd('}') + $",\"binlog\":{(r.Binlog is null ? "null" : JsonSerializer.Serialize(r.Binlog))}}}")) + "]";

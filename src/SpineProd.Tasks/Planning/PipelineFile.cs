@@ -28,6 +28,11 @@ public static class PipelineFile
         ["gpus"] = "Gpus", ["cpus_per_task"] = "CpusPerTask", ["mem_per_cpu"] = "MemPerCpu", ["time"] = "Time",
         ["dependency"] = "Dependency", ["detector"] = "Detector", ["output_file"] = "OutputFile",
         ["spine_command"] = "SpineCommand", ["inputs_from"] = "InputsFrom",
+        // spine-prod v0.8's container and resource flags, as stage keys
+        ["spine_version"] = "SpineVersion", ["spine_path"] = "SpinePath", ["flashmatch_path"] = "FlashmatchPath",
+        ["larcv_path"] = "LarcvBaseDir", ["cvmfs"] = "Cvmfs", ["bind_paths"] = "ContainerBindPaths",
+        ["container_image"] = "ContainerImage", ["modules"] = "Modules", ["constraint"] = "Constraint",
+        ["mem_per_node"] = "MemPerNode", ["gpus_per_node"] = "Gpus", ["queue"] = "Partition",
     };
 
     public sealed record Result(List<StageRequest> Stages, List<SourceItem> Sources, List<SpnDiagnostic> Warnings);

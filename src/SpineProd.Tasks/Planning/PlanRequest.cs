@@ -50,6 +50,8 @@ public sealed class PlanRequest
     public bool StateDirAcceptsUnownedLedger { get; init; }
     public required string IntermediateDir { get; init; }
     public string Scheduler { get; init; } = "slurm";
+    /// <summary>The SDK's own profiles.yaml: the sites of a profiles file that defines none (spine-prod's).</summary>
+    public string? SdkProfilesFile { get; init; }
     public IReadOnlyDictionary<string, string?> Environment { get; init; } = new Dictionary<string, string?>();
     /// <summary>The parsed .spineproj for line numbers; null in unit tests.</summary>
     public ProductionFile? Xml { get; init; }

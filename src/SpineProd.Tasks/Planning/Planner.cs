@@ -6,6 +6,7 @@ using SpineProd.Diagnostics;
 using SpineProd.IO;
 using SpineProd.Profiles;
 using SpineProd.Rendering;
+using SpineProd.Sites;
 
 namespace SpineProd.Planning;
 
@@ -49,6 +50,8 @@ public sealed partial class Planner
         var first = Setting(null, "ProfilesFile");
         var catalog = ProfileCatalog.Load(Path.GetFullPath(first.Value, _request.ProductionDir));
         _dependencies.Add(catalog.File);
+        var site = SiteSelection.Resolve(Setting(null, "Site"), _request.Scheduler, catalog, _request.SdkProfilesFile);
+        if (site.File != catalog.File) _dependencies.Add(site.File);
 
         var stageRequests = _request.Stages.Count > 0
             ? _request.Stages
@@ -79,11 +82,11 @@ public sealed partial class Planner
         var resolved = new List<ResolvedStage>();
         foreach (var stage in order)
         {
-            var r = ResolveStage(stage, multiStage, catalog, () => ReadInputs(stage, stageRequests, multiStage, byName), maxArraySize);
+            var r = ResolveStage(stage, multiStage, catalog, site, () => ReadInputs(stage, stageRequests, multiStage, byName), maxArraySize);
             byName[stage.Name] = r;
             resolved.Add(r);
         }
-        PlanCleanups(resolved, catalog);
+        PlanCleanups(resolved, catalog, site);
 
         CheckJobNamesUnique(resolved);
         plan.Stages = resolved.Select(s => s.Plan).ToList();
@@ -303,7 +306,7 @@ public sealed partial class Planner
 
     // ---------------------------------------------------------------- stages
 
-    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, Func<InputStore> readInputs, int maxArraySize)
+    private ResolvedStage ResolveStage(StageRequest stage, bool multiStage, ProfileCatalog catalog, SiteDefinition site, Func<InputStore> readInputs, int maxArraySize)
     {
         SettingValue S(string name, params string[] aliases) => Setting(multiStage ? stage : null, name, aliases);
 
@@ -334,20 +337,10 @@ public sealed partial class Planner
         var profileSetting = S("Profile");
         string profileName = profileSetting.IsSet ? profileSetting.Value : ProfileCatalog.AutoProfile;
         Profile profile;
-        try { profile = catalog.Resolve(profileName, detector); }
+        try { profile = catalog.Resolve(profileName, detector, site); }
         catch (SpineProdException e) { throw new SpineProdException(e.Code, e.Message, profileSetting.File, profileSetting.Line, 1); }
 
-        var resources = new Resources
-        {
-            Account = Pick(S("Account"), profile.Account, catalog.Detector(detector)?.Account, catalog.DefaultAccount),
-            Partition = Pick(S("Partition"), profile.Partition),
-            Qos = Pick(S("Qos"), profile.Qos),
-            Gpus = PickInt(S("Gpus"), profile.Gpus, 0),
-            CpusPerTask = PickInt(S("CpusPerTask"), profile.CpusPerTask, 1),
-            MemPerCpu = Pick(S("MemPerCpu"), profile.MemPerCpu),
-            Time = Pick(S("Time"), profile.Time),
-            Description = profile.Description,
-        };
+        var resources = SiteSelection.Resources(profile, site, catalog, detector, n => S(n));
         ValidateResources(resources, S);
 
         var jobNameSetting = S("JobName");
@@ -388,7 +381,7 @@ public sealed partial class Planner
             if (value.IndexOfAny(['\n', '\r']) >= 0)
                 throw Invalid("SPN1025", what == "OutputFile" ? outputSetting : outputDirSetting, $"{what} contains a newline");
 
-        var runtime = Runtime(S);
+        var runtime = SiteRuntime.Resolve(n => S(n), site, catalog.DefaultSpineVersion, _request.ProductionDir, resources.Gpus);
         var templateSetting = S("JobTemplate");
         string template = Path.GetFullPath(templateSetting.Value, _request.ProductionDir);
 
@@ -419,6 +412,8 @@ public sealed partial class Planner
             Profile = profileName,
             ResolvedProfile = profile.Name,
             Resources = resources,
+            Site = site.Name,
+            Runtime = RuntimePlan.From(runtime),
             Dependency = dependency.IsSet ? dependency.Value : null,
             // Reading another stage's outputs means waiting for it: InputsFrom is also a DependsOn.
             DependsOn = SplitList(stage.Metadata.GetValueOrDefault("DependsOn")).Union(SplitList(stage.Metadata.GetValueOrDefault("InputsFrom"))).ToList(),
@@ -441,7 +436,7 @@ public sealed partial class Planner
     /// also writes there (SPN4013), when it is or holds the production's bookkeeping (SPN4014), or when
     /// it exists and this production did not create it (SPN4015). The job checks all of it again.
     /// </summary>
-    private void PlanCleanups(List<ResolvedStage> stages, ProfileCatalog catalog)
+    private void PlanCleanups(List<ResolvedStage> stages, ProfileCatalog catalog, SiteDefinition site)
     {
         foreach (var stage in stages)
         {
@@ -467,8 +462,9 @@ public sealed partial class Planner
                 continue;
             }
             // The partition: a Partition property or -p: (a site's choice for everything) wins; else
-            // the profiles file's defaults.cleanup_profile; else the stage's own.
-            var cleanupProfile = catalog.CleanupProfile is { } cp && catalog.Profiles.TryGetValue(cp, out var prof) ? prof : null;
+            // the site's cleanup_profile (defaults.cleanup_profile when it is this site's); else the
+            // stage's own. The account is the stage's (spine-prod hard-coded one, at every site).
+            var cleanupProfile = SiteSelection.CleanupProfile(catalog, site);
             var partition = Setting(null, "Partition");
             stage.Plan.Cleanup = new CleanupPlan
             {
@@ -478,6 +474,10 @@ public sealed partial class Planner
                 AfterStages = downstream,
                 Account = stage.Plan.Resources.Account,
                 Partition = partition.IsSet ? partition.Value : cleanupProfile?.Partition ?? stage.Plan.Resources.Partition,
+                Qos = cleanupProfile is null ? stage.Plan.Resources.Qos : cleanupProfile.Qos,
+                Constraint = cleanupProfile is null ? stage.Plan.Resources.Constraint : cleanupProfile.Constraint,
+                System = cleanupProfile?.System ?? stage.Plan.Resources.System,
+                Filesystems = cleanupProfile?.Filesystems ?? stage.Plan.Resources.Filesystems,
                 Protected = ProtectedFolders(stage, stages),
                 Bookkeeping = BookkeepingFolders(),
             };
@@ -570,47 +570,6 @@ public sealed partial class Planner
     public static string ArraySpec(int count, int? maxRunning) =>
         (count == 1 ? "0" : $"0-{count - 1}") + (maxRunning is int m && m < count ? $"%{m}" : "");
 
-    private JobRuntime Runtime(Func<string, string[], SettingValue> s)
-    {
-        var commandSetting = s("SpineCommand", []);
-        List<string> words;
-        try { words = ShellQuote.SplitWords(commandSetting.Value); }
-        catch (FormatException e) { throw Invalid("SPN1028", commandSetting, $"SpineCommand cannot be split into words: {e.Message}"); }
-        if (words.Count == 0) throw Invalid("SPN1028", commandSetting, "SpineCommand is empty");
-        foreach (var w in words)
-            if (w.IndexOfAny(['\n', '\r', '\0']) >= 0) throw Invalid("SPN1028", commandSetting, "SpineCommand contains a newline");
-
-        var containerSetting = s("Container", []);
-        string container = containerSetting.Value.ToLowerInvariant();
-        if (container is not ("singularity" or "apptainer" or "none"))
-            throw Invalid("SPN1029", containerSetting, $"Container must be singularity, apptainer or none, not '{containerSetting.Value}'");
-        var image = s("ContainerImage", []);
-        var binds = s("ContainerBindPaths", []);
-        var larcv = s("LarcvBaseDir", []);
-        foreach (var v in new[] { image, binds, larcv })
-            if (v.Value.IndexOfAny(['\n', '\r', '\0']) >= 0) throw Invalid("SPN1025", v, "the value contains a newline");
-        var flash = s("Flashmatch", []);
-        bool flashmatch = flash.Value.Equals("true", StringComparison.OrdinalIgnoreCase);
-        if (flash.IsSet && !flashmatch && !flash.Value.Equals("false", StringComparison.OrdinalIgnoreCase))
-            throw Invalid("SPN1025", flash, $"Flashmatch must be true or false, not '{flash.Value}'");
-        string? larcvDir = larcv.IsSet ? Path.GetFullPath(larcv.Value, _request.ProductionDir) : null;
-        // The job sources <LarcvBaseDir>/configure.sh: without it every task would fail on the node
-        // (spine-prod checks the same). A $VAR path is the job's to expand, so it is not checked here.
-        if (larcvDir is not null && !larcv.Value.Contains('$') && !File.Exists(Path.Combine(larcvDir, "configure.sh")))
-            throw Invalid("SPN1066", larcv, $"LarcvBaseDir '{larcv.Value}' has no configure.sh ({Path.Combine(larcvDir, "configure.sh")} {(Directory.Exists(larcvDir) ? "does not exist" : "is missing: the folder does not exist")}); name the LArCV installation folder that holds configure.sh");
-        return new JobRuntime(words, container, image.Value, binds.Value, larcvDir, flashmatch);
-    }
-
-    private static string? Pick(SettingValue property, params string?[] fallbacks) =>
-        property.IsSet ? property.Value : fallbacks.FirstOrDefault(f => !string.IsNullOrEmpty(f));
-
-    private static int PickInt(SettingValue property, int profileValue, int min)
-    {
-        if (!property.IsSet) return profileValue;
-        if (int.TryParse(property.Value, out int v) && v >= min) return v;
-        throw new SpineProdException("SPN1026", $"'{property.Value}' is not a whole number >= {min} (from {property.Origin}).", property.File, property.Line, 1);
-    }
-
     private static int PositiveInt(SettingValue s, string code, string name, int fallback)
     {
         if (!s.IsSet) return fallback;
@@ -635,9 +594,11 @@ public sealed partial class Planner
         Check(r.Partition, "Partition", SlurmWord(), "letters, digits and _ . : + -");
         Check(r.Qos, "Qos", SlurmWord(), "letters, digits and _ . : + -");
         Check(r.MemPerCpu, "MemPerCpu", MemoryPattern(), "a size such as 4g, 4000M or 8G");
+        Check(r.Mem, "MemPerNode", MemoryPattern(), "a size such as 54g, 4000M, or 0 for the whole node");
+        Check(r.Constraint, "Constraint", SiteSelection.ConstraintPattern(), "SLURM features: letters, digits and _ . - joined by & | , (e.g. gpu&hbm80g)");
         Check(r.Time, "Time", TimePattern(), "SLURM time: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS");
-        if (r.MemPerCpu is null || r.Time is null)
-            throw new SpineProdException("SPN1303", "The profile gives no mem_per_cpu or time, and the production sets neither.", _request.ProductionFile, 0, 0);
+        if (r.Time is null)
+            throw new SpineProdException("SPN1303", "The profile gives no time, and the production sets none.", _request.ProductionFile, 0, 0);
     }
 
     private string SafeName(string name, SettingValue setting)

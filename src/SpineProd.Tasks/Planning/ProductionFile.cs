@@ -25,6 +25,8 @@ public sealed class ProductionFile
         "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
         "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout",
+        "Site", "SpineVersion", "SpinePath", "FlashmatchPath", "Cvmfs", "ContainerCommand", "ContainerArgs", "Modules",
+        "Constraint", "MemPerNode",
     ];
 
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
@@ -34,6 +36,8 @@ public sealed class ProductionFile
         "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName", "OutputFile",
         "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "ApplyMods", "DependsOn", "Cleanup", "InputsFrom",
+        "SpineVersion", "SpinePath", "FlashmatchPath", "Cvmfs", "ContainerCommand", "ContainerArgs", "Modules",
+        "Constraint", "MemPerNode",
     ];
 
     private static readonly HashSet<string> MsbuildElements = new(StringComparer.Ordinal)

@@ -82,6 +82,9 @@ public sealed class StagePlan
     public string Profile { get; set; } = "";
     public string ResolvedProfile { get; set; } = "";
     public Resources Resources { get; set; } = new();
+    /// <summary>The site the stage runs at (Site property) and how its job starts SPINE there.</summary>
+    public string Site { get; set; } = Sites.SiteDefinition.DefaultSite;
+    public Sites.RuntimePlan? Runtime { get; set; }
     /// <summary>A user dependency (e.g. afterok:123) added to every array of the stage.</summary>
     public string? Dependency { get; set; }
     public List<string> DependsOn { get; set; } = new();
@@ -145,6 +148,11 @@ public sealed class CleanupPlan
     public List<string> AfterStages { get; set; } = new();
     public string? Account { get; set; }
     public string? Partition { get; set; }
+    // the cleanup profile's, for sites that need them (Perlmutter's QOS and constraint, Polaris's system and filesystems)
+    public string? Qos { get; set; }
+    public string? Constraint { get; set; }
+    public string? System { get; set; }
+    public string? Filesystems { get; set; }
 }
 
 public sealed class Resources
@@ -157,4 +165,16 @@ public sealed class Resources
     public string? MemPerCpu { get; set; }
     public string? Time { get; set; }
     public string? Description { get; set; }
+    /// <summary>SLURM --constraint (Perlmutter: gpu, cpu, gpu&amp;hbm80g).</summary>
+    public string? Constraint { get; set; }
+    /// <summary>Memory of the whole task (SLURM --mem; "0" = the whole node); when set, MemPerCpu is not used.</summary>
+    public string? Mem { get; set; }
+    /// <summary>Nodes of a task (SLURM --nodes, PBS select); null leaves it to the scheduler (one).</summary>
+    public int? Nodes { get; set; }
+    /// <summary>The site asks for GPUs per node (Perlmutter: --gpus-per-node) rather than per job (--gpus).</summary>
+    public bool GpusPerNode { get; set; }
+    /// <summary>PBS: select's system=, -l place=, -l filesystems= (Polaris).</summary>
+    public string? System { get; set; }
+    public string? Place { get; set; }
+    public string? Filesystems { get; set; }
 }

@@ -6,14 +6,29 @@ using SpineProd.Planning;
 
 namespace SpineProd.Rendering;
 
-/// <summary>How the job of a stage runs SPINE: the command, container and optional set-up.</summary>
+/// <summary>How the job of a stage runs SPINE: the command, container and optional set-up (Sites.SiteRuntime resolves it).</summary>
 public sealed record JobRuntime(
     IReadOnlyList<string> SpineCommand,
-    string Container,            // "singularity", "apptainer" or "none"
+    string Container,            // "singularity", "apptainer", "shifter" or "none"
     string ContainerImage,
     string ContainerBindPaths,
     string? LarcvBaseDir,
-    bool Flashmatch);
+    bool Flashmatch)
+{
+    public string Site { get; init; } = Sites.SiteDefinition.DefaultSite;
+    public string SpineVersion { get; init; } = "";
+    public string? SpinePath { get; init; }
+    public string? FlashmatchPath { get; init; }
+    public bool Cvmfs { get; init; }
+    /// <summary>The container's executable (a path, or the container's name found on PATH).</summary>
+    public string? ContainerCommand { get; init; }
+    public IReadOnlyList<string> ContainerArgs { get; init; } = [];
+    /// <summary>Words that start the container (srun -n 1 at NERSC).</summary>
+    public IReadOnlyList<string> Launcher { get; init; } = [];
+    public string? ModuleUse { get; init; }
+    public IReadOnlyList<string> Modules { get; init; } = [];
+    public int Gpus { get; init; }
+}
 
 /// <summary>
 /// Renders job scripts from a Scriban template (templates/job.sbatch.scriban). The model hands the
@@ -87,8 +102,22 @@ public sealed class JobScriptRenderer
             ["container_q"] = ShellQuote.Literal(runtime.Container),
             ["container_image_q"] = ShellQuote.AllowingEnvironment(runtime.ContainerImage),
             ["bind_paths_q"] = ShellQuote.AllowingEnvironment(runtime.ContainerBindPaths),
-            ["larcv_basedir_q"] = runtime.LarcvBaseDir is { Length: > 0 } l ? ShellQuote.Literal(l) : null,
+            ["larcv_basedir_q"] = runtime.LarcvBaseDir is { Length: > 0 } l ? ShellQuote.AllowingEnvironment(l) : null,
+            ["flashmatch_path_q"] = runtime.FlashmatchPath is { Length: > 0 } f ? ShellQuote.AllowingEnvironment(f) : null,
             ["container_setup"] = ContainerSetup(runtime),
+            // the whole container start, quoted (Sites.SiteRuntime): srun, apptainer/shifter and their options
+            ["launcher_q"] = Sites.SiteRuntime.LauncherWords(runtime),
+            ["site"] = runtime.Site,
+            ["spine_version"] = runtime.SpineVersion,
+            ["module_use_q"] = runtime.ModuleUse is { Length: > 0 } mu ? ShellQuote.Literal(mu) : null,
+            ["modules_q"] = runtime.Modules.Count > 0 ? string.Join(" ", runtime.Modules.Select(ShellQuote.Literal)) : null,
+            ["constraint"] = r.Constraint,
+            ["nodes"] = r.Nodes,
+            ["mem"] = r.Mem,
+            ["gpus_per_node"] = r.GpusPerNode,
+            ["system"] = r.System,
+            ["place"] = r.Place,
+            ["filesystems"] = r.Filesystems,
         };
         return Render(model);
     }
@@ -103,6 +132,10 @@ public sealed class JobScriptRenderer
             ["stage"] = stage.Name,
             ["account"] = cleanup.Account,
             ["partition"] = cleanup.Partition,
+            ["qos"] = cleanup.Qos,
+            ["constraint"] = cleanup.Constraint,
+            ["system"] = cleanup.System,
+            ["filesystems"] = cleanup.Filesystems,
             ["job_name"] = cleanup.JobName,
             ["after_stages"] = string.Join(", ", cleanup.AfterStages),
             ["paths_q"] = string.Join(" ", cleanup.Paths.Select(ShellQuote.Literal)),
@@ -145,9 +178,13 @@ public sealed class JobScriptRenderer
     private static string ContainerSetup(JobRuntime runtime)
     {
         var parts = new List<string>();
+        if (runtime.LarcvBaseDir is { Length: > 0 } || runtime.FlashmatchPath is { Length: > 0 })
+            parts.Add("unset which; ");
         if (runtime.LarcvBaseDir is { Length: > 0 })
-            parts.Add("unset which; source \"${SPINEPROD_LARCV_BASEDIR}/configure.sh\"; ");
-        if (runtime.Flashmatch)
+            parts.Add("source \"${SPINEPROD_LARCV_BASEDIR}/configure.sh\"; ");
+        if (runtime.FlashmatchPath is { Length: > 0 })
+            parts.Add("source \"${SPINEPROD_FLASHMATCH_PATH}/configure.sh\"; ");
+        else if (runtime.Flashmatch)
             parts.Add("source \"${FMATCH_BASEDIR}/configure.sh\"; ");
         return string.Concat(parts);
     }

@@ -73,7 +73,9 @@ public static class ResourceValues
         return new ResourceRequest
         {
             Walltime = walltime,
-            MemoryBytes = perCpu is long m ? m * Math.Max(1, r.CpusPerTask) : null,
+            // a task's memory: --mem of the whole task when the plan has it (0 = the whole node: none asked), else per CPU times CPUs
+            MemoryBytes = r.Mem is not null ? (ParseSlurmMemory(r.Mem) is long all && all > 0 ? all : null)
+                : perCpu is long m ? m * Math.Max(1, r.CpusPerTask) : null,
             Cpus = Math.Max(1, r.CpusPerTask),
             Gpus = r.Gpus,
             Account = r.Account,

@@ -26,7 +26,15 @@ public static class JobMetadata
             ["mem_per_cpu"] = r.MemPerCpu,
             ["time"] = r.Time,
             ["description"] = r.Description,
+            ["constraint"] = r.Constraint,
+            ["mem"] = r.Mem,
+            ["nodes"] = r.Nodes,
+            ["system"] = r.System,
+            ["place"] = r.Place,
+            ["filesystems"] = r.Filesystems,
+            ["site"] = stage.Site,
         };
+        var rt = stage.Runtime;
         return new JsonObject
         {
             // spine-prod's keys, in its order
@@ -36,6 +44,11 @@ public static class JobMetadata
             ["config"] = stage.ConfigArgument,
             ["original_config"] = stage.Config,
             ["applied_modifiers"] = new JsonArray(stage.ApplyMods.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            // spine-prod v0.8's container keys
+            ["larcv_path"] = rt?.LarcvPath,
+            ["flashmatch_path"] = rt?.FlashmatchPath,
+            ["spine_path"] = rt?.SpinePath,
+            ["cvmfs"] = rt?.Cvmfs ?? false,
             ["profile"] = stage.Profile,
             ["profile_config"] = profileConfig,
             ["num_files"] = numFiles,
@@ -53,6 +66,13 @@ public static class JobMetadata
             ["scheduler"] = submission.Scheduler,
             ["resubmit"] = submission.Resubmit,
             ["resolved_profile"] = stage.ResolvedProfile,
+            ["site"] = stage.Site,
+            ["spine_version"] = rt?.SpineVersion,
+            ["spine_command"] = rt is null ? null : new JsonArray(rt.SpineCommand.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            ["container"] = rt?.Container,
+            ["container_image"] = rt?.ContainerImage,
+            ["bind_paths"] = rt is null ? null : new JsonArray(rt.BindPaths.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            ["modules"] = rt is null ? null : new JsonArray(rt.Modules.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
             ["config_sha256"] = stage.ConfigSha256,
             ["sdk_version"] = context.SdkVersion,
             ["git_commit"] = context.GitCommit,

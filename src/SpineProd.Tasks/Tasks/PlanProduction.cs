@@ -21,6 +21,8 @@ public sealed class PlanProduction : SpineProdTask
     public string? MaxArraySize { get; set; }
     public string? MaxArraySizeSource { get; set; }
     public string Scheduler { get; set; } = "slurm";
+    /// <summary>The SDK's own profiles.yaml (sites for a profiles file without them).</summary>
+    public string? SdkProfilesFile { get; set; }
     [Required] public string RepoRoot { get; set; } = "";
     [Required] public string JobsDir { get; set; } = "";
     [Required] public string StateDir { get; set; } = "";
@@ -50,8 +52,8 @@ public sealed class PlanProduction : SpineProdTask
         var globals = BuildEngine is IBuildEngine6 e6
             ? new HashSet<string>(e6.GetGlobalProperties().Keys, StringComparer.OrdinalIgnoreCase)
             : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        if (Scheduler is not ("slurm" or "local"))
-            throw new SpineProdException("SPN1030", $"Scheduler must be slurm or local, not '{Scheduler}'.", ProjectFile, xml.PropertyLine("Scheduler"), 0);
+        if (Scheduler is not ("slurm" or "local" or "pbs"))
+            throw new SpineProdException("SPN1030", $"Scheduler must be slurm, pbs or local, not '{Scheduler}'.", ProjectFile, xml.PropertyLine("Scheduler"), 0);
         int? maxArray = null;
         if (!string.IsNullOrWhiteSpace(MaxArraySize))
             maxArray = int.TryParse(MaxArraySize, out int m) && m >= 1 ? m
@@ -93,6 +95,7 @@ public sealed class PlanProduction : SpineProdTask
             StateDirAcceptsUnownedLedger = StateDirAcceptsUnownedLedger,
             IntermediateDir = IntermediateDir,
             Scheduler = Scheduler,
+            SdkProfilesFile = string.IsNullOrWhiteSpace(SdkProfilesFile) ? null : SdkProfilesFile,
             Environment = ConfigTaskSupport.Environment(),
             Xml = xml,
         };
