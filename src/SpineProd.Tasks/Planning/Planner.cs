@@ -381,7 +381,7 @@ public sealed partial class Planner
             if (value.IndexOfAny(['\n', '\r']) >= 0)
                 throw Invalid("SPN1025", what == "OutputFile" ? outputSetting : outputDirSetting, $"{what} contains a newline");
 
-        var runtime = SiteRuntime.Resolve(n => S(n), site, catalog.DefaultSpineVersion, _request.ProductionDir, resources.Gpus);
+        var runtime = SiteRuntime.Resolve(n => S(n), site, catalog.DefaultSpineVersion, _request.ProductionDir, resources.Gpus, _dependencies.Add);
         var templateSetting = S("JobTemplate");
         string template = Path.GetFullPath(templateSetting.Value, _request.ProductionDir);
 

@@ -14,9 +14,13 @@ namespace SpineProd.Sites;
 /// </summary>
 public static partial class SiteRuntime
 {
-    /// <summary>Resolves the runtime; <paramref name="setting"/> reads a property with its origin (stage metadata, -p:).</summary>
+    /// <summary>
+    /// Resolves the runtime; <paramref name="setting"/> reads a property with its origin (stage
+    /// metadata, -p:). <paramref name="dependency"/> is told the folders whose contents decided
+    /// something (a SpinePath's bin/), so the plan is made again when they change.
+    /// </summary>
     public static JobRuntime Resolve(Func<string, SettingValue> setting, SiteDefinition site, string? defaultSpineVersion,
-        string productionDir, int gpus)
+        string productionDir, int gpus, Action<string>? dependency = null)
     {
         foreach (var name in new[] { "SpineCommand", "ContainerImage", "ContainerBindPaths", "ContainerCommand", "ContainerArgs", "SpinePath", "FlashmatchPath", "LarcvBaseDir", "Modules" })
             if (setting(name).Value.IndexOfAny(['\n', '\r', '\0']) >= 0)
@@ -40,6 +44,7 @@ public static partial class SiteRuntime
             throw Invalid("SPN1117", setting("FlashmatchPath"), $"FlashmatchPath '{setting("FlashmatchPath").Value}' has no configure.sh ({Path.Combine(flashmatchPath, "configure.sh")} does not exist); name the OpT0Finder folder that holds configure.sh");
 
         var command = SpineCommand(setting("SpineCommand"), setting("SpinePath"), spinePath);
+        if (spinePath is not null && Directory.Exists(Path.Combine(spinePath, "bin"))) dependency?.Invoke(Path.Combine(spinePath, "bin"));
 
         var containerSetting = setting("Container");
         string container = containerSetting.IsSet ? containerSetting.Value.ToLowerInvariant() : site.Container;
@@ -106,7 +111,7 @@ public static partial class SiteRuntime
         switch (r.Container)
         {
             case "singularity" or "apptainer":
-                words.Add(ShellQuote.AllowingEnvironment(r.ContainerCommand ?? r.Container));
+                words.Add(Word(r.ContainerCommand ?? r.Container));
                 words.Add("exec");
                 words.AddRange(r.ContainerArgs.Select(ShellQuote.Literal));
                 if (binds.Count > 0) { words.Add("--bind"); words.Add(ShellQuote.AllowingEnvironment(string.Join(",", binds))); }
@@ -114,7 +119,7 @@ public static partial class SiteRuntime
                 words.Add(ShellQuote.AllowingEnvironment(r.ContainerImage));
                 break;
             case "shifter":
-                words.Add(ShellQuote.AllowingEnvironment(r.ContainerCommand ?? r.Container));
+                words.Add(Word(r.ContainerCommand ?? r.Container));
                 var modules = new List<string>();
                 if (r.Gpus > 0) modules.Add("gpu");
                 if (r.Cvmfs) modules.Add("cvmfs");
@@ -148,6 +153,9 @@ public static partial class SiteRuntime
         if (File.Exists(Path.Combine(spinePath, "bin", "run.py"))) return ["python3", Path.Combine(spinePath, "bin", "run.py")];
         throw Invalid("SPN1114", spinePathSetting, $"SpinePath '{spinePathSetting.Value}' is not a SPINE checkout: it has neither bin/spine nor bin/run.py");
     }
+
+    /// <summary>A literal word, or one naming job environment variables when it has a $.</summary>
+    private static string Word(string value) => value.Contains('$') ? ShellQuote.AllowingEnvironment(value) : ShellQuote.Literal(value);
 
     private static string? Folder(SettingValue s, string productionDir) =>
         !s.IsSet ? null : s.Value.Contains('$') ? s.Value : Path.TrimEndingDirectorySeparator(Path.GetFullPath(s.Value, productionDir));
