@@ -59,12 +59,24 @@ public sealed class ScriptQuotingTests
         var larcv = Path.Combine(p.Dir, "lar cv `id` ;'q'");
         Directory.CreateDirectory(larcv);
         File.WriteAllText(Path.Combine(larcv, "configure.sh"), "");
+        // and an OpT0Finder folder and a SPINE checkout (SPN1117, SPN1114)
+        var flash = Path.Combine(p.Dir, "flash $(touch PWNED) 'q'");
+        Directory.CreateDirectory(flash);
+        File.WriteAllText(Path.Combine(flash, "configure.sh"), "");
+        var spine = Path.Combine(p.Dir, "spine `id` ;'q'");
+        Directory.CreateDirectory(Path.Combine(spine, "bin"));
+        File.WriteAllText(Path.Combine(spine, "bin", "spine"), "");
         p.Write($"""
                 <SpineCommand>python3 '{p.Dir}/spine $(touch PWNED) run.py' --flag='a;b' ${'$'}{'{'}SPINE_BASEDIR{'}'}/x</SpineCommand>
                 <Container>singularity</Container>
                 <ContainerImage>/images/my image `id`.sif</ContainerImage>
                 <LarcvBaseDir>{larcv}</LarcvBaseDir>
                 <Flashmatch>true</Flashmatch>
+                <FlashmatchPath>{flash}</FlashmatchPath>
+                <SpinePath>{spine}</SpinePath>
+                <ContainerArgs>--env 'A=$(touch PWNED) `id`'</ContainerArgs>
+                <ContainerBindPaths>/a b/`id`,/c;d</ContainerBindPaths>
+                <Cvmfs>true</Cvmfs>
                 <OutputDir>out dir 'q' `id`</OutputDir>
             """, """
                 <Stage Include="reco" Config="spine.yaml" Cleanup="out dir 'q' `id`" />
