@@ -14,8 +14,6 @@ namespace SpineProd.Report;
 /// </summary>
 public static class HtmlReport
 {
-    public static string FileIn(string stateDir) => Path.Combine(stateDir, "report.html");
-
     public static void Write(ReportModel model, string path) => AtomicFile.Write(path, Render(model));
 
     public static string Render(ReportModel m)

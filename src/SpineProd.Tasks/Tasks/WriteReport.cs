@@ -23,9 +23,9 @@ public sealed class WriteReport : SpineProdTask
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
         var schedulers = Schedulers.Factory(plan.StateDir, null, 0, null, ProjectFile);
         var model = ProductionReport.Make(plan, planDir, schedulers, ClusterTaskSupport.GitCommit(RepositoryRoot), e =>
-            Log.LogWarning(null, "SPN3023", null, StatusReport.StatusFile(plan), 0, 0, 0, 0,
+            Log.LogWarning(null, "SPN3023", null, Layout.ProductionLayout.Of(plan).StatusFile, 0, 0, 0, 0,
                 "status.json could not be written ({0}); the report is written all the same.", e.Message));
-        var file = string.IsNullOrEmpty(ReportFile) ? HtmlReport.FileIn(plan.StateDir) : Path.GetFullPath(ReportFile, Path.GetDirectoryName(ProjectFile)!);
+        var file = string.IsNullOrEmpty(ReportFile) ? Layout.ProductionLayout.Of(plan).ReportFile : Path.GetFullPath(ReportFile, Path.GetDirectoryName(ProjectFile)!);
         HtmlReport.Write(model, file);
         WrittenFile = file;
         foreach (var line in model.Summary(file)) Report(line);
