@@ -60,7 +60,7 @@ public sealed class ScriptQuotingTests
         Directory.CreateDirectory(larcv);
         File.WriteAllText(Path.Combine(larcv, "configure.sh"), "");
         // and an OpT0Finder folder and a SPINE checkout (SPN1117, SPN1114)
-        var flash = Path.Combine(p.Dir, "flash $(touch PWNED) 'q'");
+        var flash = Path.Combine(p.Dir, "flash `touch PWNED` ;'q' \"dq\"");
         Directory.CreateDirectory(flash);
         File.WriteAllText(Path.Combine(flash, "configure.sh"), "");
         var spine = Path.Combine(p.Dir, "spine `id` ;'q'");
