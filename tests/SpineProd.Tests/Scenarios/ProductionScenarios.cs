@@ -208,4 +208,24 @@ public abstract class ProductionScenarios
         Assert.True((bool)s.WaitFinished()["complete"]!);
         AssertEachArraySubmittedOnce(jobName, arrays: 2);
     }
+
+    /// <summary>
+    /// The server accepts the first array, its reply is lost, and the server goes down before it can
+    /// be asked: the Submit fails (nobody can know whether the array exists), and the next one, with
+    /// the server back, finds the array instead of sending it again.
+    /// </summary>
+    protected void An_unanswered_submission_that_cannot_be_checked_is_looked_up_by_the_next_Submit_and_never_sent_twice()
+    {
+        var (s, jobName) = TwoArrays("unanswered");
+        var shim = Under.Shim(s.Dir, "[ \"$n\" -eq 1 ] && echo lose-reply-and-server");
+        try { s.Fails("Submit", shim, ("SubmitRetries", "2")); }
+        finally { Under.StartServer(); }
+        Assert.Equal(1, SchedulerUnderTest.ShimCalls(s.Dir));         // the array whose fate is unknown was not sent again
+        Assert.Equal((1, 0), (Under.JobsNamed($"{jobName}_0"), Under.JobsNamed($"{jobName}_1")));
+
+        var next = s.Run("Submit").Output;
+        Assert.Contains("submitted 1 task(s) in 1 array(s)", next);
+        Assert.True((bool)s.WaitFinished()["complete"]!);
+        AssertEachArraySubmittedOnce(jobName, arrays: 2);
+    }
 }

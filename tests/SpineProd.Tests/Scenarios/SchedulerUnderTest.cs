@@ -68,7 +68,8 @@ public abstract class SchedulerUnderTest
     /// <summary>
     /// A copy of the submit command first on PATH that runs <paramref name="beforeCall"/> (bash, with
     /// $n the call's number) before each real call and, when it prints <c>lose-reply</c>, lets the
-    /// real command run and then answers as if the reply had been lost. Returns the shim's folder.
+    /// real command run and then answers as if the reply had been lost (<c>lose-reply-and-server</c>:
+    /// and the server goes down before anyone can ask it). Returns the shim's folder.
     /// </summary>
     public string Shim(string dir, string beforeCall)
     {
@@ -82,11 +83,12 @@ public abstract class SchedulerUnderTest
             echo call >> '{{count}}'
             n=$(wc -l < '{{count}}')
             what=$( {{beforeCall}} )
-            if [ "$what" = lose-reply ]; then
+            case "$what" in lose-reply*)
               '{{real}}' "$@" > /dev/null || exit
+              [ "$what" = lose-reply-and-server ] && { {{StopServerCommand}}; } >&2
               echo '{{LostReplyError}}' >&2
               exit 1
-            fi
+            esac
             exec '{{real}}' "$@"
             """);
         File.SetUnixFileMode(path, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
