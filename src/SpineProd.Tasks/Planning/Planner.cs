@@ -109,7 +109,11 @@ public sealed partial class Planner
                 if (stage.Metadata.TryGetValue(key, out var v) && v.Length > 0)
                     return new SettingValue(v.Trim(), stage.File, stage.LineOf(key), $"{key} of stage '{stage.Name}'");
         settings.TryGetValue(name, out var value);
-        return new SettingValue((value ?? "").Trim(), _request.ProductionFile, _request.Xml?.PropertyLine(propertyName) ?? 0, $"<{propertyName}>");
+        // A property set through its alias (<Ntasks> for MaxRunningTasks) is at the alias's line.
+        int line = _request.Xml?.PropertyLine(propertyName) ?? 0;
+        foreach (var alias in stageAliases)
+            if (line == 0) line = _request.Xml?.PropertyLine(alias) ?? 0;
+        return new SettingValue((value ?? "").Trim(), _request.ProductionFile, line, $"<{propertyName}>");
     }
 
     private SpineProdException Invalid(string code, SettingValue s, string message) =>
