@@ -96,6 +96,35 @@ public sealed class SpineProdV08Tests
         Assert.Contains($"input={p.StateDir}/reco/run_0001_reco.h5", File.ReadAllText(Path.Combine(p.StateDir, "ana", "run_0001_reco_spine.h5")));
     }
 
+    [Fact]
+    public void A_pipeline_stage_takes_set_and_output_options_and_a_bad_entry_is_at_its_YAML_line()
+    {
+        var p = new ScratchProduction("v08-pipeline");
+        p.Inputs(2);
+        var rel = p.RepoRelativeDir;
+        p.Write($"<Scheduler>local</Scheduler><SpineCommand>{TestDouble}</SpineCommand>", "");
+        var yaml = p.Pipeline($"""
+            stages:
+              - name: reco
+                config: {rel}/spine.yaml
+                files: [{rel}/inputs/*.root]
+                set: [io.loader.batch_size=2, base.iterations=5]
+                output_layout: folder
+                output_suffix: reco
+            """);
+
+        var outcome = p.BuildWithPipeline(yaml);
+
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
+        var stage = Assert.Single(ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json")).Stages);
+        Assert.Equal(["io.loader.batch_size=2", "base.iterations=5"], stage.SpineSet);
+        Assert.Equal(("folder", "reco"), (stage.OutputLayout, stage.OutputSuffix));
+
+        File.WriteAllText(yaml, File.ReadAllText(yaml).Replace("base.iterations=5", "base.iterations"));
+        var e = Assert.Single(p.BuildWithPipeline(yaml).Errors);
+        Assert.Equal(("SPN2070", yaml, 5), (e.Code, e.File, e.LineNumber));
+    }
+
     [Theory]
     [InlineData("<OutputLayout>tasks</OutputLayout>", "SPN1150")]
     [InlineData("<OutputLayout>task</OutputLayout><OutputFile>x.h5</OutputFile>", "SPN1152")]
