@@ -26,6 +26,7 @@ public sealed class ProductionFile
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
         "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout", "ReportFile",
         "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir", "TaskId", "RunStage", "RunRuntime", "LocalSpineCommand",
+        "RetryMaxAttempts", "RetryMemoryFactor", "RetryTimeFactor", "RetryFailedAttempts", "RetryMaxTime", "RetryMaxMemPerCpu",
     ];
 
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
