@@ -42,6 +42,8 @@ public sealed class SpineProdV08Tests
         var output = OutputOf(p, "run_0000_spine_generic_spine.h5");
         Assert.Contains("set=io.loader.batch_size=4\nset=base.iterations=10\nset=io.loader.shufle=false", output);
         Assert.Contains("--set io.loader.batch_size=4 --set base.iterations=10", output);
+        var metadata = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Directory.GetFiles(Path.Combine(p.Dir, "jobs"), "job_metadata.json", SearchOption.AllDirectories).Single()))!;
+        Assert.Equal(3, metadata["set_overrides"]!.AsArray().Count);
     }
 
     [Theory]
