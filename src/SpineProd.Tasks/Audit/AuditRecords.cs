@@ -39,7 +39,7 @@ public static class AuditRecords
                 ResolvedProfile = stage.ResolvedProfile,
                 Site = stage.Site,
                 SpineVersion = stage.Runtime?.SpineVersion,
-                ContainerImage = stage.Runtime?.ContainerImage,
+                ContainerImage = stage.Runtime?.ImageOrNull,
                 SpinePath = stage.Runtime?.SpinePath,
                 Arrays = arrays.Count(a => a.JobId is not null),
                 Tasks = arrays.Where(a => a.JobId is not null).Sum(a => Scheduler.ArraySpec.TryParse(a.ArraySpec, out var spec) ? spec.Indices.Count : 0),

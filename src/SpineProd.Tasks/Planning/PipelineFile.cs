@@ -33,6 +33,9 @@ public static class PipelineFile
         ["larcv_path"] = "LarcvBaseDir", ["cvmfs"] = "Cvmfs", ["bind_paths"] = "ContainerBindPaths",
         ["container_image"] = "ContainerImage", ["modules"] = "Modules", ["constraint"] = "Constraint",
         ["mem_per_node"] = "MemPerNode", ["gpus_per_node"] = "Gpus", ["queue"] = "Partition",
+        // spine-prod v0.8's --set, output options and preload, per stage.
+        ["set"] = "SpineSet", ["spine_set"] = "SpineSet", ["output_layout"] = "OutputLayout", ["output_suffix"] = "OutputSuffix",
+        ["preload"] = "Preload", ["download_cache_dir"] = "DownloadCacheDir",
     };
 
     public sealed record Result(List<StageRequest> Stages, List<SourceItem> Sources, List<SpnDiagnostic> Warnings);
@@ -106,7 +109,7 @@ public static class PipelineFile
                 }
             }
             // Relative paths are the repository root's, where spine-prod ran.
-            foreach (var pathKey in new[] { "Config", "LarcvBaseDir", "OutputDir", "OutputFile" })
+            foreach (var pathKey in new[] { "Config", "LarcvBaseDir", "OutputDir", "OutputFile", "DownloadCacheDir" })
                 if (metadata.TryGetValue(pathKey, out var relative) && relative.Length > 0)
                     metadata[pathKey] = Path.GetFullPath(relative, repoRoot);
             if (metadata.TryGetValue("Cleanup", out var cleanup))

@@ -25,6 +25,7 @@ public sealed class ProductionFile
         "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
         "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout", "ReportFile",
+        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir", "TaskId", "RunStage", "RunRuntime", "LocalSpineCommand",
         "RetryMaxAttempts", "RetryMemoryFactor", "RetryTimeFactor", "RetryFailedAttempts", "RetryMaxTime", "RetryMaxMemPerCpu",
         "Site", "SpineVersion", "SpinePath", "FlashmatchPath", "Cvmfs", "ContainerCommand", "ContainerArgs", "Modules",
         "Constraint", "MemPerNode",
@@ -37,6 +38,7 @@ public sealed class ProductionFile
         "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName", "OutputFile",
         "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "ApplyMods", "DependsOn", "Cleanup", "InputsFrom",
+        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir",
         "SpineVersion", "SpinePath", "FlashmatchPath", "Cvmfs", "ContainerCommand", "ContainerArgs", "Modules",
         "Constraint", "MemPerNode",
     ];

@@ -60,32 +60,3 @@ public sealed record SiteDefinition(
         Image?.Replace("{version}", spineVersion, StringComparison.Ordinal)
             .Replace("{version_dashes}", spineVersion.Replace('.', '-'), StringComparison.Ordinal);
 }
-
-/// <summary>What a stage's job runs, as recorded in plan.json, job_metadata.json and History.</summary>
-public sealed class RuntimePlan
-{
-    public string SpineVersion { get; set; } = "";
-    public List<string> SpineCommand { get; set; } = new();
-    public string Container { get; set; } = "";
-    public string? ContainerImage { get; set; }
-    public List<string> BindPaths { get; set; } = new();
-    public string? SpinePath { get; set; }
-    public string? LarcvPath { get; set; }
-    public string? FlashmatchPath { get; set; }
-    public bool Cvmfs { get; set; }
-    public List<string> Modules { get; set; } = new();
-
-    public static RuntimePlan From(Rendering.JobRuntime r) => new()
-    {
-        SpineVersion = r.SpineVersion,
-        SpineCommand = r.SpineCommand.ToList(),
-        Container = r.Container,
-        ContainerImage = r.Container == "none" ? null : r.ContainerImage,
-        BindPaths = r.Container == "none" ? new() : SiteRuntime.Split(r.ContainerBindPaths),
-        SpinePath = r.SpinePath,
-        LarcvPath = r.LarcvBaseDir,
-        FlashmatchPath = r.FlashmatchPath,
-        Cvmfs = r.Cvmfs,
-        Modules = r.Modules.ToList(),
-    };
-}

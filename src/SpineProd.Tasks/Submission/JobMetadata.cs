@@ -45,7 +45,7 @@ public static class JobMetadata
             ["original_config"] = stage.Config,
             ["applied_modifiers"] = new JsonArray(stage.ApplyMods.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
             // spine-prod v0.8's container keys
-            ["larcv_path"] = rt?.LarcvPath,
+            ["larcv_path"] = rt?.LarcvBaseDir,
             ["flashmatch_path"] = rt?.FlashmatchPath,
             ["spine_path"] = rt?.SpinePath,
             ["cvmfs"] = rt?.Cvmfs ?? false,
@@ -55,6 +55,12 @@ public static class JobMetadata
             ["num_chunks"] = 0,
             ["job_ids"] = new JsonArray(),
             ["output"] = stage.Output,
+            // spine-prod v0.8's keys: --set, the output options, and (ours) the preloaded downloads.
+            ["set_overrides"] = new JsonArray(stage.SpineSet.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
+            ["output_layout"] = stage.OutputLayout,
+            ["output_suffix"] = stage.OutputSuffix,
+            ["inputs_from_config"] = stage.InputsFromConfig,
+            ["downloads"] = new JsonArray(stage.Downloads.Select(d => (JsonNode?)new JsonObject { ["url"] = d.Url, ["sha256"] = d.Sha256, ["cached_file"] = d.CachedFile }).ToArray()),
             ["submitted"] = submission.Time.ToLocalTime().ToString("O"),
             ["command"] = context.Command,
             // provenance
@@ -70,8 +76,8 @@ public static class JobMetadata
             ["spine_version"] = rt?.SpineVersion,
             ["spine_command"] = rt is null ? null : new JsonArray(rt.SpineCommand.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
             ["container"] = rt?.Container,
-            ["container_image"] = rt?.ContainerImage,
-            ["bind_paths"] = rt is null ? null : new JsonArray(rt.BindPaths.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
+            ["container_image"] = rt?.ImageOrNull,
+            ["bind_paths"] = rt is null ? null : new JsonArray(rt.BindList.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
             ["modules"] = rt is null ? null : new JsonArray(rt.Modules.Select(m => (JsonNode?)JsonValue.Create(m)).ToArray()),
             ["config_sha256"] = stage.ConfigSha256,
             ["sdk_version"] = context.SdkVersion,
