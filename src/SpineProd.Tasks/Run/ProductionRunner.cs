@@ -30,6 +30,8 @@ public sealed class ProductionRunner
     public TimeSpan FirstPoll { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan MaxPoll { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>Ctrl-C: a wait ends within a second (running jobs go on; -t:Run again picks them up).</summary>
+    public CancellationToken Stop { get; init; }
 
     public RunOutcome Run()
     {
@@ -72,8 +74,14 @@ public sealed class ProductionRunner
                      $"{t.Pending - t.Blocked} pending, {t.Running} running, {t.Failed + t.Timeout + t.OutOfMemory} failed");
             if (Clock.UtcNow >= end)
                 throw new SpineProdException("SPN3018", $"{Plan.ProductionName} still has pending or running tasks after waiting {Timeout} (WaitTimeout); run -t:Run again to go on waiting", Plan.ProductionFile);
-            var left = end - Clock.UtcNow;
-            Clock.Sleep(interval < left ? interval : left);
+            var wake = Clock.UtcNow + (interval < end - Clock.UtcNow ? interval : end - Clock.UtcNow);
+            for (var now = Clock.UtcNow; now < wake; now = Clock.UtcNow)
+            {
+                if (Stop.IsCancellationRequested)
+                    throw new SpineProdException("SPN5032", $"{Plan.ProductionName}: Run was stopped while waiting; nothing more was submitted and the jobs sent go on running (-t:Run again picks them up, -t:Cancel stops them)", Plan.ProductionFile);
+                var slice = wake - now;
+                Clock.Sleep(slice < TimeSpan.FromSeconds(1) ? slice : TimeSpan.FromSeconds(1));
+            }
             interval = TimeSpan.FromTicks(Math.Min(MaxPoll.Ticks, (long)(interval.Ticks * 1.5)));
         }
     }

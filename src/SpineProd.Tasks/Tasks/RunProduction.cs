@@ -106,7 +106,7 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
             Plan = plan, PlanDir = planDir, Schedulers = schedulers, Submit = Send,
             Policy = new RetryPolicy(settings, SlurmPartitionLimits.Asking(ProcessRunner.Instance, plan.Scheduler)),
             Progress = m => Quietly(() => Report(m)),
-            FirstPoll = poll, Timeout = timeout,
+            FirstPoll = poll, Timeout = timeout, Stop = interruption.Token,
         };
         var outcome = runner.Run();
 
