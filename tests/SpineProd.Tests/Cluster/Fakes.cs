@@ -71,7 +71,8 @@ public sealed class FakeScheduler : IScheduler
         if (FailOnSubmission == Submitted.Count + 1)
             throw new SpineProdException(FailCode, "sbatch could not submit: Unable to contact slurm controller (connect failure)");
         Submitted.Add(request);
-        var id = (_next++).ToString();
+        // ids in the scheduler's own form (PBS: N[].server for an array, N.server for a plain job)
+        var id = Name != "pbs" ? (_next++).ToString() : $"{_next++}{(request.Tasks is null ? "" : "[]")}.fake";
         foreach (var i in request.Tasks?.Indices ?? [0])
         {
             var state = StateOf(request, i);

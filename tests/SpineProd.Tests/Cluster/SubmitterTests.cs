@@ -405,7 +405,7 @@ public sealed class SubmitterTests
         var outcome = Submitter(s).Submit(plan, dir);
 
         Assert.Equal(["101_0"], s.Cancelled);
-        Assert.Equal([("reco", "1"), ("ana", "0-0")], outcome.Arrays.Select(a => (a.Stage, a.ArraySpec)));
+        Assert.Equal([("reco", "1"), ("ana", "0")], outcome.Arrays.Select(a => (a.Stage, a.ArraySpec)));
         Assert.Equal("afterok:102", outcome.Arrays[1].Dependency);
         Assert.Contains(_log, l => l.Contains("blocked behind a failed upstream task"));
     }
