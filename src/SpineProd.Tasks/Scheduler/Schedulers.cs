@@ -62,4 +62,9 @@ public static class Schedulers
     }
 
     public static Func<string, IScheduler> Factory(string stateDir) => Factory(new SchedulerSettings { StateDir = stateDir });
+
+    /// <summary>The form before <see cref="SchedulerSettings"/> (kept so callers in flight still build).</summary>
+    public static Func<string, IScheduler> Factory(string stateDir, Action<string>? log, int localParallelism = 0, SlurmOptions? slurm = null, string? file = null,
+        CancellationToken stop = default) =>
+        Factory(new SchedulerSettings { StateDir = stateDir, Log = log, LocalParallelism = localParallelism, MaxAttempts = slurm?.MaxAttempts, Stop = stop }, file);
 }

@@ -1,5 +1,6 @@
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Layout;
 
 namespace SpineProd.Submission;
 
@@ -81,9 +82,6 @@ public sealed class ProductionState
     /// <summary>What the scheduler says of a cleanup job (null when it did not answer for it).</summary>
     public SchedulerTask? CleanupState(CleanupSubmission cleanup) => cleanup.JobId is null ? null : Snapshot.Find(cleanup.JobId, 0);
 
-    public static string MarkerDir(ProductionPlan plan, string stage) => Path.Combine(plan.StateDir, "markers", stage);
-    public static string MarkerPath(ProductionPlan plan, string stage, int task) => Path.Combine(MarkerDir(plan, stage), $"{task}.done");
-
     /// <summary>Reads each stage's chunk lists from its plan folder: line i of array a is task a.FirstTask + i.</summary>
     public static List<IReadOnlyList<string>> ReadInputs(string planDir, StagePlan stage)
     {
@@ -122,9 +120,9 @@ public sealed class ProductionState
         foreach (var stage in plan.Stages)
         {
             var inputs = ReadInputs(planDir, stage);
-            var markerDir = MarkerDir(plan, stage.Name);
+            var markerDir = ProductionLayout.Of(plan).MarkerDir(stage.Name);
             var markers = Directory.Exists(markerDir)
-                ? Directory.EnumerateFiles(markerDir, "*.done").Select(Path.GetFileNameWithoutExtension).ToHashSet()
+                ? Directory.EnumerateFiles(markerDir, "*" + ProductionLayout.MarkerSuffix).Select(Path.GetFileNameWithoutExtension).ToHashSet()
                 : new HashSet<string?>();
 
             // The latest submission that covered each task number.
@@ -146,7 +144,7 @@ public sealed class ProductionState
                     string? markerProblem = null;
                     if (markers.Contains(task.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                     {
-                        markerProblem = CheckMarker(MarkerPath(plan, stage.Name, task), info.Inputs);
+                        markerProblem = CheckMarker(ProductionLayout.Of(plan).Marker(stage.Name, task), info.Inputs);
                         if (markerProblem is null) { info.Status = TaskState.Completed; info.Detail = "completion marker"; }
                     }
                     if (latest.TryGetValue(task, out var l))

@@ -31,7 +31,7 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
     }
 
     /// <summary><c>logs/12[3].srv.OU</c> (and <c>.ER</c>): PBS's names under the job template's <c>-o logs/ -e logs/</c>.</summary>
-    public string LogFile(string jobName, string jobId, int index, bool error) => Path.Combine("logs", TaskId(jobId, index) + (error ? ".ER" : ".OU"));
+    public string LogFile(string jobName, string jobId, int index, bool error) => Path.Combine(Layout.ProductionLayout.Job.Logs, TaskId(jobId, index) + (error ? ".ER" : ".OU"));
 
     /// <summary>qsub's argument list for one part (its task set one <c>-J</c> range).</summary>
     public IReadOnlyList<string> CommandLine(JobRequest request) => ["qsub", .. PbsScheduler.QsubArgs(request)];

@@ -23,7 +23,7 @@ public sealed partial class SlurmDialect : ISchedulerDialect
 
     /// <summary><c>logs/&lt;job name&gt;_%A_%a.out</c> (and <c>.err</c>), as the job template's #SBATCH --output/--error say.</summary>
     public string LogFile(string jobName, string jobId, int index, bool error) =>
-        Path.Combine("logs", $"{jobName}_{jobId}_{index.ToString(CultureInfo.InvariantCulture)}.{(error ? "err" : "out")}");
+        Layout.ProductionLayout.Job.TaskLog("", jobName, jobId, index, error ? "err" : "out");
 
     string? ISchedulerDialect.Dependency(JobRequest request) => Dependency(request);
     IReadOnlyList<string> ISchedulerDialect.CommandLine(JobRequest request) => ["sbatch", .. SbatchArgs(request)];
