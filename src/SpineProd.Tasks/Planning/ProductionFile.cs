@@ -25,6 +25,7 @@ public sealed class ProductionFile
         "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
         "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout", "ReportFile",
+        "RetryMaxAttempts", "RetryMemoryFactor", "RetryTimeFactor", "RetryFailedAttempts", "RetryMaxTime", "RetryMaxMemPerCpu",
     ];
 
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
