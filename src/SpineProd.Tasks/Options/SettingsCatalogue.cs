@@ -117,9 +117,9 @@ public static class SettingsCatalogue
             PipelineKey: "larcv_basedir"),
         new("Flashmatch", PerStage, SettingType.Flag, "`true`: source `$FMATCH_BASEDIR/configure.sh` in the container (`true`/`false`, any case)",
             Default: "`false`", MSBuildDefault: "false", PipelineKey: "flashmatch"),
-        new("JobTemplate", PlanProperty, SettingType.Path, "The Scriban job template",
+        new("JobTemplate", PlanProperty, SettingType.Path, "The Scriban job template; a site's own must keep [the contract](#your-own-job-template-the-contract) (SPN0040–SPN0044)",
             Default: "the SDK's `templates/job.sbatch.scriban`", MSBuildDefault: "$(SpineProdTemplatesDir)job.sbatch.scriban"),
-        new("CleanupTemplate", PlanProperty, SettingType.Path, "The Scriban cleanup-job template",
+        new("CleanupTemplate", PlanProperty, SettingType.Path, "The Scriban cleanup-job template; the same contract as the job template",
             Default: "the SDK's `templates/cleanup.sbatch.scriban`", MSBuildDefault: "$(SpineProdTemplatesDir)cleanup.sbatch.scriban"),
 
         // ---- how stages connect: <Stage> metadata and pipeline keys only
@@ -151,6 +151,8 @@ public static class SettingsCatalogue
         new("SubmitRetries", P, SettingType.Count, "sbatch retries after transient errors (a whole number ≥ 0)", Default: "`5`", MSBuildDefault: "5"),
         new("ClusterQueryTimeout", P, SettingType.Duration, "How long Build waits for `scontrol show config` (a duration as above)", Default: "`5` (seconds)", MSBuildDefault: "5"),
         new("HistoryFormat", P, SettingType.Choice, "History: `table` or `json`", Default: "`table`", MSBuildDefault: "table", Choices: ["table", "json"]),
+        new("ReportFile", P, SettingType.Path, "Report: where the HTML page goes (relative to the production)",
+            Default: "`report.html` in the state folder", MSBuildDefault: "$(SpineProdStateDir)report.html"),
         new("ConfigRoot", P, SettingType.Path, "ResolveConfigs: resolve every config under this folder (relative to the current folder)"),
         new("ResolvedConfigDir", P, SettingType.Path, "ResolveConfigs: write one JSON result per config here"),
 

@@ -25,8 +25,8 @@ public static class Chunking
                 TaskCount = count,
                 FileCount = files,
                 ArraySpec = ArraySpec(count, stage.MaxRunningTasks),
-                Script = $"submit_chunk_{a}.sbatch",
-                ChunkFile = $"files_chunk_{a}.txt",
+                Script = Layout.ProductionLayout.Job.Script(a),
+                ChunkFile = Layout.ProductionLayout.Job.ChunkFile(a),
             });
         }
     }

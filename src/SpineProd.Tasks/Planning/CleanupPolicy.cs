@@ -52,7 +52,7 @@ internal sealed class CleanupPolicy
             stage.Plan.Cleanup = new CleanupPlan
             {
                 JobName = $"cleanup_{stage.Plan.JobName}",
-                Script = $"cleanup_{stage.Plan.Name}.sbatch",
+                Script = Layout.ProductionLayout.Job.CleanupScript(stage.Plan.Name),
                 Paths = paths,
                 AfterStages = downstream,
                 Account = stage.Plan.Resources.Account,
@@ -70,7 +70,7 @@ internal sealed class CleanupPolicy
 
     /// <summary>The production's bookkeeping folders: nothing inside them is ever removed by a cleanup.</summary>
     private List<string> BookkeepingFolders() =>
-        new[] { Path.Combine(_request.StateDir, "markers"), Path.Combine(_request.StateDir, "binlogs"), _request.IntermediateDir }
+        new Layout.ProductionLayout(_request.StateDir).Bookkeeping.Append(_request.IntermediateDir)
             .Select(Path.TrimEndingDirectorySeparator).ToList();
 
     /// <summary>Why a Cleanup path may not be removed (code and reason), or null when it may.</summary>

@@ -1,4 +1,3 @@
-using System.Text.RegularExpressions;
 using SpineProd.IO;
 using SpineProd.Rendering;
 
@@ -10,7 +9,7 @@ namespace SpineProd.Planning;
 /// production leaves every timestamp alone); files a previous, larger plan left are removed (only
 /// the plan's own file patterns, only in the plan's folder).
 /// </summary>
-internal sealed partial class PlanWriter
+internal sealed class PlanWriter
 {
     private readonly string _intermediateDir;
     private readonly List<string> _dependencies;
@@ -56,8 +55,8 @@ internal sealed partial class PlanWriter
             }
             foreach (var (relative, content) in stage.Config.FilesToWrite)
             {
-                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, "config", relative), content));
-                expected.Add("config/" + relative.Replace('\\', '/'));
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, Layout.ProductionLayout.Job.Config, relative), content));
+                expected.Add(Layout.ProductionLayout.Job.ConfigFile(relative));
             }
             RemoveStale(dir, expected);
         }
@@ -90,7 +89,7 @@ internal sealed partial class PlanWriter
         foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
         {
             string rel = Path.GetRelativePath(dir, file).Replace('\\', '/');
-            bool ours = StaleCandidate().IsMatch(rel) || rel.StartsWith("config/", StringComparison.Ordinal);
+            bool ours = Layout.ProductionLayout.Job.PlanFileName().IsMatch(rel) || rel.StartsWith(Layout.ProductionLayout.Job.Config + "/", StringComparison.Ordinal);
             if (ours && !expected.Contains(rel)) File.Delete(file);
         }
     }
@@ -99,7 +98,4 @@ internal sealed partial class PlanWriter
     {
         if (written) Interlocked.Increment(ref _written); else Interlocked.Increment(ref _unchanged);
     }
-
-    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
-    private static partial Regex StaleCandidate();
 }

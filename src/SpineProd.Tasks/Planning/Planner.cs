@@ -180,7 +180,7 @@ public sealed partial class Planner
             Config = config.DisplayName,
             ConfigArgument = config.ConfigArgument,
             ConfigSha256 = config.ResolvedSha256.Length > 0 ? config.ResolvedSha256 : null,
-            ConfigFiles = config.FilesToWrite.Keys.Select(k => "config/" + k).OrderBy(k => k, StringComparer.Ordinal).ToList(),
+            ConfigFiles = config.FilesToWrite.Keys.Select(Layout.ProductionLayout.Job.ConfigFile).OrderBy(k => k, StringComparer.Ordinal).ToList(),
             ApplyMods = mods.ToList(),
             Profile = profileName,
             ResolvedProfile = profile.Name,
@@ -208,7 +208,7 @@ public sealed partial class Planner
         var outputSetting = s["OutputFile"];
         string outputDir = outputDirSetting.IsSet ? Path.GetFullPath(outputDirSetting.Value, _request.StateDir)
             : outputSetting.IsSet ? Path.GetDirectoryName(Path.GetFullPath(outputSetting.Value, _request.StateDir))!
-            : Path.Combine(_request.StateDir, "output", multiStage ? stage.Name : "");
+            : new Layout.ProductionLayout(_request.StateDir).DefaultOutputDir(multiStage ? stage.Name : null);
         outputDir = Path.TrimEndingDirectorySeparator(outputDir);
         string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.StateDir) : Path.Combine(outputDir, jobName + ".h5");
         if (output.IndexOfAny(['\n', '\r']) >= 0) _problems.Stop("SPN1025", outputSetting, "OutputFile contains a newline");

@@ -1,5 +1,6 @@
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Layout;
 
 namespace SpineProd.Submission;
 
@@ -44,7 +45,7 @@ public sealed class TaskInfo
     /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
     public string? LogPath(string extension) =>
         StageSubmission is null || ArraySubmission?.JobId is null ? null
-            : Path.Combine(StageSubmission.JobFolder, "logs", $"{ArraySubmission.JobName}_{ArraySubmission.JobId}_{SubmittedIndex}.{extension}");
+            : ProductionLayout.Job.TaskLog(StageSubmission.JobFolder, ArraySubmission.JobName, ArraySubmission.JobId, SubmittedIndex, extension);
 
     /// <summary>"12_3": the task as squeue/sacct name it.</summary>
     public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{SubmittedIndex}";
@@ -79,9 +80,6 @@ public sealed class ProductionState
 
     /// <summary>What the scheduler says of a cleanup job (null when it did not answer for it).</summary>
     public SchedulerTask? CleanupState(CleanupSubmission cleanup) => cleanup.JobId is null ? null : Snapshot.Find(cleanup.JobId, 0);
-
-    public static string MarkerDir(ProductionPlan plan, string stage) => Path.Combine(plan.StateDir, "markers", stage);
-    public static string MarkerPath(ProductionPlan plan, string stage, int task) => Path.Combine(MarkerDir(plan, stage), $"{task}.done");
 
     /// <summary>Reads each stage's chunk lists from its plan folder: line i of array a is task a.FirstTask + i.</summary>
     public static List<IReadOnlyList<string>> ReadInputs(string planDir, StagePlan stage)
@@ -121,9 +119,9 @@ public sealed class ProductionState
         foreach (var stage in plan.Stages)
         {
             var inputs = ReadInputs(planDir, stage);
-            var markerDir = MarkerDir(plan, stage.Name);
+            var markerDir = ProductionLayout.Of(plan).MarkerDir(stage.Name);
             var markers = Directory.Exists(markerDir)
-                ? Directory.EnumerateFiles(markerDir, "*.done").Select(Path.GetFileNameWithoutExtension).ToHashSet()
+                ? Directory.EnumerateFiles(markerDir, "*" + ProductionLayout.MarkerSuffix).Select(Path.GetFileNameWithoutExtension).ToHashSet()
                 : new HashSet<string?>();
 
             // The latest submission that covered each task number.
@@ -145,7 +143,7 @@ public sealed class ProductionState
                     string? markerProblem = null;
                     if (markers.Contains(task.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                     {
-                        markerProblem = CheckMarker(MarkerPath(plan, stage.Name, task), info.Inputs);
+                        markerProblem = CheckMarker(ProductionLayout.Of(plan).Marker(stage.Name, task), info.Inputs);
                         if (markerProblem is null) { info.Status = TaskState.Completed; info.Detail = "completion marker"; }
                     }
                     if (latest.TryGetValue(task, out var l))

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using SpineProd.IO;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Layout;
 
 namespace SpineProd.Submission;
 
@@ -56,8 +57,6 @@ public sealed class StatusReport
     public Dictionary<(string Stage, int Array), StatusCounts> ByArray { get; } = new();
     public List<TaskInfo> Problems { get; } = new();
     public DateTimeOffset Time { get; init; } = DateTimeOffset.Now;
-
-    public static string StatusFile(ProductionPlan plan) => Path.Combine(plan.StateDir, "status.json");
 
     public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
@@ -172,7 +171,7 @@ public sealed class StatusReport
                     TaskStateKind.Completed => "done",
                     _ => t.RawState + (t.ExitCode is null ? "" : $" (exit {t.ExitCode})"),
                 };
-                lines.Add($"cleanup of {c.Stage}: job {c.JobId}, {what}  [log: {Path.Combine(c.JobFolder, "logs")}]");
+                lines.Add($"cleanup of {c.Stage}: job {c.JobId}, {what}  [log: {Path.Combine(c.JobFolder, ProductionLayout.Job.Logs)}]");
             }
         }
 
@@ -187,7 +186,7 @@ public sealed class StatusReport
                 var err = t.LogPath("err");
                 if (err is not null) lines.Add($"      log:    {err}");
             }
-            if (Problems.Count > maxProblems) lines.Add($"  ... and {Problems.Count - maxProblems} more (all in {StatusFile(plan)})");
+            if (Problems.Count > maxProblems) lines.Add($"  ... and {Problems.Count - maxProblems} more (all in {ProductionLayout.Of(plan).StatusFile})");
             lines.Add("Fix the cause, then Submit again: only these and never-submitted tasks are sent.");
             // The limits a resubmission can raise: the new script carries them, and tasks that ran the same
             // inputs under the earlier limits still count as resubmittable, not as new work.
@@ -275,6 +274,6 @@ public sealed class StatusReport
         };
     }
 
-    public void Write() => AtomicFile.Write(StatusFile(State.Plan), ToJson().ToJsonString(Ledger.ReadableJson));
+    public void Write() => AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, ToJson().ToJsonString(Ledger.ReadableJson));
 }
 
