@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using SpineProd.Options;
 using SpineProd.Profiles;
 
 namespace SpineProd.Planning;
@@ -26,62 +27,16 @@ internal static partial class StageResources
         var memory = s["MemPerCpu"];
         string? memoryText = memory.IsSet ? memory.Value : profile.MemPerCpu;
         if (memoryText is { Length: > 0 })
-            r.MemPerCpuBytes = TryParseMemory(memoryText, out long bytes) ? bytes
+            r.MemPerCpuBytes = SettingValues.TryParseMemory(memoryText, out long bytes) ? bytes
                 : Refuse<long>("SPN1025", memory, catalog, profile, $"MemPerCpu '{memoryText}' is not valid: expected a size such as 4g, 4000M or 8G (a number alone is MB)", problems);
         var time = s["Time"];
         string? timeText = time.IsSet ? time.Value : profile.Time;
         if (timeText is { Length: > 0 })
-            r.Walltime = TryParseTimeLimit(timeText, out var limit) ? limit
+            r.Walltime = SettingValues.TryParseTimeLimit(timeText, out var limit) ? limit
                 : Refuse<TimeSpan>("SPN1021", time, catalog, profile, $"Time '{timeText}' is not valid: expected minutes, MM:SS, H:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS, or a number with a unit (90m, 4h, 2d), more than zero and at most a year", problems);
         if (r.MemPerCpuBytes is null || r.Walltime is null)
             problems.Stop("SPN1303", "The profile gives no mem_per_cpu or time, and the production sets neither.", catalog.File, profile.Line);
         return r;
-    }
-
-    /// <summary>
-    /// A job's time limit: SLURM's forms (minutes; MM:SS; H:MM:SS; D-HH; D-HH:MM; D-HH:MM:SS) or a
-    /// number with a unit (<c>30s</c>, <c>90m</c>, <c>4h</c>, <c>2d</c>). More than zero, at most a year.
-    /// </summary>
-    public static bool TryParseTimeLimit(string value, out TimeSpan limit)
-    {
-        limit = default;
-        var m = TimePattern().Match(value.Trim());
-        if (!m.Success) return false;
-        long N(string group) => m.Groups[group].Success ? long.Parse(m.Groups[group].Value, CultureInfo.InvariantCulture) : 0;
-        try
-        {
-            if (m.Groups["n"].Success)
-            {
-                double n = double.Parse(m.Groups["n"].Value, CultureInfo.InvariantCulture);
-                limit = m.Groups["unit"].Value.ToLowerInvariant() switch
-                {
-                    "s" => TimeSpan.FromSeconds(n),
-                    "h" => TimeSpan.FromHours(n),
-                    "d" => TimeSpan.FromDays(n),
-                    _ => TimeSpan.FromMinutes(n), // m, min, and SLURM's bare number
-                };
-            }
-            else if (m.Groups["days"].Success)
-                limit = TimeSpan.FromDays(N("days")) + TimeSpan.FromHours(N("dh")) + TimeSpan.FromMinutes(N("dm")) + TimeSpan.FromSeconds(N("ds"));
-            else if (m.Groups["hh"].Success)
-                limit = TimeSpan.FromHours(N("hh")) + TimeSpan.FromMinutes(N("hm")) + TimeSpan.FromSeconds(N("hs"));
-            else
-                limit = TimeSpan.FromMinutes(N("mm")) + TimeSpan.FromSeconds(N("ms"));
-        }
-        catch (Exception e) when (e is OverflowException or ArgumentException) { return false; }
-        return limit > TimeSpan.Zero && limit <= TimeSpan.FromDays(366);
-    }
-
-    /// <summary>A memory size as SLURM reads it: <c>8g</c>, <c>4000M</c>, <c>512</c> (MB), K/M/G/T in powers of 1024, an optional B.</summary>
-    public static bool TryParseMemory(string value, out long bytes)
-    {
-        bytes = 0;
-        var m = MemoryPattern().Match(value.Trim());
-        if (!m.Success) return false;
-        long factor = m.Groups["unit"].Value.ToUpperInvariant() switch { "K" => 1L << 10, "G" => 1L << 30, "T" => 1L << 40, _ => 1L << 20 };
-        if (!long.TryParse(m.Groups["n"].Value, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n > long.MaxValue / factor) return false;
-        bytes = n * factor;
-        return bytes > 0;
     }
 
     /// <summary>Account, partition, qos: a word that is safe in any scheduler's directive.</summary>
@@ -113,9 +68,4 @@ internal static partial class StageResources
 
     [GeneratedRegex(@"^[A-Za-z0-9_.:+-]+$")]
     private static partial Regex SafeWord();
-    [GeneratedRegex(@"^(?<n>[0-9]+)(?<unit>[KMGTkmgt]?)[Bb]?$")]
-    private static partial Regex MemoryPattern();
-    // 90 (SLURM: minutes) | 90m | 1.5h | 2d | MM:SS | H:MM:SS | D-HH | D-HH:MM | D-HH:MM:SS
-    [GeneratedRegex(@"^(?:(?<n>\d+(?:\.\d+)?)\s*(?<unit>s|m|min|h|d)?|(?<days>\d+)-(?<dh>\d{1,2})(?::(?<dm>\d{1,2})(?::(?<ds>\d{1,2}))?)?|(?<hh>\d+):(?<hm>\d{1,2}):(?<hs>\d{1,2})|(?<mm>\d+):(?<ms>\d{1,2}))$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
-    private static partial Regex TimePattern();
 }

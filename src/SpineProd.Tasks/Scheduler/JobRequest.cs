@@ -68,6 +68,10 @@ public static class ResourceValues
         return $"{(bytes + (1L << 20) - 1) >> 20}M";
     }
 
+    /// <summary>A size as SLURM reads it (<c>4g</c>, <c>4000M</c>, <c>512</c> = MB): bytes, or null (<see cref="Options.SettingValues.TryParseMemory"/>).</summary>
+    public static long? ParseSlurmMemory(string? value) =>
+        value is not null && Options.SettingValues.TryParseMemory(value, out long bytes) ? bytes : null;
+
     /// <summary>The plan's resources of a stage as a neutral request (memory: per CPU times CPUs).</summary>
     public static ResourceRequest FromPlan(Planning.Resources r) => new()
     {

@@ -184,7 +184,7 @@ public sealed class StageResourcesTests
     [InlineData(" 4 H ", 4 * 3600)]
     public void Time_limits_in_SLURM_s_forms_and_with_units(string text, long seconds)
     {
-        Assert.True(StageResources.TryParseTimeLimit(text, out var t), text);
+        Assert.True(SpineProd.Options.SettingValues.TryParseTimeLimit(text, out var t), text);
         Assert.Equal(TimeSpan.FromSeconds(seconds), t);
     }
 
@@ -196,7 +196,7 @@ public sealed class StageResourcesTests
     [InlineData("2 hours")]
     [InlineData("4:00:00:00")]
     [InlineData("-1")]
-    public void Not_a_time_limit(string text) => Assert.False(StageResources.TryParseTimeLimit(text, out _), text);
+    public void Not_a_time_limit(string text) => Assert.False(SpineProd.Options.SettingValues.TryParseTimeLimit(text, out _), text);
 
     [Theory]
     [InlineData("4g", 4L << 30)]
@@ -209,7 +209,7 @@ public sealed class StageResourcesTests
     [InlineData("0", null)]
     [InlineData("99999999999T", null)]
     public void Memory_sizes_become_bytes(string text, long? bytes) =>
-        Assert.Equal(bytes, StageResources.TryParseMemory(text, out long b) ? b : null);
+        Assert.Equal(bytes, SpineProd.Options.SettingValues.TryParseMemory(text, out long b) ? b : null);
 
     [Fact]
     public void Settings_beat_the_profile_and_the_detector_gives_the_account()

@@ -40,7 +40,7 @@ public sealed class PipelineTests
         Assert.Equal(["ana"], cleanup.AfterStages);
         Assert.Equal([Path.Combine(p.StateDir, "reco")], cleanup.Paths);
         var script = File.ReadAllText(Path.Combine(p.PlanDir, "reco", cleanup.Script));
-        Assert.Contains("#SBATCH --mem-per-cpu=1G", script);
+        Assert.Contains("#SBATCH --mem-per-cpu=1g", script);
         Assert.Contains("#SBATCH --time=0:10:00", script);
         Assert.Contains("#SBATCH --partition=milano", script);   // from defaults.cleanup_profile, not hard-coded
         Assert.True(File.Exists(Path.Combine(p.PlanDir, "stages.mmd")));
