@@ -127,6 +127,22 @@ public sealed class SettingsCatalogueTests
         Assert.Equal("SpineConfig", SettingsCatalogue.PipelineKeys["config"]);
     }
 
+    [Fact]
+    public void The_run_time_checks_every_build_makes_are_of_catalogue_properties_of_a_checked_type()
+    {
+        var targets = XDocument.Load(Repo.Path_("sdk", "SpineProd.Sdk", "build", "SpineProd.Options.targets"));
+        var check = targets.Descendants().Single(e => e.Name.LocalName == "CheckOptions");
+        var names = check.Attributes().Select(a => a.Name.LocalName).Where(n => n is not ("ProjectFile" or "Condition")).ToList();
+        Assert.NotEmpty(names);
+        foreach (var name in names)
+        {
+            var s = SettingsCatalogue.Find(name);
+            Assert.True(s is { IsProperty: true }, $"CheckOptions checks {name}, which the catalogue does not have");
+            Assert.Contains(s!.Type, new[] { SettingType.Flag, SettingType.Duration, SettingType.Count });
+            Assert.Equal($"$({name})", check.Attribute(name)!.Value);
+        }
+    }
+
     // ------------------------------------------------------------ what the catalogue makes
 
     internal static string SettingsTargetsText()
