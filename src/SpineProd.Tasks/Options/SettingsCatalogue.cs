@@ -36,10 +36,11 @@ public enum SettingType
 
 /// <summary>One setting of a production: its name, where it can be written, its values, default and meaning.</summary>
 /// <param name="Default">The default as the README states it (Markdown); empty when there is none.</param>
-/// <param name="MSBuildDefault">The literal default the SDK's props/targets set (<c>Condition="'$(X)' == ''"</c>), if any.</param>
+/// <param name="MSBuildDefault">The literal default the SDK's props/targets set (<c>Condition="'$(X)' == ''"</c>), if any; several, in file order, one a line.</param>
 /// <param name="PipelineKey">The key of a spine-prod pipeline YAML stage that sets it.</param>
 /// <param name="Aliases">Other names for it (properties and stage metadata alike), e.g. spine-prod's <c>Ntasks</c>.</param>
 /// <param name="StageAliases">Names only stage metadata may use, e.g. <c>Config</c> for SpineConfig.</param>
+/// <param name="PipelineAliases">Other pipeline keys for it (spine-prod's own spelling next to ours).</param>
 public sealed record Setting(
     string Name,
     SettingPlace Places,
@@ -50,7 +51,8 @@ public sealed record Setting(
     string? PipelineKey = null,
     string[]? Aliases = null,
     string[]? StageAliases = null,
-    string[]? Choices = null)
+    string[]? Choices = null,
+    string[]? PipelineAliases = null)
 {
     public bool IsProperty => Places.HasFlag(SettingPlace.Property);
     public bool IsStageMetadata => Places.HasFlag(SettingPlace.Stage);
@@ -122,6 +124,17 @@ public static class SettingsCatalogue
         new("CleanupTemplate", PlanProperty, SettingType.Path, "The Scriban cleanup-job template; the same contract as the job template",
             Default: "the SDK's `templates/cleanup.sbatch.scriban`", MSBuildDefault: "$(SpineProdTemplatesDir)cleanup.sbatch.scriban"),
 
+        new("SpineSet", PerStage, SettingType.Text, "SPINE's `--set KEY=VALUE` overrides, `;`-separated (`io.loader.batch_size=4;base.iterations=100`; on the command line `'-p:SpineSet=\"a=1;b=2\"'`): passed to SPINE in every job and applied to the config SpineProd resolves and records; no whitespace or quotes (SPN2070); a key the config lacks is a warning (SPN2071)",
+            PipelineKey: "set", PipelineAliases: ["spine_set"]),
+        new("OutputLayout", PerStage, SettingType.Text, "How SPINE is told where to write: `file` (`-o OutputFile`, any SPINE), `folder` (`--output-dir OutputDir --output-suffix OutputSuffix`) or `task` (spine-prod v0.8's per-task folders `OutputDir/task_<N>/{output,logs,inputs.txt}`); `folder` and `task` need SPINE ≥ 0.15.3",
+            Default: "`file`", PipelineKey: "output_layout"),
+        new("OutputSuffix", PerStage, SettingType.Text, "`OutputLayout` `folder`/`task`: SPINE's `--output-suffix` (outputs are `<input stem>_<suffix>.h5`)",
+            Default: "the stem of the config SPINE is given", PipelineKey: "output_suffix"),
+        new("Preload", PerStage, SettingType.Flag, "Submit (and RunTask) fetch every `!download` of the configs into `DownloadCacheDir` on the submit host and verify its sha256 first; `false` leaves it to SPINE on the node",
+            Default: "`true`", PipelineKey: "preload"),
+        new("DownloadCacheDir", PerStage, SettingType.Path, "The download cache (shared with the compute nodes); jobs get it as `SPINE_CACHE_DIR`",
+            Default: "`$SPINE_CACHE_DIR`, else `.cache/weights/` at `SpineProdRoot`", MSBuildDefault: "$(SPINE_CACHE_DIR)\n$(SpineProdRoot).cache/weights/", PipelineKey: "download_cache_dir"),
+
         // ---- how stages connect: <Stage> metadata and pipeline keys only
         new("DependsOn", StageOnly, SettingType.Text, "Stages this stage waits for (`;`- or `,`-separated)", PipelineKey: "depends_on"),
         new("InputsFrom", StageOnly, SettingType.Text, "Stages whose planned outputs are this stage's inputs (also a DependsOn)", PipelineKey: "inputs_from"),
@@ -132,7 +145,8 @@ public static class SettingsCatalogue
         new("JobsDir", P, SettingType.Path, "Where job folders and production state go",
             Default: "`jobs/` at `SpineProdRoot`", MSBuildDefault: "$(SpineProdRoot)jobs/"),
         new("SpineProdRoot", P, SettingType.Path, "The production's root: `jobs/`, the audit binlogs' staging folder, and where configs and pipeline paths are also looked for",
-            Default: "folder of the nearest `global.json` above, else the production's folder"),
+            Default: "folder of the nearest `global.json` above, else the production's folder",
+            MSBuildDefault: "$([MSBuild]::GetDirectoryNameOfFileAbove('$(MSBuildProjectDirectory)', 'global.json'))\n$(MSBuildProjectDirectory)"),
         new("SpineProdStateDir", P, SettingType.Path, "The production's state folder (ledger, markers, lock, audit journal, default outputs); the hash is of the production's path in the repository, see [Submitting](#submitting-status-resubmission)",
             Default: "`$(JobsDir)<production>-<hash>/`", MSBuildDefault: "$(JobsDir)$(_SpineProdIdentity)/"),
         new("Scheduler", P, SettingType.Choice, "`slurm` or `local` (run the jobs on this machine)",
@@ -165,6 +179,10 @@ public static class SettingsCatalogue
             Default: "the partition's limit"),
         new("RetryMaxMemPerCpu", P, SettingType.Memory, "Run: the most memory per CPU a retry may ask for (a size, `16g`); the partition's own `MaxMemPerCPU` is never passed either",
             Default: "the partition's limit"),
+        new("TaskId", P, SettingType.Text, "RunTask: the task to run here (the number Status and Preview show)"),
+        new("RunStage", P, SettingType.Text, "RunTask: the stage of a multi-stage production", Default: "the only stage"),
+        new("RunRuntime", P, SettingType.Text, "RunTask: `container` (as the batch job) or `local` (SPINE installed here, run as `LocalSpineCommand`)", Default: "`container`"),
+        new("LocalSpineCommand", P, SettingType.Text, "RunTask `-p:RunRuntime=local`: the SPINE command", Default: "`spine`"),
         new("ConfigRoot", P, SettingType.Path, "ResolveConfigs: resolve every config under this folder (relative to the current folder)"),
         new("ResolvedConfigDir", P, SettingType.Path, "ResolveConfigs: write one JSON result per config here"),
 
@@ -198,6 +216,7 @@ public static class SettingsCatalogue
     public static readonly IReadOnlyList<Setting> PlanSettings = All.Where(s => s.IsPlanSetting).ToArray();
 
     /// <summary>Pipeline YAML stage key → the setting's name (as &lt;Stage&gt; metadata).</summary>
-    public static readonly IReadOnlyDictionary<string, string> PipelineKeys =
-        All.Where(s => s.PipelineKey is not null).ToDictionary(s => s.PipelineKey!, s => s.Name, StringComparer.Ordinal);
+    public static readonly IReadOnlyDictionary<string, string> PipelineKeys = All
+        .SelectMany(s => (s.PipelineKey is null ? [] : new[] { s.PipelineKey }).Concat(s.PipelineAliases ?? []).Select(k => (Key: k, s.Name)))
+        .ToDictionary(x => x.Key, x => x.Name, StringComparer.Ordinal);
 }

@@ -7,7 +7,8 @@ public static class Chunking
     public static void Chunk(StagePlan stage, int maxArraySize)
     {
         // In long: FilesPerTask and MaxArraySize may be as large as int allows.
-        stage.TaskCount = (int)(((long)stage.FileCount + stage.FilesPerTask - 1) / stage.FilesPerTask);
+        // A stage whose config names its inputs is one task.
+        stage.TaskCount = stage.InputsFromConfig ? 1 : (int)(((long)stage.FileCount + stage.FilesPerTask - 1) / stage.FilesPerTask);
         stage.ArraySize = maxArraySize;
         int arrays = (int)(((long)stage.TaskCount + maxArraySize - 1) / maxArraySize);
         stage.Arrays = new List<ArrayPlan>(arrays);

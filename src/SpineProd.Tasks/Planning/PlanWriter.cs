@@ -39,7 +39,8 @@ internal sealed class PlanWriter
             // disk dominates for large productions).
             Parallel.ForEach(stage.Plan.Arrays, array =>
             {
-                var chunk = stage.Inputs.ChunkList(array.FirstTask * stage.Plan.FilesPerTask, array.FileCount, stage.Plan.FilesPerTask);
+                // A stage whose config names its inputs has one task with no inputs of ours: an empty line.
+                var chunk = stage.Plan.InputsFromConfig ? "\n"u8.ToArray() : stage.Inputs.ChunkList(array.FirstTask * stage.Plan.FilesPerTask, array.FileCount, stage.Plan.FilesPerTask);
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), chunk));
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.Script), renderer.Render(plan, stage.Plan, array, stage.Runtime)));
             });

@@ -116,7 +116,9 @@ public sealed partial class Planner
                 ? $"Stage '{stage.Name}' has no Config (and the production sets no <SpineConfig>)."
                 : "The production sets no <SpineConfig>: name the SPINE config to run (e.g. ../infer/icarus/latest).", stage.File, stage.Line);
         var mods = JobConfigResolver.SplitModifierSpecs(s["ApplyMods"].Value);
-        var config = _problems.Catch(() => JobConfigResolver.Resolve(configSetting.Value, mods, _request.ProductionDir, _request.RepoRoot, _request.Environment), configSetting);
+        var spineArgs = _problems.Catch(() => SpineArgumentSettings.Read(s.AsFunc()));
+        var config = _problems.Catch(() => JobConfigResolver.Resolve(configSetting.Value, mods, _request.ProductionDir, _request.RepoRoot, _request.Environment,
+            spineArgs.Set, spineArgs.SetAt.File, spineArgs.SetAt.Line), configSetting);
         _dependencies.AddRange(config.Dependencies);
         _problems.AddRange(config.Warnings);
         Messages.AddRange(config.Messages.Select(m => $"{stage.Name}: {m}"));
@@ -163,13 +165,16 @@ public sealed partial class Planner
         Lap($"read {stage.Name}");
         var list = inputs.Check(stage.Name, raw);
         Lap($"check {stage.Name}");
+        // No Source or SourceList at all (not an empty list, not a glob that matched nothing): the
+        // config names the inputs, as spine-prod >= 0.6 runs it, as one task.
+        bool fromConfig = list.Count == 0 && !inputs.Declares(stage, multiStage) && SpineArgumentSettings.ConfigNamesInputs(config.Config);
         if (taskCount is int n) filesPerTask = Chunking.FilesPerTaskFor(list.Count, n);
-        if (list.Count == 0 && !_problems.HasErrors)
+        if (list.Count == 0 && !fromConfig && !_problems.HasErrors)
             _problems.Stop("SPN1010", multiStage
                 ? stage.File.EndsWith(".spineproj", StringComparison.OrdinalIgnoreCase) || stage.File == _request.ProductionFile
                     ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
                     : $"Stage '{stage.Name}' has no inputs: give it 'files:' (paths or globs, relative to the repository root), 'source_list:', or 'inputs_from:' an upstream stage."
-                : "The production has no inputs: add <Source Include=\"...\"/> (files or globs) or <SourceList Include=\"list.txt\"/> items (or the lists are empty).",
+                : "The production has no inputs: add <Source Include=\"...\"/> (files or globs) or <SourceList Include=\"list.txt\"/> items (or the lists are empty), or name them in the config (io.loader.dataset.file_keys, or SpineSet=io.loader.dataset.file_keys=[...]).",
                 stage.File, stage.Line);
 
         var stagePlan = new StagePlan
@@ -193,7 +198,11 @@ public sealed partial class Planner
             FileCount = list.Count,
             FilesPerTask = filesPerTask,
             MaxRunningTasks = throttle,
+            Runtime = runtime,
+            Template = template,
         };
+        _problems.Catch(() => { spineArgs.ApplyTo(stagePlan, fromConfig, config.ConfigArgument, s.AsFunc()); return 0; });
+        stagePlan.Downloads = _problems.Catch(() => SpineProd.Downloads.ConfigDownloads.Plan(config.Config, s.AsFunc()));
         Chunking.Chunk(stagePlan, maxArraySize);
         return new PlannedStage(stage, stagePlan, list, runtime, config, template, cleanupTemplate);
     }

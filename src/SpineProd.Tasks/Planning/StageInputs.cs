@@ -109,12 +109,21 @@ internal sealed class StageInputs
             _problems.Warn("SPN1012", $"Glob '{item.FullPath}' matched no file.", declaredIn, item.Line);
     }
 
-    /// <summary>The files a stage will write: SPINE's split_output names, &lt;output dir&gt;/&lt;input stem&gt;_&lt;output stem&gt;.h5.</summary>
+    /// <summary>The files a stage will write: SPINE's split_output names (<see cref="SpineArgumentSettings.PlannedOutput"/>).</summary>
     public static IEnumerable<string> PlannedOutputs(PlannedStage stage)
     {
-        string suffix = "_" + Path.GetFileNameWithoutExtension(stage.Plan.Output) + ".h5";
         for (int i = 0; i < stage.Inputs.Count; i++)
-            yield return Path.Combine(stage.Plan.OutputDir, Path.GetFileNameWithoutExtension(stage.Inputs[i]) + suffix);
+            yield return SpineArgumentSettings.PlannedOutput(stage.Plan, i / stage.Plan.FilesPerTask, stage.Inputs[i]);
+    }
+
+    /// <summary>Whether the stage names any inputs itself: Source/SourceList items (also globs that matched nothing), or InputsFrom.</summary>
+    public bool Declares(StageRequest stage, bool multiStage)
+    {
+        if (StageSettings.SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")).Count > 0) return true;
+        if (_request.Sources.Any(s => s.Stage == stage.Name || (string.IsNullOrEmpty(s.Stage) && (!multiStage || _request.Stages.Count <= 1 || _request.Stages[0].Name == stage.Name))))
+            return true;
+        // Items MSBuild expanded to nothing (a glob that matched no file) still declare inputs.
+        return _request.PipelineFile is null && _request.Xml is { } xml && (xml.ItemPatterns("Source").Any() || xml.ItemPatterns("SourceList").Any());
     }
 
     private void ReadSourceList(string path, string declaredIn, int itemLine, InputStore into)

@@ -36,9 +36,16 @@ public sealed class StageSettings
                         return new SettingValue(v.Trim(), _stage.File, _stage.LineOf(key), $"{key} of stage '{_stage.Name}'");
             if (!setting.IsProperty) return new SettingValue("", _stage?.File, _stage?.Line ?? 0, $"stage '{_stage?.Name}'");
             settings.TryGetValue(name, out var value);
-            return new SettingValue((value ?? "").Trim(), _request.ProductionFile, _request.Xml?.PropertyLine(name) ?? 0, $"<{name}>");
+            // A property set through its alias (<Ntasks> for MaxRunningTasks) is at the alias's line.
+            int line = _request.Xml?.PropertyLine(name) ?? 0;
+            foreach (var alias in setting.AllAliases)
+                if (line == 0) line = _request.Xml?.PropertyLine(alias) ?? 0;
+            return new SettingValue((value ?? "").Trim(), _request.ProductionFile, line, $"<{name}>");
         }
     }
+
+    /// <summary>The settings as the (name, aliases) function the SPINE-argument and download steps take; the catalogue knows the aliases.</summary>
+    public Func<string, string[], SettingValue> AsFunc() => (name, _) => this[name];
 
     /// <summary>A stage's list metadata (DependsOn, InputsFrom, Cleanup): ';' or ',' separated.</summary>
     public static List<string> SplitList(string? value) =>
