@@ -120,9 +120,9 @@ public static class SettingsCatalogue
         new("Flashmatch", PerStage, SettingType.Flag, "`true`: source `$FMATCH_BASEDIR/configure.sh` in the container (`true`/`false`, any case)",
             Default: "`false`", MSBuildDefault: "false", PipelineKey: "flashmatch"),
         new("JobTemplate", PlanProperty, SettingType.Path, "The Scriban job template; a site's own must keep [the contract](#your-own-job-template-the-contract) (SPN0040–SPN0044)",
-            Default: "the SDK's `templates/job.sbatch.scriban`", MSBuildDefault: "$(SpineProdTemplatesDir)job.sbatch.scriban"),
+            Default: "the scheduler's own (its targets file sets it): the SDK's `templates/job.sbatch.scriban` (slurm, local) or `templates/job.pbs.scriban` (pbs)"),
         new("CleanupTemplate", PlanProperty, SettingType.Path, "The Scriban cleanup-job template; the same contract as the job template",
-            Default: "the SDK's `templates/cleanup.sbatch.scriban`", MSBuildDefault: "$(SpineProdTemplatesDir)cleanup.sbatch.scriban"),
+            Default: "the scheduler's own: `templates/cleanup.sbatch.scriban` (slurm, local) or `templates/cleanup.pbs.scriban` (pbs)"),
 
         new("SpineSet", PerStage, SettingType.Text, "SPINE's `--set KEY=VALUE` overrides, `;`-separated (`io.loader.batch_size=4;base.iterations=100`; on the command line `'-p:SpineSet=\"a=1;b=2\"'`): passed to SPINE in every job and applied to the config SpineProd resolves and records; no whitespace or quotes (SPN2070); a key the config lacks is a warning (SPN2071)",
             PipelineKey: "set", PipelineAliases: ["spine_set"]),
@@ -149,8 +149,8 @@ public static class SettingsCatalogue
             MSBuildDefault: "$([MSBuild]::GetDirectoryNameOfFileAbove('$(MSBuildProjectDirectory)', 'global.json'))\n$(MSBuildProjectDirectory)"),
         new("SpineProdStateDir", P, SettingType.Path, "The production's state folder (ledger, markers, lock, audit journal, default outputs); the hash is of the production's path in the repository, see [Submitting](#submitting-status-resubmission)",
             Default: "`$(JobsDir)<production>-<hash>/`", MSBuildDefault: "$(JobsDir)$(_SpineProdIdentity)/"),
-        new("Scheduler", P, SettingType.Choice, "`slurm` or `local` (run the jobs on this machine)",
-            Default: "`slurm`", MSBuildDefault: "slurm", Choices: ["slurm", "local"]),
+        new("Scheduler", P, SettingType.Choice, "`slurm`, `pbs` (PBS Pro / OpenPBS) or `local` (run the jobs on this machine); see [Schedulers](#schedulers)",
+            Default: "`slurm`", MSBuildDefault: "slurm", Choices: ["slurm", "pbs", "local"]),
         new("PipelineFile", P, SettingType.Path, "A spine-prod pipeline YAML to run as stages (`-p:` relative to the current folder)"),
 
         // ---- Submit, Status, History, ResolveConfigs

@@ -259,6 +259,21 @@ public sealed class SpineProdV08Tests
     }
 
     [Fact]
+    public void Run_preloads_before_it_submits_as_Submit_does()
+    {
+        var weights = System.Security.Cryptography.RandomNumberGenerator.GetBytes(10_000);
+        using var server = new FileServer(weights);
+        var p = Production("preload-run", "<DownloadCacheDir>cache</DownloadCacheDir>");
+        File.WriteAllText(Path.Combine(p.Dir, "spine.yaml"), $"io:\n  loader:\n    batch_size: 1\nmodel:\n  weight_path: !download {server.Url("w.ckpt")}\n");
+
+        var outcome = p.Build("Run");
+
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
+        Assert.Equal(1, server.Requests);
+        Assert.Contains($"cache={p.Dir}/cache", OutputOf(p, "run_0002_spine_generic_spine.h5"));
+    }
+
+    [Fact]
     public void A_wrong_checksum_or_an_unreachable_URL_is_an_SPN_error_before_anything_is_submitted()
     {
         using var server = new FileServer([1, 2, 3]);
