@@ -72,6 +72,8 @@ internal sealed class PlanFixture
     public PlanRequest Request() => new()
     {
         ProductionFile = ProductionFile,
+        // The SDK's sites: this profiles file, as spine-prod's, has none.
+        SdkProfilesFile = Repo.Path_("templates", "profiles.yaml"),
         RepoRoot = Dir,
         Settings = Settings,
         GlobalProperties = Globals,

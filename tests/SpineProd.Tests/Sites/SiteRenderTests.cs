@@ -60,7 +60,7 @@ public sealed class SiteRenderTests
         Assert.Contains("#SBATCH --account=neutrino:ml-dev\n", s);   // the generic detector's account
         Assert.Contains("#SBATCH --partition=ampere\n", s);
         Assert.Contains("#SBATCH --gpus=1\n", s);
-        Assert.Contains("#SBATCH --mem-per-cpu=8g\n", s);
+        Assert.Contains("#SBATCH --mem-per-cpu=8G\n", s);
         Assert.DoesNotContain("--qos", s);
         Assert.DoesNotContain("--constraint", s);
         Assert.DoesNotContain("--gpus-per-node", s);
@@ -84,7 +84,7 @@ public sealed class SiteRenderTests
         Assert.Contains("#SBATCH --nodes=1\n", s);
         Assert.Contains("#SBATCH --gpus-per-node=1\n", s);
         Assert.Contains("#SBATCH --cpus-per-task=16\n", s);
-        Assert.Contains("#SBATCH --mem=54g\n", s);
+        Assert.Contains("#SBATCH --mem=54G\n", s);
         Assert.DoesNotContain("--partition", s);
         Assert.DoesNotContain("--mem-per-cpu", s);
         Assert.DoesNotContain("#SBATCH --gpus=", s);
