@@ -51,6 +51,8 @@ public sealed record SchedulerTask(
     string? Comment = null)
 {
     public bool IsLive => Kind is TaskStateKind.Pending or TaskStateKind.Running;
+    /// <summary>What this run used and asked for (null: the scheduler did not say).</summary>
+    public TaskUsage? Usage { get; init; }
 }
 
 /// <summary>What a whole-production query returned: one batched answer, never one call per job.</summary>
