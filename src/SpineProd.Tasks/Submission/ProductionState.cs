@@ -43,8 +43,11 @@ public sealed class TaskInfo
 
     /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
     public string? LogPath(string extension) =>
-        StageSubmission is null || ArraySubmission?.JobId is null ? null
-            : Path.Combine(StageSubmission.JobFolder, "logs", $"{ArraySubmission.JobName}_{ArraySubmission.JobId}_{SubmittedIndex}.{extension}");
+        StageSubmission is null || ArraySubmission is null ? null : LogFile(StageSubmission, ArraySubmission, SubmittedIndex, extension);
+
+    /// <summary>The log of index <paramref name="index"/> of a submitted array (null before it had a job id).</summary>
+    public static string? LogFile(StageSubmission stage, ArraySubmission array, int index, string extension) =>
+        array.JobId is null ? null : Path.Combine(stage.JobFolder, "logs", $"{array.JobName}_{array.JobId}_{index}.{extension}");
 
     /// <summary>"12_3": the task as squeue/sacct name it.</summary>
     public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{SubmittedIndex}";
