@@ -217,7 +217,7 @@ public sealed class PbsClient
             var (kind, reason) = PbsDialect.Classify(j.State, j.Substate, j.ExitStatus, j.Ran, j.HoldTypes);
             string raw = j.Substate is int s ? $"{j.State}({s.ToString(CultureInfo.InvariantCulture)})" : j.State;
             string? exit = j.Ran && j.ExitStatus is int x ? x.ToString(CultureInfo.InvariantCulture) : null;
-            snap.Tasks[(jobId, index)] = new SchedulerTask(jobId, index, raw, kind, exit, reason, j.Id);
+            snap.Tasks[(jobId, index)] = new SchedulerTask(jobId, index, raw, kind, exit, reason, j.Id) { Usage = j.Usage };
         }
         return snap;
     }
