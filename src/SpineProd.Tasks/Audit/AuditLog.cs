@@ -11,9 +11,9 @@ namespace SpineProd.Audit;
 /// </summary>
 public static class AuditLog
 {
-    public const string FileName = "audit.jsonl";
+    public const string FileName = Layout.ProductionLayout.AuditJournalFileName;
 
-    public static string PathIn(string stateDir) => Path.Combine(stateDir, FileName);
+    public static string PathIn(string stateDir) => new Layout.ProductionLayout(stateDir).AuditJournal;
 
     public static void Append(string stateDir, AuditRecord record)
     {

@@ -51,7 +51,7 @@ public static class BinlogArchive
                     deleted++;
                     continue;
                 }
-                var dir = Path.Combine(first.StateDir, "binlogs");
+                var dir = new Layout.ProductionLayout(first.StateDir).Binlogs;
                 Directory.CreateDirectory(dir);
                 var name = $"{first.Time.UtcDateTime:yyyyMMdd_HHmmss}_{string.Join("+", records.Select(r => r.Action).Distinct())}";
                 var target = Path.Combine(dir, name + ".binlog");
@@ -167,7 +167,7 @@ public static class BinlogArchive
     {
         var rows = new List<HistoryRow>();
         var skipped = new List<(string, string)>();
-        var dir = Path.Combine(stateDir, "binlogs");
+        var dir = new Layout.ProductionLayout(stateDir).Binlogs;
         if (!Directory.Exists(dir)) return (rows, skipped);
         foreach (var binlog in Directory.EnumerateFiles(dir, "*.binlog"))
         {

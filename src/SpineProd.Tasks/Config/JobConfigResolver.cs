@@ -139,7 +139,7 @@ public static class JobConfigResolver
             };
             if (mods.Count > 0) header.Add($"# Modifiers: {string.Join(", ", mods)}");
             if (located.LatestDir is not null && baseVersion is not null) header.Add($"# Latest version: {baseVersion}");
-            var virtualPath = Path.Combine(productionDir, "config", compositeName);
+            var virtualPath = Path.Combine(productionDir, Layout.ProductionLayout.Job.Config, compositeName);
             compositeText = Composite(header, includes, []);
             config = loader.LoadString(compositeText, virtualPath, intendedParent);
 
@@ -153,7 +153,7 @@ public static class JobConfigResolver
                 loader = new SpineConfigLoader(env);
                 config = loader.LoadString(compositeText, virtualPath, intendedParent);
             }
-            configArgument = "config/" + compositeName;
+            configArgument = Layout.ProductionLayout.Job.ConfigFile(compositeName);
         }
 
         foreach (var f in loader.FilesRead) deps.Add(f);
@@ -173,7 +173,7 @@ public static class JobConfigResolver
             var name = escaped ? f.Replace("\\", "\\\\").Replace("\n", "\\n") : f;
             manifest.Append(escaped ? "\\" : "").Append(Sha256OfFile(f)).Append("  ").Append(name).Append('\n');
         }
-        files["sources.sha256"] = manifest.ToString();
+        files[Layout.ProductionLayout.Job.ConfigSourcesName] = manifest.ToString();
 
         return new ResolvedJobConfig(display, configStem, DetectorOf(located.LatestDir ?? located.File!), files, configArgument,
             resolvedSha, deps.ToList())

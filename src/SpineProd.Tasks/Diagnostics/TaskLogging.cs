@@ -81,6 +81,11 @@ internal static class TaskLogging
         {
             log.LogSpn(e, projectFile);
         }
+        catch (AggregateException e) when (e.Flatten().InnerExceptions.All(x => x is SpineProdException))
+        {
+            // Work done in parallel (scripts rendered per array): every array breaks the same way, so one error says it.
+            log.LogSpn((SpineProdException)e.Flatten().InnerExceptions[0], projectFile);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             // The system's message usually names the path; when it does not, say so rather than leave the user guessing.

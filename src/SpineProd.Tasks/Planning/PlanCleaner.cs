@@ -55,7 +55,7 @@ public static partial class PlanCleaner
     public static int CleanStageFolder(string stageDir, StagePlan? stage)
     {
         if (new DirectoryInfo(stageDir).LinkTarget is not null) return 0;
-        if (stage is null && !(File.Exists(Path.Combine(stageDir, "files_chunk_0.txt")) && File.Exists(Path.Combine(stageDir, "submit_chunk_0.sbatch"))))
+        if (stage is null && !(File.Exists(Path.Combine(stageDir, Layout.ProductionLayout.Job.ChunkFile(0))) && File.Exists(Path.Combine(stageDir, Layout.ProductionLayout.Job.Script(0)))))
             return 0;
         var files = new HashSet<string>(StringComparer.Ordinal);
         if (stage is not null)
@@ -65,7 +65,7 @@ public static partial class PlanCleaner
             files.UnionWith(stage.ConfigFiles);
         }
         // Chunk lists and scripts of an earlier, larger plan: the planner's own names, top level only.
-        files.UnionWith(Directory.EnumerateFiles(stageDir).Select(Path.GetFileName).Where(f => PlanFileName().IsMatch(f!))!);
+        files.UnionWith(Directory.EnumerateFiles(stageDir).Select(Path.GetFileName).Where(f => Layout.ProductionLayout.Job.PlanFileName().IsMatch(f!))!);
         int removed = 0;
         foreach (var file in files)
         {
@@ -74,7 +74,7 @@ public static partial class PlanCleaner
             info.Delete();
             removed++;
         }
-        RemoveEmptyFolders(Path.Combine(stageDir, "config"));
+        RemoveEmptyFolders(Path.Combine(stageDir, Layout.ProductionLayout.Job.Config));
         RemoveIfEmpty(stageDir);
         return removed;
     }
@@ -97,7 +97,4 @@ public static partial class PlanCleaner
             return null;   // a damaged plan: only the planner's own file names are removed
         }
     }
-
-    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
-    private static partial Regex PlanFileName();
 }

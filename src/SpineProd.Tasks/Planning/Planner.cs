@@ -381,7 +381,7 @@ public sealed partial class Planner
         var outputSetting = S("OutputFile");
         string outputDir = outputDirSetting.IsSet ? Path.GetFullPath(outputDirSetting.Value, _request.StateDir)
             : outputSetting.IsSet ? Path.GetDirectoryName(Path.GetFullPath(outputSetting.Value, _request.StateDir))!
-            : Path.Combine(_request.StateDir, "output", multiStage ? stage.Name : "");
+            : new Layout.ProductionLayout(_request.StateDir).DefaultOutputDir(multiStage ? stage.Name : null);
         outputDir = Path.TrimEndingDirectorySeparator(outputDir);
         string output = outputSetting.IsSet ? Path.GetFullPath(outputSetting.Value, _request.StateDir) : Path.Combine(outputDir, jobName + ".h5");
         foreach (var (value, what) in new[] { (output, "OutputFile"), (outputDir, "OutputDir") })
@@ -414,7 +414,7 @@ public sealed partial class Planner
             Config = config.DisplayName,
             ConfigArgument = config.ConfigArgument,
             ConfigSha256 = config.ResolvedSha256.Length > 0 ? config.ResolvedSha256 : null,
-            ConfigFiles = config.FilesToWrite.Keys.Select(k => "config/" + k).OrderBy(k => k, StringComparer.Ordinal).ToList(),
+            ConfigFiles = config.FilesToWrite.Keys.Select(Layout.ProductionLayout.Job.ConfigFile).OrderBy(k => k, StringComparer.Ordinal).ToList(),
             ApplyMods = mods.ToList(),
             Profile = profileName,
             ResolvedProfile = profile.Name,
@@ -473,7 +473,7 @@ public sealed partial class Planner
             stage.Plan.Cleanup = new CleanupPlan
             {
                 JobName = $"cleanup_{stage.Plan.JobName}",
-                Script = $"cleanup_{stage.Plan.Name}.sbatch",
+                Script = Layout.ProductionLayout.Job.CleanupScript(stage.Plan.Name),
                 Paths = paths,
                 AfterStages = downstream,
                 Account = stage.Plan.Resources.Account,
@@ -496,7 +496,7 @@ public sealed partial class Planner
 
     /// <summary>The production's bookkeeping folders: nothing inside them is ever removed by a cleanup.</summary>
     private List<string> BookkeepingFolders() =>
-        new[] { Path.Combine(_request.StateDir, "markers"), Path.Combine(_request.StateDir, "binlogs"), _request.IntermediateDir }
+        new Layout.ProductionLayout(_request.StateDir).Bookkeeping.Append(_request.IntermediateDir)
             .Select(Path.TrimEndingDirectorySeparator).ToList();
 
     private (string Code, string Why)? CleanupRefusal(string raw, string full, ResolvedStage stage, List<ResolvedStage> stages)
@@ -560,8 +560,8 @@ public sealed partial class Planner
                 TaskCount = count,
                 FileCount = files,
                 ArraySpec = ArraySpec(count, stage.MaxRunningTasks),
-                Script = $"submit_chunk_{a}.sbatch",
-                ChunkFile = $"files_chunk_{a}.txt",
+                Script = Layout.ProductionLayout.Job.Script(a),
+                ChunkFile = Layout.ProductionLayout.Job.ChunkFile(a),
             });
         }
     }
@@ -693,8 +693,8 @@ public sealed partial class Planner
             }
             foreach (var (relative, content) in stage.Config.FilesToWrite)
             {
-                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, "config", relative), content));
-                expected.Add("config/" + relative.Replace('\\', '/'));
+                Count(AtomicFile.WriteIfChanged(Path.Combine(dir, Layout.ProductionLayout.Job.Config, relative), content));
+                expected.Add(Layout.ProductionLayout.Job.ConfigFile(relative));
             }
             RemoveStale(dir, expected);
         }
@@ -716,7 +716,7 @@ public sealed partial class Planner
         foreach (var file in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories))
         {
             string rel = Path.GetRelativePath(dir, file).Replace('\\', '/');
-            bool ours = StaleCandidate().IsMatch(rel) || rel.StartsWith("config/", StringComparison.Ordinal);
+            bool ours = Layout.ProductionLayout.Job.PlanFileName().IsMatch(rel) || rel.StartsWith(Layout.ProductionLayout.Job.Config + "/", StringComparison.Ordinal);
             if (ours && !expected.Contains(rel)) File.Delete(file);
         }
     }
@@ -749,6 +749,4 @@ public sealed partial class Planner
     // after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:<id>[_<task>][+<min>](:...)* | singleton, joined by , or ?
     [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
     private static partial Regex DependencyPattern();
-    [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
-    private static partial Regex StaleCandidate();
 }

@@ -2,6 +2,7 @@ using Scriban;
 using Scriban.Runtime;
 using SpineProd.Diagnostics;
 using SpineProd.IO;
+using SpineProd.Layout;
 using SpineProd.Planning;
 
 namespace SpineProd.Rendering;
@@ -19,13 +20,16 @@ public sealed record JobRuntime(
 /// Renders job scripts from a Scriban template (templates/job.sbatch.scriban). The model hands the
 /// template values already quoted for bash (<c>*_q</c>) and #SBATCH values that validation limited
 /// to safe characters, so a template cannot forget to quote. Custom templates can call
-/// <c>sh_quote</c> (literal) and <c>sh_quote_env</c> (allowing $VAR).
+/// <c>sh_quote</c> (literal) and <c>sh_quote_env</c> (allowing $VAR). Paths of the state and job
+/// folders come from <see cref="ProductionLayout"/>, and every rendered script is checked against
+/// <see cref="TemplateContract"/>, so a template that moves a marker or a log fails the build.
 /// </summary>
 public sealed class JobScriptRenderer
 {
     public const string Version = "0.1.0";
     private readonly Template _template;
     private readonly string _templatePath;
+    private readonly string _templateText;
 
     public JobScriptRenderer(string templatePath)
     {
@@ -38,6 +42,7 @@ public sealed class JobScriptRenderer
         {
             throw new SpineProdException("SPN1045", $"The job template '{templatePath}' cannot be read: {e.Reason}; a job template is a Scriban text file.", templatePath);
         }
+        _templateText = text;
         _template = Template.Parse(text, templatePath);
         if (_template.HasErrors)
         {
@@ -50,6 +55,7 @@ public sealed class JobScriptRenderer
     public string Render(ProductionPlan plan, StagePlan stage, ArrayPlan array, JobRuntime runtime)
     {
         var r = stage.Resources;
+        var markerDir = ProductionLayout.Of(plan).MarkerDir(stage.Name);
         bool container = runtime.Container != "none";
         var model = new ScriptObject
         {
@@ -80,8 +86,13 @@ public sealed class JobScriptRenderer
             ["owner_record"] = OwnedFolder.RecordName,
             ["stage_q"] = ShellQuote.Literal(stage.Name),
             ["config_q"] = ShellQuote.Literal(stage.ConfigArgument),
-            ["marker_dir_q"] = ShellQuote.Literal(Path.Combine(plan.StateDir, "markers", stage.Name)),
-            ["verify_config"] = stage.ConfigFiles.Contains("config/sources.sha256"),
+            ["marker_dir_q"] = ShellQuote.Literal(markerDir),
+            ["marker_suffix"] = ProductionLayout.MarkerSuffix,
+            ["logs_dir"] = ProductionLayout.Job.Logs,
+            ["log_output"] = ProductionLayout.Job.SlurmTaskLog(array.JobName, "out"),
+            ["log_error"] = ProductionLayout.Job.SlurmTaskLog(array.JobName, "err"),
+            ["config_sources"] = ProductionLayout.Job.ConfigSources,
+            ["verify_config"] = stage.ConfigFiles.Contains(ProductionLayout.Job.ConfigSources),
             ["spine_command_q"] = string.Join(" ", runtime.SpineCommand.Select(ShellQuote.AllowingEnvironment)),
             ["container"] = container,
             ["container_q"] = ShellQuote.Literal(runtime.Container),
@@ -90,7 +101,10 @@ public sealed class JobScriptRenderer
             ["larcv_basedir_q"] = runtime.LarcvBaseDir is { Length: > 0 } l ? ShellQuote.Literal(l) : null,
             ["container_setup"] = ContainerSetup(runtime),
         };
-        return Render(model);
+        var script = Render(model);
+        TemplateContract.CheckJob(script, new TemplateContract.JobExpectations(markerDir, array.ChunkFile, array.JobName,
+            stage.Cleanup is null ? null : plan.OutputOwner), _templatePath, _templateText);
+        return script;
     }
 
     /// <summary>The cleanup job of a stage (cleanup.sbatch.scriban).</summary>
@@ -110,8 +124,13 @@ public sealed class JobScriptRenderer
             ["bookkeeping_q"] = string.Join(" ", cleanup.Bookkeeping.Select(ShellQuote.Literal)),
             ["owner_q"] = ShellQuote.Literal(plan.OutputOwner),
             ["owner_record"] = OwnedFolder.RecordName,
+            ["logs_dir"] = ProductionLayout.Job.Logs,
+            ["log_output"] = ProductionLayout.Job.SlurmCleanupLog(cleanup.JobName, "out"),
+            ["log_error"] = ProductionLayout.Job.SlurmCleanupLog(cleanup.JobName, "err"),
         };
-        return Render(model);
+        var script = Render(model);
+        TemplateContract.CheckCleanup(script, plan.OutputOwner, _templatePath, _templateText);
+        return script;
     }
 
     private string Render(ScriptObject model)

@@ -32,7 +32,7 @@ public sealed class LocalScheduler : IScheduler
     /// (default: <see cref="LocalTaskProcess.BuildGoneProbe"/>).</param>
     public LocalScheduler(string stateDir, int parallelism = 0, CancellationToken stop = default, Func<bool>? buildGone = null)
     {
-        _stateFile = Path.Combine(stateDir, "local-scheduler.json");
+        _stateFile = new Layout.ProductionLayout(stateDir).LocalSchedulerState;
         _parallelism = parallelism > 0 ? parallelism : Math.Max(1, Environment.ProcessorCount);
         _stop = stop;
         _buildGone = buildGone ?? LocalTaskProcess.BuildGoneProbe();

@@ -12,7 +12,7 @@ namespace SpineProd.Submission;
 public static class JobFolders
 {
     /// <summary>Written first into every folder SpineProd builds: only folders carrying it are ever deleted by it.</summary>
-    public const string OwnerMarker = ".spineprod-job-folder";
+    public const string OwnerMarker = Layout.ProductionLayout.Job.FolderMarker;
     private const string PartialPrefix = ".spineprod-partial_";
 
     /// <summary>

@@ -11,7 +11,7 @@ namespace SpineProd.Submission;
 /// </summary>
 public static class JobMetadata
 {
-    public const string FileName = "job_metadata.json";
+    public const string FileName = Layout.ProductionLayout.Job.Metadata;
 
     public static JsonObject Create(ProductionPlan plan, StagePlan stage, SubmissionRecord submission, SubmitContext context, int numFiles)
     {

@@ -13,7 +13,7 @@ namespace SpineProd.Submission;
 /// </summary>
 public sealed class Ledger
 {
-    public const string FileName = "submissions.json";
+    public const string FileName = Layout.ProductionLayout.LedgerFileName;
     public int Format { get; set; } = 1;
     public string Production { get; set; } = "";
     /// <summary>The owner: the identity key and production file of the production that wrote it (absent in first-version ledgers).</summary>
@@ -41,7 +41,7 @@ public sealed class Ledger
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.KebabCaseLower) },
     };
 
-    public static string PathIn(string stateDir) => Path.Combine(stateDir, FileName);
+    public static string PathIn(string stateDir) => new Layout.ProductionLayout(stateDir).Ledger;
 
     /// <summary>
     /// Reads the ledger. With <paramref name="owner"/>, refuses one another production wrote

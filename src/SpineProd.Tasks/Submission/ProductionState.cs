@@ -1,5 +1,6 @@
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Layout;
 
 namespace SpineProd.Submission;
 
@@ -47,7 +48,7 @@ public sealed class TaskInfo
 
     /// <summary>The log of index <paramref name="index"/> of a submitted array (null before it had a job id).</summary>
     public static string? LogFile(StageSubmission stage, ArraySubmission array, int index, string extension) =>
-        array.JobId is null ? null : Path.Combine(stage.JobFolder, "logs", $"{array.JobName}_{array.JobId}_{index}.{extension}");
+        array.JobId is null ? null : ProductionLayout.Job.TaskLog(stage.JobFolder, array.JobName, array.JobId, index, extension);
 
     /// <summary>"12_3": the task as squeue/sacct name it.</summary>
     public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{SubmittedIndex}";
@@ -82,9 +83,6 @@ public sealed class ProductionState
 
     /// <summary>What the scheduler says of a cleanup job (null when it did not answer for it).</summary>
     public SchedulerTask? CleanupState(CleanupSubmission cleanup) => cleanup.JobId is null ? null : Snapshot.Find(cleanup.JobId, 0);
-
-    public static string MarkerDir(ProductionPlan plan, string stage) => Path.Combine(plan.StateDir, "markers", stage);
-    public static string MarkerPath(ProductionPlan plan, string stage, int task) => Path.Combine(MarkerDir(plan, stage), $"{task}.done");
 
     /// <summary>Reads each stage's chunk lists from its plan folder: line i of array a is task a.FirstTask + i.</summary>
     public static List<IReadOnlyList<string>> ReadInputs(string planDir, StagePlan stage)
@@ -124,9 +122,9 @@ public sealed class ProductionState
         foreach (var stage in plan.Stages)
         {
             var inputs = ReadInputs(planDir, stage);
-            var markerDir = MarkerDir(plan, stage.Name);
+            var markerDir = ProductionLayout.Of(plan).MarkerDir(stage.Name);
             var markers = Directory.Exists(markerDir)
-                ? Directory.EnumerateFiles(markerDir, "*.done").Select(Path.GetFileNameWithoutExtension).ToHashSet()
+                ? Directory.EnumerateFiles(markerDir, "*" + ProductionLayout.MarkerSuffix).Select(Path.GetFileNameWithoutExtension).ToHashSet()
                 : new HashSet<string?>();
 
             // The latest submission that covered each task number.
@@ -148,7 +146,7 @@ public sealed class ProductionState
                     string? markerProblem = null;
                     if (markers.Contains(task.ToString(System.Globalization.CultureInfo.InvariantCulture)))
                     {
-                        markerProblem = CheckMarker(MarkerPath(plan, stage.Name, task), info.Inputs);
+                        markerProblem = CheckMarker(ProductionLayout.Of(plan).Marker(stage.Name, task), info.Inputs);
                         if (markerProblem is null) { info.Status = TaskState.Completed; info.Detail = "completion marker"; }
                     }
                     if (latest.TryGetValue(task, out var l))

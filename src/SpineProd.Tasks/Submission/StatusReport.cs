@@ -6,6 +6,7 @@ using SpineProd.IO;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
 using SpineProd.Usage;
+using SpineProd.Layout;
 
 namespace SpineProd.Submission;
 
@@ -62,8 +63,6 @@ public sealed class StatusReport
     public Dictionary<string, List<Advice>> Advice { get; } = new();
     /// <summary>The problems sorted into failures by cause, cancelled, and blocked.</summary>
     public FailureDigest Digest { get; private set; } = new();
-
-    public static string StatusFile(ProductionPlan plan) => Path.Combine(plan.StateDir, "status.json");
 
     public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
@@ -194,7 +193,7 @@ public sealed class StatusReport
                     TaskStateKind.Completed => "done",
                     _ => t.RawState + (t.ExitCode is null ? "" : $" (exit {t.ExitCode})"),
                 };
-                lines.Add($"cleanup of {c.Stage}: job {c.JobId}, {what}  [log: {Path.Combine(c.JobFolder, "logs")}]");
+                lines.Add($"cleanup of {c.Stage}: job {c.JobId}, {what}  [log: {Path.Combine(c.JobFolder, ProductionLayout.Job.Logs)}]");
             }
         }
 
@@ -210,7 +209,7 @@ public sealed class StatusReport
                 lines.Add($"  {failures.Count} failed, by cause:");
                 foreach (var g in Digest.Groups.Take(maxProblems))
                     lines.Add($"    {g.Tasks.Count} x {Words(g.Status)}{ProductionState.FormatExit(g.ExitCode)}: {g.Message}  (task(s) {TaskList(g.Tasks)})");
-                if (Digest.Groups.Count > maxProblems) lines.Add($"    ... and {Digest.Groups.Count - maxProblems} more cause(s) (all in {StatusFile(plan)})");
+                if (Digest.Groups.Count > maxProblems) lines.Add($"    ... and {Digest.Groups.Count - maxProblems} more cause(s) (all in {ProductionLayout.Of(plan).StatusFile})");
             }
             foreach (var t in failures.Take(maxProblems))
             {
@@ -222,7 +221,7 @@ public sealed class StatusReport
                 if (Digest.Tails.TryGetValue(t, out var tail))
                     foreach (var l in tail) lines.Add($"      | {l}");
             }
-            if (failures.Count > maxProblems) lines.Add($"  ... and {failures.Count - maxProblems} more failed (all in {StatusFile(plan)} and {TraceFile.PathIn(plan.StateDir)})");
+            if (failures.Count > maxProblems) lines.Add($"  ... and {failures.Count - maxProblems} more failed (all in {ProductionLayout.Of(plan).StatusFile} and {ProductionLayout.Of(plan).TraceFile})");
             if (Digest.Blocked.Count > 0)
             {
                 lines.Add($"  {Digest.Blocked.Count} blocked: waiting for (or cancelled behind) a task that did not succeed upstream:");
@@ -279,7 +278,7 @@ public sealed class StatusReport
         foreach (var stage in plan.Stages)
             foreach (var a in Advice[stage.Name])
                 lines.Add($"{(plan.Stages.Count > 1 ? stage.Name + ": " : "")}{a.Why}");
-        lines.Add($"Every attempt of every task: {TraceFile.PathIn(plan.StateDir)}");
+        lines.Add($"Every attempt of every task: {ProductionLayout.Of(plan).TraceFile}");
     }
 
     private static string Words(TaskState s) => s switch
@@ -377,7 +376,7 @@ public sealed class StatusReport
             ["stages"] = stages,
             ["problems"] = problems,
             ["failure_groups"] = groups,
-            ["trace_file"] = TraceFile.PathIn(plan.StateDir),
+            ["trace_file"] = ProductionLayout.Of(plan).TraceFile,
             ["foreign_jobs"] = new JsonArray(State.Foreign.Select(f => (JsonNode?)new JsonObject
             {
                 ["job_id"] = f.JobId, ["expected_name"] = f.ExpectedName, ["expected_comment"] = f.ExpectedComment,
@@ -389,8 +388,8 @@ public sealed class StatusReport
     /// <summary>Writes status.json, and the trace file (one row per task attempt) first: status.json names it.</summary>
     public void Write()
     {
-        TraceFile.Write(TraceFile.PathIn(State.Plan.StateDir), TaskAttempts.All(State.Ledger, State.Snapshot));
-        AtomicFile.Write(StatusFile(State.Plan), ToJson().ToJsonString(Ledger.ReadableJson));
+        TraceFile.Write(ProductionLayout.Of(State.Plan).TraceFile, TaskAttempts.All(State.Ledger, State.Snapshot));
+        AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, ToJson().ToJsonString(Ledger.ReadableJson));
     }
 }
 

@@ -16,7 +16,7 @@ public sealed class SubmitLock : IDisposable
     public static SubmitLock Acquire(string stateDir, TimeSpan wait, IClock? clock = null)
     {
         clock ??= SystemClock.Instance;
-        var path = Path.Combine(stateDir, "submit.lock");
+        var path = new Layout.ProductionLayout(stateDir).SubmitLock;
         try { Directory.CreateDirectory(stateDir); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

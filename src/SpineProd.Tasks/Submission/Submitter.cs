@@ -396,7 +396,7 @@ public sealed class Submitter
         };
         return JobFolders.Create(plan.JobsDir, $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{cleanup.JobName}", folder =>
         {
-            Directory.CreateDirectory(Path.Combine(folder, "logs"));
+            Directory.CreateDirectory(Path.Combine(folder, Layout.ProductionLayout.Job.Logs));
             _ctx.CopyingFile?.Invoke(script);
             File.Copy(script, Path.Combine(folder, cleanup.Script));
             File.WriteAllText(Path.Combine(folder, JobMetadata.FileName), metadata.ToJsonString(Ledger.ReadableJson));
@@ -534,7 +534,7 @@ public sealed class Submitter
         return JobFolders.Create(plan.JobsDir, $"{now.ToLocalTime():yyyyMMdd_HHmmss}_{stage.JobName}", folder =>
         {
             CopyTree(source, folder, skip);
-            Directory.CreateDirectory(Path.Combine(folder, "logs"));
+            Directory.CreateDirectory(Path.Combine(folder, Layout.ProductionLayout.Job.Logs));
         }, plan.ProductionFile);
     }
 

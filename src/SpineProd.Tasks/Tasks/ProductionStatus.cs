@@ -3,6 +3,7 @@ using SpineProd.Diagnostics;
 using SpineProd.Options;
 using SpineProd.Scheduler;
 using SpineProd.Submission;
+using SpineProd.Layout;
 
 namespace SpineProd.Tasks;
 
@@ -45,17 +46,17 @@ public sealed class ProductionStatus : SpineProdTask
         try
         {
             report.Write();
-            Log.LogMessage(MessageImportance.Normal, "status written to {0}", StatusReport.StatusFile(plan));
+            Log.LogMessage(MessageImportance.Normal, "status written to {0}", ProductionLayout.Of(plan).StatusFile);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or SpineProdException)
         {
-            Log.LogWarning(null, "SPN3023", null, StatusReport.StatusFile(plan), 0, 0, 0, 0,
-                "The status above could not be written to {0} ({1}); nothing else needs writing for Status.", StatusReport.StatusFile(plan), e.Message);
+            Log.LogWarning(null, "SPN3023", null, ProductionLayout.Of(plan).StatusFile, 0, 0, 0, 0,
+                "The status above could not be written to {0} ({1}); nothing else needs writing for Status.", ProductionLayout.Of(plan).StatusFile, e.Message);
         }
         Complete = report.IsComplete;
         Finished = report.IsFinished;
         if (failOnProblems && report.Problems.Count > 0)
-            throw new SpineProdException("SPN3017", $"{report.Problems.Count} task(s) of {plan.ProductionName} did not succeed (see the table above and {StatusReport.StatusFile(plan)})", ProjectFile);
+            throw new SpineProdException("SPN3017", $"{report.Problems.Count} task(s) of {plan.ProductionName} did not succeed (see the table above and {ProductionLayout.Of(plan).StatusFile})", ProjectFile);
         if (wait && !report.IsFinished)
             throw new SpineProdException("SPN3018", $"{plan.ProductionName} still has pending or running tasks after waiting {timeout} (WaitTimeout)", ProjectFile);
     });

@@ -6,7 +6,7 @@ using SpineProd.Scheduler;
 namespace SpineProd.Usage;
 
 /// <summary>
-/// <c>&lt;state dir&gt;/trace.tsv</c>: one row per task attempt, tab-separated with a header, as
+/// <c>&lt;state dir&gt;/trace.tsv</c> (<see cref="Layout.ProductionLayout.TraceFile"/>): one row per task attempt, tab-separated with a header, as
 /// Nextflow's trace file: what a person greps (<c>grep OUT_OF_MEMORY</c>) or loads into pandas
 /// (<c>pd.read_csv("trace.tsv", sep="\t")</c>). Numbers are in base units (seconds, bytes), times
 /// ISO 8601 with their offset; an empty cell is a value the scheduler did not give. Rewritten whole,
@@ -14,16 +14,12 @@ namespace SpineProd.Usage;
 /// </summary>
 public static class TraceFile
 {
-    public const string FileName = "trace.tsv";
-
     public static readonly string[] Columns =
     [
         "stage", "task", "attempt", "submission", "scheduler", "job_id", "state", "exit_code", "reason", "node",
         "start", "end", "elapsed_s", "cpu_s", "cpus", "cpu_efficiency", "peak_memory_bytes", "requested_memory_bytes",
         "memory_efficiency", "requested_time_s", "time_used", "gpus", "log_err",
     ];
-
-    public static string PathIn(string stateDir) => Path.Combine(stateDir, FileName);
 
     /// <summary>Writes the attempts; returns how many rows.</summary>
     public static long Write(string path, IEnumerable<TaskAttempt> attempts)

@@ -156,7 +156,7 @@ public abstract class EndToEndScenarios
         Assert.Contains("2 task(s) did not succeed", status.Output);
         Assert.Contains("run_0005_FAIL.root", status.Output);
         Assert.Contains("run_0012_FAIL.root", status.Output);
-        var json = JsonNode.Parse(File.ReadAllText(StatusReport.StatusFile(plan)))!;
+        var json = JsonNode.Parse(File.ReadAllText(SpineProd.Layout.ProductionLayout.Of(plan).StatusFile))!;
         Assert.Equal(2, (int)json["totals"]!["failed"]!);
         Assert.Equal(11, (int)json["totals"]!["completed"]!);
         // CI can make unsuccessful tasks fail the build

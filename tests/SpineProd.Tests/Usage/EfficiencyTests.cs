@@ -98,7 +98,7 @@ public sealed class EfficiencyTests
     public void The_trace_file_has_one_row_per_attempt_with_a_header_pandas_reads()
     {
         var dir = Repo.Scratch("trace");
-        var path = Path.Combine(dir, TraceFile.FileName);
+        var path = Path.Combine(dir, "trace.tsv");
         var first = Attempt(3, "OUT_OF_MEMORY", 30, 10, 8 * GB, jobId: "12");
         var second = Attempt(3, "COMPLETED", 40, 20, 9 * GB, request: 16 * GB, attempt: 2, jobId: "15");
         var odd = Attempt(4, "FAILED", 1, 1, 1) with { Scheduler = first.Scheduler! with { Reason = "tab\there\nnewline" } };
