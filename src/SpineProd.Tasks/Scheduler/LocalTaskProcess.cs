@@ -87,11 +87,12 @@ public static class LocalTaskProcess
             process.WaitForExit();
             return new LocalTaskOutcome(127, NotStarted: true, Message: complaints.Result.Trim());
         }
+        var meter = new LocalTaskMeter(group);
+        meter.Sample();   // before anything slower: a task of a few milliseconds is measured at least once
         started(group, ProcessStartTicks(group));
 
         var deadline = limit == Timeout.InfiniteTimeSpan ? (DateTime?)null : DateTime.UtcNow + limit;
         bool timedOut = false, stopped = false;
-        var meter = new LocalTaskMeter(group);
         while (!exited.IsSet)
         {
             meter.Sample();

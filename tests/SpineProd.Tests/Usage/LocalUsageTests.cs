@@ -23,6 +23,7 @@ public sealed class LocalUsageTests
             # a child process holds ~300 MB (as SPINE's own workers would), then some CPU work
             if [ "$SLURM_ARRAY_TASK_ID" = 0 ]; then head -c 300M /dev/zero | tail -n 1 >/dev/null; fi
             i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done
+            sleep 0.5
             """);
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 2);
         var id = local.Submit(new SubmitRequest(script, dir, "usage", "0-1", null, "c")).JobId;
