@@ -108,7 +108,11 @@ public sealed class StageUsage
             else if (maxPeak is long peak)
             {
                 var v = MemPerCpu((long)(peak * 1.2 / cpus));
-                if (ParseMem(v) < perCpu * 3 / 4)
+                if (peak > mem)
+                    // only where memory is not enforced (no cgroup, the local scheduler): elsewhere they would have been killed
+                    advice.Add(new Advice("MemPerCpu", v,
+                        $"completed tasks held up to {Bytes(peak)}, more than the {Bytes(mem)} requested (a cluster that enforces memory would kill them): {spell("MemPerCpu", v)}"));
+                else if (ParseMem(v) < perCpu * 3 / 4)
                     advice.Add(new Advice("MemPerCpu", v,
                         $"peak {Bytes(Percentile(_peaks, 0.99) ?? peak)} for 99% of tasks ({Bytes(peak)} at most) of {Bytes(mem)} requested: {spell("MemPerCpu", v)} would fit every completed task"));
             }
