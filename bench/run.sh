@@ -2,6 +2,7 @@
 # SpineProd benchmark: prints a table of medians (not a test). Run from anywhere:
 #   bench/run.sh            # everything (the cluster parts start tests/cluster when needed)
 #   bench/run.sh plan       # only the planning benchmarks
+#   bench/run.sh noop       # only the no-op rebuild against the floor
 # Results go to bench/out/results.json; bench/RESULTS.md records a run by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -72,7 +73,10 @@ if [ "$what" = all ] || [ "$what" = plan ]; then
     wall=$(awk -v a="$start" -v b="$(date +%s.%N)" 'BEGIN{printf "%.2f", b-a}')
     row "1000000 inputs, one duplicate name: refused in" "$wall s: $(grep -o 'inputs.txt([0-9]*,[0-9]*): error SPN1016' "$out/dupname/build.log" | head -1)"
   fi
+fi
+if [ "$what" = all ] || [ "$what" = plan ] || [ "$what" = noop ]; then
   # No-op rebuild against the floor: a .spineproj whose Build does nothing.
+  make_production plan1000000 1000000
   mkdir -p "$out/floor"
   cat > "$out/floor/floor.spineproj" <<'XML'
 <Project Sdk="SpineProd.Sdk">

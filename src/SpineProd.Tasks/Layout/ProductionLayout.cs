@@ -40,6 +40,8 @@ public sealed partial record ProductionLayout(string StateDir)
     public string AuditJournal => In(AuditJournalFileName);
     /// <summary>The binlogs of builds that changed the cluster, filed by <see cref="Audit.BinlogArchive"/>.</summary>
     public string Binlogs => In("binlogs");
+    /// <summary>-t:Report's page, unless ReportFile names another place.</summary>
+    public string ReportFile => In("report.html");
     /// <summary>The local scheduler's job states (<c>-p:Scheduler=local</c>).</summary>
     public string LocalSchedulerState => In("local-scheduler.json");
     /// <summary>The default output folder: one per production, or per stage when there are several.</summary>

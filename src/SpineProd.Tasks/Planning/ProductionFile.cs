@@ -24,7 +24,8 @@ public sealed class ProductionFile
         "ContainerBindPaths", "MaxArraySize", "ApplyMods", "JobTemplate", "CleanupTemplate", "JobsDir",
         "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
-        "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout",
+        "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout", "ReportFile",
+        "RetryMaxAttempts", "RetryMemoryFactor", "RetryTimeFactor", "RetryFailedAttempts", "RetryMaxTime", "RetryMaxMemPerCpu",
     ];
 
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>

@@ -72,36 +72,12 @@ exec 9>"$DIR/lock"
 flock -w 600 9 || die "another start.sh/stop.sh holds $DIR/lock"
 
 # ---------------------------------------------------------------- process helpers
-# A PID is recorded with its start time (field 22 of /proc/PID/stat): a recycled PID has another.
-starttime() { awk '{print $22}' "/proc/$1/stat" 2>/dev/null; }
-alive() {  # running and not a zombie (dead daemons linger as zombies of PID 1 for a while)
-  local s; s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
-  [ -n "$s" ] && [ "$s" != Z ] && [ "$s" != X ]
-}
-ours() {  # ours NAME: the recorded process is still that very process
-  local f="$DIR/pids/$1.pid" pid st
-  [ -s "$f" ] || return 1
-  read -r pid st <"$f"
-  alive "$pid" && [ "$(starttime "$pid")" = "$st" ]
-}
-lockpid() {  # lockpid FILE PROG: the PID a daemon writes to its lock file. The parent returns
-  # before the child has written it, and the file may hold the last run's PID: wait for a live
-  # process of that program.
-  local pid
-  for _ in $(seq 100); do
-    pid=$(tr -dc '0-9' <"$1" 2>/dev/null || true)
-    [ -n "$pid" ] && alive "$pid" && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && { echo "$pid"; return 0; }
-    sleep 0.1
-  done
-}
-record() {  # record NAME PID
-  [ -n "$2" ] && alive "$2" || die "$1 is not running (pid '${2:-}'); see $PBSHOME/*_logs and $DIR/log"
-  echo "$2 $(starttime "$2")" >"$DIR/pids/$1.pid"
-}
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
 
 # ---------------------------------------------------------------- already running?
 if [ "${SPINEPROD_PBS_BUILD_ONLY:-0}" != 1 ]; then
-  n=0; for d in $DAEMONS; do ours "$d" && n=$((n + 1)); done
+  n=0; for d in $DAEMONS; do ours "$d" >/dev/null && n=$((n + 1)); done
   if [ "$n" = 6 ] && [ "$FRESH" != 1 ]; then
     log "reusing the running PBS server; pids in $DIR/pids"
     exit 0
@@ -240,19 +216,7 @@ record comm "$(lockpid "$PBSHOME/server_priv/comm.lock" pbs_comm)"
 record mom "$(lockpid "$PBSHOME/mom_priv/mom.lock" pbs_mom)"
 "$PREFIX/sbin/pbs_sched" 9>&- >"$DIR/log/sched.out" 2>&1 || die "pbs_sched failed: $(cat "$DIR/log/sched.out")"
 record sched "$(lockpid "$PBSHOME/sched_priv/sched.lock" pbs_sched)"
-# pbs_server starts its datastore itself (postgres on 15007 plus pbs_ds_monitor) and stops it on
-# shutdown.
-"$PREFIX/sbin/pbs_server" 9>&- >"$DIR/log/server.out" 2>&1 || die "pbs_server failed: $(cat "$DIR/log/server.out")"
-record server "$(lockpid "$PBSHOME/server_priv/server.lock" pbs_server.bin)"
-pg=""; dm=""
-for _ in $(seq 100); do   # postmaster.pid and pbs_dblock (host:pid) may lag a moment
-  pg=$(head -1 "$PBSHOME/datastore/postmaster.pid" 2>/dev/null || true)
-  dm=$(cut -d: -f2 "$PBSHOME/datastore/pbs_dblock" 2>/dev/null || true)
-  [ -n "$pg" ] && alive "$pg" && [ -n "$dm" ] && alive "$dm" && break
-  sleep 0.1
-done
-record postgres "$pg"
-record ds_monitor "$dm"
+start_server
 
 # ---------------------------------------------------------------- until jobs can run
 export PATH="$PREFIX/bin:$PATH"

@@ -1,0 +1,26 @@
+using SpineProd.Audit;
+using SpineProd.Planning;
+using SpineProd.Scheduler;
+using SpineProd.Submission;
+
+namespace SpineProd.Report;
+
+/// <summary>
+/// -t:Report (and the end of -t:Run): one batched status query, status.json as Status writes it, the
+/// usage trace read as a stream, the audit trail, then the HTML page. <paramref name="statusWriteFailed"/>
+/// hears why status.json could not be written (a read-only colleague still gets the page elsewhere).
+/// </summary>
+public static class ProductionReport
+{
+    public static ReportModel Make(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, string? gitCommit,
+        Action<Exception>? statusWriteFailed = null, StatusReport? status = null)
+    {
+        status ??= StatusReport.Create(plan, planDir, schedulers);
+        try { status.Write(); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Diagnostics.SpineProdException) { statusWriteFailed?.Invoke(e); }
+        var model = ReportModel.Create(status, UsageTrace.Read(UsageTrace.PathIn(plan.StateDir)), gitCommit);
+        var (rows, _) = AuditTrail.Read(plan.StateDir, status.State.Ledger);
+        model.History.AddRange(rows);
+        return model;
+    }
+}
