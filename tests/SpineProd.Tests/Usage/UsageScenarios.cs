@@ -37,8 +37,9 @@ public abstract class UsageScenarios : EndToEndScenarios
         Assert.Contains("run time median/max", status);
         Assert.Contains("spine-test-double: failing on purpose", status);
         Assert.Contains("ran:    ", status);
-        Assert.Contains("1 x failed, exit code 1", status);
-        Assert.Contains("1 x timed out", status);
+        // (a loaded machine may push another task over the limit too)
+        Assert.Matches(@"\d+ x failed, exit code 1: spine-test-double: failing on purpose", status);
+        Assert.Matches(@"\d+ x timed out", status);
         Assert.Contains("hit the ", status);        // advice: a longer -p:Time
         Assert.Contains("Every attempt of every task:", status);
 
@@ -124,7 +125,7 @@ public sealed class SlurmUsageTests(ClusterFixture cluster) : UsageScenarios
 public sealed class LocalUsageScenarioTests : UsageScenarios
 {
     protected override string Scheduler => "local";
-    protected override (string Limit, int Sleep) Overrun => ("0:20", 60);
+    protected override (string Limit, int Sleep) Overrun => ("0:40", 90);
 
     [Fact]
     public void Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails_locally()
