@@ -25,6 +25,7 @@ public sealed class ProductionFile
         "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
         "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout", "ReportFile",
+        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir", "TaskId", "RunStage", "RunRuntime", "LocalSpineCommand",
         "RetryMaxAttempts", "RetryMemoryFactor", "RetryTimeFactor", "RetryFailedAttempts", "RetryMaxTime", "RetryMaxMemPerCpu",
     ];
 
@@ -35,6 +36,7 @@ public sealed class ProductionFile
         "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName", "OutputFile",
         "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "ApplyMods", "DependsOn", "Cleanup", "InputsFrom",
+        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir",
     ];
 
     private static readonly HashSet<string> MsbuildElements = new(StringComparer.Ordinal)
