@@ -15,8 +15,8 @@
 #   io.*.file_keys=[a,b]. Without -o/--output-dir it writes next to nothing: SPINE would write where
 #   the config says; the double then writes <config dir>/<input stem>_config.h5 only if the config
 #   has a one-line "file_name: <path>" (else no output).
-# - --log-dir: writes spine-test-double.log there (SPINE's CSV logs), creating the folder as SPINE's
-#   logger does (it creates its log folder; it does not create the output folder).
+# - --log-dir: writes spine-test-double.log there (SPINE's CSV logs) when the folder exists; the
+#   double creates no folder (the job script creates the log and output folders).
 # - Records SPINE_CACHE_DIR in its log lines ("cache=<dir>") so tests see where !download looks.
 # - Exits 2 when the config file or the list does not exist, or an input is missing from disk;
 #   exits 1 when the output's folder does not exist (as SPINE's writer fails: it creates no folder).
@@ -44,8 +44,8 @@ done
 echo "spine-test-double: list=$list output=$output output-dir=$output_dir output-suffix=$output_suffix log-dir=$log_dir config=$config cache=${SPINE_CACHE_DIR-}"
 echo "spine-test-double: args:$all_args"
 [ -n "$config" ] && [ -f "$config" ] || { echo "spine-test-double: config '$config' not found" >&2; exit 2; }
-if [ -n "$log_dir" ]; then
-  mkdir -p -- "$log_dir" && printf 'args:%s\n' "$all_args" > "$log_dir/spine-test-double.log"
+if [ -n "$log_dir" ] && [ -d "$log_dir" ]; then
+  printf 'args:%s\n' "$all_args" > "$log_dir/spine-test-double.log"
 fi
 
 # The inputs: -S, else what the config (or a --set of file_keys) names.
