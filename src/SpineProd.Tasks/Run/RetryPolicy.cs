@@ -148,7 +148,7 @@ public sealed class RetryPolicy(RetrySettings settings, Func<StagePlan, Partitio
         if (timeouts > 0)
         {
             TimeSpan? baseTime = null;
-            try { baseTime = r.Time is null ? null : LocalScheduler.ParseSlurmTime(r.Time); } catch (Exception e) when (e is FormatException or OverflowException) { }
+            try { baseTime = r.Time is null ? null : Scheduler.Slurm.SlurmDialect.ParseTime(r.Time); } catch (Exception e) when (e is FormatException or OverflowException) { }
             if (baseTime is not TimeSpan b || b <= TimeSpan.Zero) atCap ??= "the site's default time (the production sets no Time to raise)";
             else
             {

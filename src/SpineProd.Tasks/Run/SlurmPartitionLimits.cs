@@ -33,7 +33,7 @@ public static class SlurmPartitionLimits
             .Select(w => w.Split('=', 2)).Where(p => p.Length == 2).GroupBy(p => p[0]).ToDictionary(g => g.Key, g => g.First()[1]);
         TimeSpan? maxTime = null;
         if (fields.TryGetValue("MaxTime", out var t) && t is not ("UNLIMITED" or "INFINITE" or "NONE"))
-            try { maxTime = LocalScheduler.ParseSlurmTime(t); } catch (Exception e) when (e is FormatException or OverflowException) { }
+            try { maxTime = Scheduler.Slurm.SlurmDialect.ParseTime(t); } catch (Exception e) when (e is FormatException or OverflowException) { }
         long? mem = Megabytes(fields.GetValueOrDefault("MaxMemPerCPU"));
         if (mem is null && Megabytes(fields.GetValueOrDefault("MaxMemPerNode")) is long node) mem = node / cpus;
         return new PartitionLimits(maxTime is { Ticks: > 0 } ? maxTime : null, mem);

@@ -39,19 +39,22 @@ public sealed class TaskInfo
 
     public bool IsLive => Status is TaskState.Pending or TaskState.Running;
     /// <summary>Pending behind a dependency that can never be satisfied (an upstream task failed): it will never run as it is.</summary>
-    public bool IsBlocked => Status == TaskState.Pending && Scheduler?.Reason == "DependencyNeverSatisfied";
+    public bool IsBlocked => Status == TaskState.Pending && Scheduler?.Blocked == true;
     public bool IsDone => Status == TaskState.Completed;
 
-    /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
-    public string? LogPath(string extension) =>
-        StageSubmission is null || ArraySubmission is null ? null : LogFile(StageSubmission, ArraySubmission, SubmittedIndex, extension);
+    /// <summary>The task's output (or error) log, where its scheduler's job template has it write.</summary>
+    public string? LogPath(bool error) =>
+        StageSubmission is null || ArraySubmission is null || Submission is null ? null
+            : LogFile(Submission, StageSubmission, ArraySubmission, SubmittedIndex, error);
 
     /// <summary>The log of index <paramref name="index"/> of a submitted array (null before it had a job id).</summary>
-    public static string? LogFile(StageSubmission stage, ArraySubmission array, int index, string extension) =>
-        array.JobId is null ? null : ProductionLayout.Job.TaskLog(stage.JobFolder, array.JobName, array.JobId, index, extension);
+    public static string? LogFile(SubmissionRecord submission, StageSubmission stage, ArraySubmission array, int index, bool error) =>
+        array.JobId is null ? null
+            : Path.Combine(stage.JobFolder, Schedulers.Dialect(submission.Scheduler).LogFile(array.JobName, array.JobId, index, error));
 
-    /// <summary>"12_3": the task as squeue/sacct name it.</summary>
-    public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{SubmittedIndex}";
+    /// <summary>The task as its scheduler names it (<c>12_3</c>, <c>12[3].srv</c>): in messages, and what a task is cancelled by.</summary>
+    public string? SchedulerId => ArraySubmission?.JobId is null || Submission is null ? null
+        : Schedulers.Dialect(Submission.Scheduler).TaskId(ArraySubmission.JobId, SubmittedIndex);
 
     /// <summary>The array index the task had in its last submission (its array may have been cut differently then).</summary>
     public int SubmittedIndex => ArraySubmission is null ? IndexInArray : Task - ArraySubmission.FirstTask;
@@ -183,7 +186,7 @@ public sealed class ProductionState
                 .ToList();
             if (blockers.Count == 0) continue;
             var names = string.Join(", ", blockers.GroupBy(t => t.Stage.Name).Select(g => $"{g.Key} task(s) {ArraySpec.FormatRanges(g.Select(t => t.Task))}"));
-            foreach (var t in state.Stages[stage.Name].Where(t => t.IsBlocked || (t.Scheduler?.Reason == "DependencyNeverSatisfied")))
+            foreach (var t in state.Stages[stage.Name].Where(t => t.IsBlocked || t.Scheduler?.Blocked == true || t.Scheduler?.Reason == SchedulerTask.DependencyNeverSatisfied))
                 t.Detail += $"; blocked by {names}";
         }
 

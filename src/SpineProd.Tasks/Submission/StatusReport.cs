@@ -187,7 +187,7 @@ public sealed class StatusReport
                 bool stuck = after.Any(a => ByStage.TryGetValue(a, out var sc) && sc.Blocked + sc.Failed + sc.Timeout + sc.OutOfMemory + sc.Cancelled > 0);
                 string what = t is null ? "not known to the scheduler" : t.Kind switch
                 {
-                    TaskStateKind.Pending when stuck || t.Reason == "DependencyNeverSatisfied" =>
+                    TaskStateKind.Pending when stuck || t.Blocked || t.Reason == SchedulerTask.DependencyNeverSatisfied =>
                         $"will never run: {string.Join(", ", after)} did not succeed (Submit again once fixed: a new cleanup job replaces it)",
                     TaskStateKind.Pending => "waiting for " + string.Join(", ", after),
                     TaskStateKind.Completed => "done",
@@ -216,7 +216,7 @@ public sealed class StatusReport
                 lines.Add($"  {t.Stage.Name} task {t.Task}: {t.Detail}{(t.SchedulerId is null ? "" : $"  [job {t.SchedulerId}]")}");
                 lines.Add($"      inputs: {string.Join(", ", t.Inputs)}");
                 if (t.Scheduler?.Usage is { } u && StageUsage.Describe(u) is { Length: > 0 } used) lines.Add($"      ran:    {used}");
-                var err = t.LogPath("err");
+                var err = t.LogPath(error: true);
                 if (err is not null) lines.Add($"      log:    {err}");
                 if (Digest.Tails.TryGetValue(t, out var tail))
                     foreach (var l in tail) lines.Add($"      | {l}");
@@ -347,8 +347,8 @@ public sealed class StatusReport
                 ["detail"] = t.Detail,
                 ["job"] = t.SchedulerId,
                 ["inputs"] = new JsonArray(t.Inputs.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
-                ["log_out"] = t.LogPath("out"),
-                ["log_err"] = t.LogPath("err"),
+                ["log_out"] = t.LogPath(error: false),
+                ["log_err"] = t.LogPath(error: true),
                 ["cause"] = Digest.Cause(t),
                 ["usage"] = t.Scheduler?.Usage is { } u ? StageUsage.ToJson(u) : null,
                 ["log_tail"] = Digest.Tails.TryGetValue(t, out var tail) ? new JsonArray(tail.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()) : null,

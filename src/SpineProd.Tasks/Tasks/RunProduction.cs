@@ -69,8 +69,11 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
         var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
         var gitCommit = ClusterTaskSupport.GitCommit(RepositoryRoot);
-        var schedulers = Schedulers.Factory(plan.StateDir, m => Quietly(() => Report(m)), parallelism,
-            new SlurmOptions { MaxAttempts = retries + 1 }, ProjectFile, stop: interruption.Token);
+        var schedulers = Schedulers.Factory(new SchedulerSettings
+        {
+            StateDir = plan.StateDir, Log = m => Quietly(() => Report(m)), MaxAttempts = retries + 1,
+            LocalParallelism = parallelism, Stop = interruption.Token,
+        }, ProjectFile);
 
         void Send(RunSubmit group)
         {

@@ -37,7 +37,7 @@ public sealed partial class FailureDigest
             if (t.IsBlocked || (t.Status == TaskState.Cancelled && t.Scheduler?.Reason == "DependencyNeverSatisfied")) { d.Blocked.Add(t); d._blocked.Add(t); continue; }
             if (t.Status == TaskState.Cancelled) { d.Cancelled.Add(t); d._cancelled.Add(t); continue; }
             string message;
-            if (read < maxLogs && t.LogPath("err") is string log)
+            if (read < maxLogs && t.LogPath(error: true) is string log)
             {
                 read++;
                 var tail = Tail(log, tailLines);

@@ -128,7 +128,7 @@ public sealed class StageUsage
             {
                 var longest = TimeSpan.FromSeconds(_elapsed[^1]);
                 var v = Duration(longest * 1.5);
-                if (LocalScheduler.ParseSlurmTime(v) is { } fit && fit < limit / 2)
+                if (RoundUp(longest * 1.5) < limit / 2)
                     advice.Add(new Advice("Time", v,
                         $"run time {ResourceValues.Hms(TimeSpan.FromSeconds(Percentile(_elapsed, 0.99) ?? 0))} for 99% of tasks ({ResourceValues.Hms(longest)} at most) of {ResourceValues.Hms(limit)} requested: {spell("Time", v)} would fit (shorter limits start sooner)"));
             }
@@ -150,11 +150,12 @@ public sealed class StageUsage
     private static long ParseMem(string v) => ResourceValues.ParseSlurmMemory(v) ?? 0;
 
     /// <summary>A SLURM time at or above <paramref name="t"/>: whole 5 minutes up to an hour, 15 minutes up to 6 hours, whole hours above.</summary>
-    public static string Duration(TimeSpan t)
+    public static string Duration(TimeSpan t) => ResourceValues.Hms(RoundUp(t));
+
+    private static TimeSpan RoundUp(TimeSpan t)
     {
         double step = t <= TimeSpan.FromHours(1) ? 5 : t <= TimeSpan.FromHours(6) ? 15 : 60;
-        var minutes = Math.Max(step, Math.Ceiling(t.TotalMinutes / step) * step);
-        return ResourceValues.Hms(TimeSpan.FromMinutes(minutes));
+        return TimeSpan.FromMinutes(Math.Max(step, Math.Ceiling(t.TotalMinutes / step) * step));
     }
 
     /// <summary>One run in a line: "0:12:03 of 1:00:00 on vm, CPU 3.2 s (27% of 1 CPU), peak 1.2 GB of 4 GB".</summary>

@@ -21,7 +21,7 @@ public readonly record struct TaskAttempt(
     /// <summary>"12_3": the task as the scheduler names it.</summary>
     public string? JobId => Array.JobId is null ? null : $"{Array.JobId}_{Index}";
 
-    public string? LogPath(string extension) => TaskInfo.LogFile(StageSubmission, Array, Index, extension);
+    public string? LogPath(bool error) => TaskInfo.LogFile(Submission, StageSubmission, Array, Index, error);
 }
 
 public static class TaskAttempts

@@ -64,7 +64,7 @@ public static class TraceFile
         Number(w, u?.RequestedTime?.TotalSeconds); Tab(w);
         Number(w, u?.TimeUsed); Tab(w);
         Number(w, u?.Gpus); Tab(w);
-        Cell(w, a.LogPath("err"));
+        Cell(w, a.LogPath(error: true));
         w.Write('\n');
     }
 

@@ -1,4 +1,5 @@
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Slurm;
 using SpineProd.Submission;
 using SpineProd.Tests.Infrastructure;
 using SpineProd.Usage;
@@ -31,7 +32,7 @@ public sealed class EfficiencyTests
             Gpus = gpus,
             Node = "vm",
         };
-        var row = new SchedulerTask(jobId, task, state, SlurmClient.Classify(state), "0:0") { Usage = usage };
+        var row = new SchedulerTask(jobId, task, state, SlurmDialect.Classify(state), "0:0") { Usage = usage };
         return new TaskAttempt("reco", task, attempt, Sub, Stage, array, task, row);
     }
 

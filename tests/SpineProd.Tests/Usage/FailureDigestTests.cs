@@ -1,5 +1,6 @@
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Slurm;
 using SpineProd.Submission;
 using SpineProd.Tests.Infrastructure;
 using SpineProd.Usage;
@@ -10,6 +11,8 @@ namespace SpineProd.Tests.Usage;
 /// <summary>Failures a person can act on: grouped by cause, with the end of each error log; cancelled apart.</summary>
 public sealed class FailureDigestTests
 {
+    private static readonly SubmissionRecord Sub = new() { Id = "s1", Scheduler = "slurm" };
+
     private static TaskInfo Task(string dir, int task, TaskState status, string state, string? exit, string? reason = null, string? log = null)
     {
         var stage = new StagePlan { Name = "reco" };
@@ -19,13 +22,13 @@ public sealed class FailureDigestTests
         if (log is not null)
         {
             Directory.CreateDirectory(Path.Combine(dir, "logs"));
-            File.WriteAllText(TaskInfo.LogFile(sub, arr, task, "err")!, log);
+            File.WriteAllText(TaskInfo.LogFile(Sub, sub, arr, task, error: true)!, log);
         }
         return new TaskInfo
         {
             Stage = stage, Array = array, Task = task, Inputs = [$"/data/in_{task}.root"], Status = status, Detail = state,
-            StageSubmission = sub, ArraySubmission = arr,
-            Scheduler = new SchedulerTask("12", task, state, SlurmClient.Classify(state), exit, reason),
+            Submission = Sub, StageSubmission = sub, ArraySubmission = arr,
+            Scheduler = new SchedulerTask("12", task, state, SlurmDialect.Classify(state), exit, reason),
         };
     }
 

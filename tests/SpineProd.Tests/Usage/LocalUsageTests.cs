@@ -1,4 +1,5 @@
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Local;
 using SpineProd.Tests.Infrastructure;
 using Xunit;
 
@@ -26,7 +27,7 @@ public sealed class LocalUsageTests
             sleep 0.5
             """);
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 2);
-        var id = local.Submit(new SubmitRequest(script, dir, "usage", "0-1", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(script, dir, "usage", ArraySpec.Parse("0-1"), [], "c")).JobId;
         local.RunPending();
 
         var snap = local.Query([id]);

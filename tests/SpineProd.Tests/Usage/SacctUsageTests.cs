@@ -1,4 +1,5 @@
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Slurm;
 using SpineProd.Tests.Cluster;
 using Xunit;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SpineProd.Scheduler;
+namespace SpineProd.Scheduler.Slurm;
 
 /// <summary>
 /// Reads <c>sacct -P -n</c> rows of a whole production, steps included, as a stream: one row per
@@ -43,7 +43,6 @@ public sealed class SacctRows
         }
 
         var state = _pool.Get(Get(f, row, n, ColState));
-        var kind = SlurmClient.Classify(state);
         var exit = n > ColExit ? _pool.Get(Get(f, row, n, ColExit)) : null;
         var reasonText = Get(f, row, n, ColReason);
         string? reason = n > ColReason && reasonText.Length > 0 && !reasonText.SequenceEqual("None") ? _pool.Get(reasonText) : null;
@@ -61,7 +60,7 @@ public sealed class SacctRows
         {
             // a job that is not an array (a cleanup job): task 0 of itself
             var id = jobId.ToString();
-            _tasks[(id, 0)] = new SchedulerTask(id, 0, state, kind, exit, reason, id, name, comment) { Usage = usage };
+            _tasks[(id, 0)] = SlurmDialect.Task(id, 0, state, exit, reason, id, name, comment) with { Usage = usage };
             return;
         }
         var arrayId = _pool.Get(jobId[..us]);
@@ -71,10 +70,10 @@ public sealed class SacctRows
             // a pending array: 12_[3-9%2]
             if (!ArraySpec.TryParse(rest.Trim("[]").ToString(), out var spec)) return;
             foreach (var i in spec.Indices)
-                _tasks[(arrayId, i)] = new SchedulerTask(arrayId, i, state, kind, exit, reason, null, name, comment) { Usage = usage };
+                _tasks[(arrayId, i)] = SlurmDialect.Task(arrayId, i, state, exit, reason, null, name, comment) with { Usage = usage };
         }
         else if (int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
-            _tasks[(arrayId, index)] = new SchedulerTask(arrayId, index, state, kind, exit, reason, Get(f, row, n, ColJobIdRaw).ToString(), name, comment) { Usage = usage };
+            _tasks[(arrayId, index)] = SlurmDialect.Task(arrayId, index, state, exit, reason, Get(f, row, n, ColJobIdRaw).ToString(), name, comment) with { Usage = usage };
     }
 
     /// <summary>The tasks read, each with its steps' peak memory (and their CPU time, where its own row has none).</summary>

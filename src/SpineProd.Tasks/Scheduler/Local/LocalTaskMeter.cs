@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace SpineProd.Scheduler;
+namespace SpineProd.Scheduler.Local;
 
 /// <summary>
 /// Measures a local task's peak memory as SLURM's jobacct_gather does, by sampling: at each sample
