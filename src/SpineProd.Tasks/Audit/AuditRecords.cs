@@ -46,8 +46,12 @@ public static class AuditRecords
         return record;
     }
 
-    /// <summary>The record of a Cancel that cancelled something (or failed trying).</summary>
-    public static AuditRecord? ForCancel(string stateDir, string production, IReadOnlyList<string> cancelledJobIds, Exception? error, string? buildId = null, string? phase = null)
+    /// <summary>
+    /// The record of a Cancel that cancelled something (or failed trying). <paramref name="commands"/>:
+    /// the cancel commands, each its scheduler's (<c>scancel ...</c>, <c>qdel ...</c>).
+    /// </summary>
+    public static AuditRecord? ForCancel(string stateDir, string production, IReadOnlyList<string> cancelledJobIds, Exception? error, string? buildId = null, string? phase = null,
+        IReadOnlyList<IReadOnlyList<string>>? commands = null)
     {
         if (cancelledJobIds.Count == 0 && error is null) return null;
         var record = new AuditRecord
@@ -61,8 +65,8 @@ public static class AuditRecords
             Error = error?.Message,
             Stages = [new AuditStage { Stage = "*", JobIds = cancelledJobIds.ToList() }],
         };
-        if (cancelledJobIds.Count > 0)
-            record.Commands.Add(new AuditCommand { Argv = ["scancel", .. cancelledJobIds] });
+        foreach (var argv in commands ?? [])
+            record.Commands.Add(new AuditCommand { Argv = argv.ToList() });
         return record;
     }
 }

@@ -147,7 +147,7 @@ public static class HtmlReport
                 var task = f.Task;
                 h.Append($"<div class=\"failure\"><h3>{E(task.Stage.Name)} task {task.Task}: {E(Submitter.ReasonLabel(task))}</h3><p>{E(task.Detail)}" +
                          $"{(task.SchedulerId is null ? "" : $" — job <code>{E(task.SchedulerId)}</code>")}</p><p>inputs: <code>{E(Shorten(string.Join(", ", task.Inputs), 400))}</code></p>");
-                var err = task.LogPath("err");
+                var err = task.LogPath(error: true);
                 if (err is not null) h.Append($"<p>log: <code>{E(err)}</code></p>");
                 if (f.LogTail.Count > 0) h.Append($"<pre>{E(string.Join("\n", f.LogTail))}</pre>");
             }

@@ -85,7 +85,7 @@ public sealed class ReportModel
                 u.Intervals.Add((s, end, row.Task, row.Attempt, row.State));
         }
         foreach (var t in status.Problems.Where(p => p.Status != TaskState.Pending).Take(MaxFailuresShown))
-            model.Failures.Add(new ReportFailure(t, LogTail(t.LogPath("err"), LogTailLines)));
+            model.Failures.Add(new ReportFailure(t, LogTail(t.LogPath(error: true), LogTailLines)));
         return model;
     }
 

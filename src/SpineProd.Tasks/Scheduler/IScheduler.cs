@@ -1,23 +1,6 @@
 namespace SpineProd.Scheduler;
 
-/// <summary>
-/// One array submission: the script runs with its working directory = <see cref="WorkingDirectory"/>
-/// (the job folder); the argv options override the script's own #SBATCH lines.
-/// </summary>
-public sealed record SubmitRequest(
-    string Script,
-    string WorkingDirectory,
-    string JobName,
-    string? ArraySpec,
-    string? Dependency,
-    /// <summary>A key unique to this submission of this array: how an accepted-but-unanswered sbatch is found again.</summary>
-    string Comment,
-    /// <summary>Extra sbatch options (e.g. a raised --time on resubmission), inserted before the script.</summary>
-    IReadOnlyList<string>? ExtraOptions = null);
-
-public sealed record SubmitResult(string JobId, IReadOnlyList<string> Argv, int Attempts, bool Reconciled);
-
-/// <summary>Coarse state of one array task, the same for every scheduler.</summary>
+/// <summary>Coarse state of one task, the same for every scheduler (each dialect maps its own states to these).</summary>
 public enum TaskStateKind
 {
     Pending,
@@ -34,10 +17,13 @@ public enum TaskStateKind
 }
 
 /// <summary>
-/// One array task as the scheduler sees it. <see cref="ArrayJobId"/> is the id sbatch returned.
-/// <see cref="Name"/> and <see cref="Comment"/> are the job's name and --comment as the scheduler
-/// reports them (null: not reported; an empty comment: not stored, e.g. sacct without job_comment),
-/// so a job id can be checked to be the job the ledger recorded (JobVerification).
+/// One task as the scheduler sees it. <see cref="ArrayJobId"/> is the id the submission returned
+/// (for a job without a task set, the task is index 0 of itself). <see cref="RawState"/>,
+/// <see cref="ExitCode"/> and <see cref="Reason"/> are in the scheduler's own words, for people;
+/// programs read <see cref="Kind"/> and <see cref="Blocked"/>. <see cref="Name"/> and
+/// <see cref="Comment"/> are the job's name and submission key as the scheduler reports them (null:
+/// not reported; empty: not stored), so a job id can be checked to be the job the ledger recorded
+/// (JobVerification).
 /// </summary>
 public sealed record SchedulerTask(
     string ArrayJobId,
@@ -50,7 +36,16 @@ public sealed record SchedulerTask(
     string? Name = null,
     string? Comment = null)
 {
+    /// <summary>The reason every scheduler gives a task that never ran because a job it waited on failed.</summary>
+    public const string DependencyNeverSatisfied = "DependencyNeverSatisfied";
+
     public bool IsLive => Kind is TaskStateKind.Pending or TaskStateKind.Running;
+
+    /// <summary>
+    /// It waits on a job that failed, so it will never run as it is (SLURM's DependencyNeverSatisfied,
+    /// the local scheduler's own). Schedulers that delete such jobs (PBS) report them Cancelled instead.
+    /// </summary>
+    public bool Blocked { get; init; }
 }
 
 /// <summary>What a whole-production query returned: one batched answer, never one call per job.</summary>
@@ -62,40 +57,89 @@ public sealed class SchedulerSnapshot
     public SchedulerTask? Find(string jobId, int index) => Tasks.TryGetValue((jobId, index), out var t) ? t : null;
 }
 
-/// <summary>A batch scheduler SpineProd submits to: SLURM, or the local stand-in.</summary>
+/// <summary>A pending or running job as the scheduler lists it: its (array) job id, name, submission key and working directory.</summary>
+public sealed record LiveJob(string JobId, string JobName, string Comment, string WorkDir);
+
+/// <summary>What a scheduler allows, as it says itself (null: unknown, the plan's defaults apply).</summary>
+public sealed record SchedulerLimits(int? MaxArraySize, string Source);
+
+/// <summary>
+/// How a scheduler spells what SpineProd asks: pure functions, no commands run. The parts of a
+/// scheduler that records and messages need without a client (a task's id, a dependency as it
+/// was sent, the variable a job script reads its index from).
+/// </summary>
+public interface ISchedulerDialect
+{
+    /// <summary>The registry name (<c>Scheduler</c> property value).</summary>
+    string Name { get; }
+    /// <summary>The submit program, as records and messages name it (sbatch, qsub).</summary>
+    string SubmitCommand { get; }
+    /// <summary>The cancel program (scancel, qdel).</summary>
+    string CancelCommand { get; }
+    /// <summary>The environment variable a task reads its index from.</summary>
+    string ArrayIndexVariable { get; }
+    /// <summary>One task of a job, as the scheduler names it and <see cref="IScheduler.Cancel"/> takes it (<c>12_3</c>, <c>12[3].srv</c>).</summary>
+    string TaskId(string jobId, int index);
+    /// <summary>The wait a request asks for, as this scheduler spells it (null: none): the ledger and logs record it.</summary>
+    string? Dependency(JobRequest request);
+    /// <summary>The command line a request becomes (recorded as the intent before it is sent).</summary>
+    IReadOnlyList<string> CommandLine(JobRequest request);
+    /// <summary>Where one task's output (or error) goes, relative to its job folder, as this scheduler's job template has it.</summary>
+    string LogFile(string jobName, string jobId, int index, bool error);
+}
+
+/// <summary>
+/// A batch scheduler SpineProd submits to, in scheduler-neutral values: a <see cref="JobRequest"/>
+/// in (a task set with a throttle, upstream job ids, a resource request, a submission key), job ids
+/// and <see cref="TaskStateKind"/>s out. Each scheduler is one folder (client and dialect) and one
+/// line in <see cref="Schedulers"/>.
+/// </summary>
 public interface IScheduler
 {
-    string Name { get; }
-
-    /// <summary>Submits one array; returns as soon as its job id is known.</summary>
-    SubmitResult Submit(SubmitRequest request);
+    string Name => Dialect.Name;
+    ISchedulerDialect Dialect { get; }
 
     /// <summary>
-    /// The state of every task of the given array jobs, in one batched query. <paramref name="expectedTasks"/>
-    /// (tasks submitted per array job id) lets a client notice that its first source is missing some.
+    /// The jobs a request becomes, each with its part of the task set (SLURM: one array takes any
+    /// set; PBS: one array per arithmetic range). The caller records an intent per part before it
+    /// submits that part, so a lost reply is looked up, never sent twice.
     /// </summary>
-    SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null);
+    IReadOnlyList<JobRequest> Split(JobRequest request) => [request];
 
-    /// <summary>Cancels the given array jobs (or array tasks, <c>id_index</c>) in one call.</summary>
-    void Cancel(IReadOnlyCollection<string> jobIds);
-
-    /// <summary>Runs whatever this scheduler was handed and has not run yet (the local scheduler); SLURM: nothing.</summary>
-    void RunPending(Action<string>? progress = null);
+    /// <summary>Submits one part; returns as soon as its job id is known.</summary>
+    SubmittedJob Submit(JobRequest part);
 
     /// <summary>
-    /// Looks for an array submitted with this name and comment (after a Submit that died or lost the
-    /// reply). Returns (whether the scheduler answered, the array job id if found).
+    /// The state of every task of the given jobs, in one batched query. <paramref name="expectedTasks"/>
+    /// (tasks submitted per job id) lets a client notice that its first source is missing some.
     /// </summary>
-    (bool Answered, string? JobId) FindSubmitted(string jobName, string comment);
+    SchedulerSnapshot Query(IReadOnlyCollection<string> jobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null);
+
+    /// <summary>Cancels the given jobs, or single tasks (<see cref="ISchedulerDialect.TaskId"/>), in one call.</summary>
+    void Cancel(IReadOnlyCollection<string> ids);
+
+    /// <summary>Runs whatever this scheduler was handed and has not run yet (the local scheduler); others: nothing.</summary>
+    void RunPending(Action<string>? progress = null) { }
 
     /// <summary>
-    /// The current user's pending and running jobs whose comment starts with <paramref name="commentPrefix"/>,
+    /// Looks for a job submitted with this name and key (and, where the scheduler needs it, this part
+    /// of the task set) after a submit that died or lost its reply. Returns (whether the scheduler
+    /// answered, the job id if found).
+    /// </summary>
+    (bool Answered, string? JobId) FindSubmitted(string jobName, string key, ArraySpec? tasks);
+
+    /// <summary>
+    /// The current user's pending and running jobs whose key starts with <paramref name="keyPrefix"/>,
     /// in one call (the jobs of a production its ledger may not know: deleted, or restored from a
     /// backup). Null when the scheduler did not answer. A scheduler with nothing left running between
     /// two builds (the local one) has none.
     /// </summary>
-    IReadOnlyList<LiveJob>? ListLiveJobs(string commentPrefix) => [];
-}
+    IReadOnlyList<LiveJob>? ListLiveJobs(string keyPrefix) => [];
 
-/// <summary>A pending or running job as the scheduler lists it: its (array) job id, name, comment and working directory.</summary>
-public sealed record LiveJob(string JobId, string JobName, string Comment, string WorkDir);
+    /// <summary>What the scheduler allows (MaxArraySize), or null when it does not answer within <paramref name="timeout"/> (<paramref name="why"/> says why).</summary>
+    SchedulerLimits? QueryLimits(TimeSpan timeout, out string? why)
+    {
+        why = $"{Name} has no limits to ask";
+        return null;
+    }
+}

@@ -21,8 +21,8 @@ public sealed record ResourceRequest
 /// <summary>
 /// One submission in scheduler-neutral values: the tasks to run (indices and a throttle), the jobs
 /// to wait for (ids this same scheduler returned), and a key that identifies this submission so an
-/// accepted-but-unanswered submit can be found again. The neutral form proposed for IScheduler; the
-/// PBS client takes it today (see Scheduler/Pbs/).
+/// accepted-but-unanswered submit can be found again. What <see cref="IScheduler.Submit"/> takes;
+/// each scheduler's dialect spells it (sbatch --array/--dependency/--comment, qsub -J/-W depend/-v).
 /// </summary>
 public sealed record JobRequest(
     string Script,
@@ -36,7 +36,9 @@ public sealed record JobRequest(
     string Key,
     ResourceRequest? Resources = null,
     /// <summary>Scheduler-specific options appended as they are (a site's own needs).</summary>
-    IReadOnlyList<string>? ExtraOptions = null);
+    IReadOnlyList<string>? ExtraOptions = null,
+    /// <summary>A wait the user wrote in the scheduler's own syntax (the stage's Dependency), kept besides <see cref="AfterOk"/>.</summary>
+    string? NativeDependency = null);
 
 /// <summary>One scheduler job a <see cref="JobRequest"/> became, and which of its task indices it runs.</summary>
 public sealed record SubmittedJob(string JobId, ArraySpec? Tasks, IReadOnlyList<string> Argv, int Attempts, bool Reconciled);
@@ -67,7 +69,7 @@ public static class ResourceValues
     public static ResourceRequest FromPlan(Planning.Resources r)
     {
         TimeSpan? walltime = null;
-        try { walltime = r.Time is null ? null : LocalScheduler.ParseSlurmTime(r.Time); }
+        try { walltime = r.Time is null ? null : Slurm.SlurmDialect.ParseTime(r.Time); }
         catch (Exception e) when (e is FormatException or OverflowException) { }
         var perCpu = ParseSlurmMemory(r.MemPerCpu);
         return new ResourceRequest

@@ -9,7 +9,11 @@ namespace SpineProd.Submission;
 /// </summary>
 public static class Canceller
 {
-    public sealed record CancelOutcome(int Pending, int Running, IReadOnlyList<string> JobIds);
+    public sealed record CancelOutcome(int Pending, int Running, IReadOnlyList<string> JobIds)
+    {
+        /// <summary>The cancel commands run, one per scheduler (<c>scancel 12 13</c>, <c>qdel 14[].srv</c>).</summary>
+        public List<IReadOnlyList<string>> Commands { get; init; } = new();
+    }
 
     public static CancelOutcome Cancel(string stateDir, string production, ProductionIdentity? owner, Func<string, IScheduler> schedulers, Action<string> log, TimeSpan lockWait,
         Action<IReadOnlyList<string>>? beforeCancelling = null)
@@ -20,6 +24,7 @@ public static class Canceller
         Submitter.ReconcileInterrupted(ledger, stateDir, schedulers, log);
         int pending = 0, running = 0;
         var cancelled = new List<string>();
+        var commands = new List<IReadOnlyList<string>>();
         // Only jobs the scheduler confirms by name and comment: a restored or copied ledger, or an
         // id the cluster reused, never cancels an unrelated job.
         var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: true);
@@ -36,13 +41,16 @@ public static class Canceller
             pending += live.Count(t => t.Kind == TaskStateKind.Pending);
             running += live.Count(t => t.Kind == TaskStateKind.Running);
             var liveIds = live.Select(t => t.ArrayJobId).Distinct().ToList();
-            beforeCancelling?.Invoke(liveIds);
-            schedulers(group).Cancel(liveIds);
+            var scheduler = schedulers(group);
+            IReadOnlyList<string> command = [scheduler.Dialect.CancelCommand, .. liveIds];
+            beforeCancelling?.Invoke(command);
+            scheduler.Cancel(liveIds);
+            commands.Add(command);
             cancelled.AddRange(liveIds);
         }
         log(cancelled.Count == 0
             ? $"{production}: nothing to cancel, no task is pending or running."
             : $"{production}: cancelled {pending} pending and {running} running task(s) (jobs {string.Join(", ", cancelled)}).");
-        return new CancelOutcome(pending, running, cancelled);
+        return new CancelOutcome(pending, running, cancelled) { Commands = commands };
     }
 }

@@ -107,7 +107,7 @@ public static class JobMetadata
                 ["chunk_file"] = a.ChunkFile,
                 ["dependency"] = a.Dependency,
                 ["comment"] = a.Comment,
-                ["sbatch_argv"] = new JsonArray(a.Argv.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+                ["submit_argv"] = new JsonArray(a.Argv.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
                 ["why"] = reasonsByArray.TryGetValue(a.Array, out var why) ? why : null,
                 ["error"] = a.Error,
             });

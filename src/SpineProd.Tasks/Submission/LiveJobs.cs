@@ -42,7 +42,7 @@ public static class LiveJobs
         if (unexplained.Count > 0)
             throw new SpineProdException("SPN3033",
                 $"{unexplained.Count} pending or running job(s) carry this production's comment but neither the ledger nor their job folder says which tasks they run " +
-                $"(jobs {string.Join(", ", unexplained.Select(j => j.JobId).Take(10))}); submitting now could run those tasks twice. Wait for them or scancel them, then Submit again.",
+                $"(jobs {string.Join(", ", unexplained.Select(j => j.JobId).Take(10))}); submitting now could run those tasks twice. Wait for them or cancel them with the scheduler, then Submit again.",
                 Ledger.PathIn(stateDir));
     }
 
@@ -93,7 +93,7 @@ public static class LiveJobs
             Dependency = (string?)entry["dependency"],
             Script = (string?)entry["script"] ?? "",
             ChunkFile = (string?)entry["chunk_file"] ?? "",
-            Argv = (entry["sbatch_argv"] as JsonArray)?.Select(x => (string?)x ?? "").ToList() ?? new(),
+            Argv = ((entry["submit_argv"] ?? entry["sbatch_argv"]) as JsonArray)?.Select(x => (string?)x ?? "").ToList() ?? new(),
         };
         stageSub.Arrays.Add(array);
         return $"running tasks {array.Tasks} of stage {stage}";

@@ -39,16 +39,17 @@ public sealed class TaskInfo
 
     public bool IsLive => Status is TaskState.Pending or TaskState.Running;
     /// <summary>Pending behind a dependency that can never be satisfied (an upstream task failed): it will never run as it is.</summary>
-    public bool IsBlocked => Status == TaskState.Pending && Scheduler?.Reason == "DependencyNeverSatisfied";
+    public bool IsBlocked => Status == TaskState.Pending && Scheduler?.Blocked == true;
     public bool IsDone => Status == TaskState.Completed;
 
-    /// <summary>The task's SLURM log files, as the job script names them (logs/&lt;array job name&gt;_%A_%a).</summary>
-    public string? LogPath(string extension) =>
-        StageSubmission is null || ArraySubmission?.JobId is null ? null
-            : ProductionLayout.Job.TaskLog(StageSubmission.JobFolder, ArraySubmission.JobName, ArraySubmission.JobId, SubmittedIndex, extension);
+    /// <summary>The task's output (or error) log, where its scheduler's job template has it write.</summary>
+    public string? LogPath(bool error) =>
+        StageSubmission is null || ArraySubmission?.JobId is null || Submission is null ? null
+            : Path.Combine(StageSubmission.JobFolder, Schedulers.Dialect(Submission.Scheduler).LogFile(ArraySubmission.JobName, ArraySubmission.JobId, SubmittedIndex, error));
 
-    /// <summary>"12_3": the task as squeue/sacct name it.</summary>
-    public string? SchedulerId => ArraySubmission?.JobId is null ? null : $"{ArraySubmission.JobId}_{SubmittedIndex}";
+    /// <summary>The task as its scheduler names it (<c>12_3</c>, <c>12[3].srv</c>): in messages, and what a task is cancelled by.</summary>
+    public string? SchedulerId => ArraySubmission?.JobId is null || Submission is null ? null
+        : Schedulers.Dialect(Submission.Scheduler).TaskId(ArraySubmission.JobId, SubmittedIndex);
 
     /// <summary>The array index the task had in its last submission (its array may have been cut differently then).</summary>
     public int SubmittedIndex => ArraySubmission is null ? IndexInArray : Task - ArraySubmission.FirstTask;
@@ -180,7 +181,7 @@ public sealed class ProductionState
                 .ToList();
             if (blockers.Count == 0) continue;
             var names = string.Join(", ", blockers.GroupBy(t => t.Stage.Name).Select(g => $"{g.Key} task(s) {ArraySpec.FormatRanges(g.Select(t => t.Task))}"));
-            foreach (var t in state.Stages[stage.Name].Where(t => t.IsBlocked || (t.Scheduler?.Reason == "DependencyNeverSatisfied")))
+            foreach (var t in state.Stages[stage.Name].Where(t => t.IsBlocked || t.Scheduler?.Blocked == true || t.Scheduler?.Reason == SchedulerTask.DependencyNeverSatisfied))
                 t.Detail += $"; blocked by {names}";
         }
 

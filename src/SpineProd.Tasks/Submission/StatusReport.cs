@@ -165,7 +165,7 @@ public sealed class StatusReport
                 bool stuck = after.Any(a => ByStage.TryGetValue(a, out var sc) && sc.Blocked + sc.Failed + sc.Timeout + sc.OutOfMemory + sc.Cancelled > 0);
                 string what = t is null ? "not known to the scheduler" : t.Kind switch
                 {
-                    TaskStateKind.Pending when stuck || t.Reason == "DependencyNeverSatisfied" =>
+                    TaskStateKind.Pending when stuck || t.Blocked || t.Reason == SchedulerTask.DependencyNeverSatisfied =>
                         $"will never run: {string.Join(", ", after)} did not succeed (Submit again once fixed: a new cleanup job replaces it)",
                     TaskStateKind.Pending => "waiting for " + string.Join(", ", after),
                     TaskStateKind.Completed => "done",
@@ -183,7 +183,7 @@ public sealed class StatusReport
             {
                 lines.Add($"  {t.Stage.Name} task {t.Task}: {t.Detail}{(t.SchedulerId is null ? "" : $"  [job {t.SchedulerId}]")}");
                 lines.Add($"      inputs: {string.Join(", ", t.Inputs)}");
-                var err = t.LogPath("err");
+                var err = t.LogPath(error: true);
                 if (err is not null) lines.Add($"      log:    {err}");
             }
             if (Problems.Count > maxProblems) lines.Add($"  ... and {Problems.Count - maxProblems} more (all in {ProductionLayout.Of(plan).StatusFile})");
@@ -249,8 +249,8 @@ public sealed class StatusReport
                 ["detail"] = t.Detail,
                 ["job"] = t.SchedulerId,
                 ["inputs"] = new JsonArray(t.Inputs.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
-                ["log_out"] = t.LogPath("out"),
-                ["log_err"] = t.LogPath("err"),
+                ["log_out"] = t.LogPath(error: false),
+                ["log_err"] = t.LogPath(error: true),
             });
         }
         var totals = Totals.ToJson();

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using SpineProd.Diagnostics;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Local;
 
 namespace SpineProd.Submission;
 
@@ -96,7 +97,9 @@ public sealed class Submitter
     /// timeout nobody could check, sbatch killed by a signal): the intent and the job folder stay,
     /// and the next Submit or Cancel looks the job up by its comment. Never deleted, never re-sent blind.
     /// </summary>
-    public static bool MayHaveBeenAccepted(SpineProdException e) => e.Code is "SPN3011" or "SPN3020" or "SPN3030";
+    public static bool MayHaveBeenAccepted(SpineProdException e) => e.Code is "SPN3011" or "SPN3020" or "SPN3030"
+        // PBS: qsub unanswered and the server not asked; qsub accepted it but printed no id
+        or "SPN3052" or "SPN3053";
 
     /// <summary>
     /// Ctrl-C, or the build that started this task host gone: stop before the next sbatch. What was
@@ -217,7 +220,7 @@ public sealed class Submitter
             var chosen = toSubmit[stage.Name];
             if (chosen.Count == 0) continue;
             StopIfCancelled(plan, ledger, submission, outcome);
-            var dependency = CombineDependency(plan, stage, state, toSubmit, submittedIds);
+            var afterOk = UpstreamJobs(stage, state, toSubmit, submittedIds);
             string jobFolder;
             try { jobFolder = CreateJobFolder(plan, planDir, stage, now, chosen.Select(t => t.Array.Index).ToHashSet()); }
             catch (SpineProdException e) when (outcome.Arrays.Count > 0)
@@ -229,74 +232,88 @@ public sealed class Submitter
             var metadata = JobMetadata.Create(plan, stage, submission, _ctx, chosen.Sum(t => t.Inputs.Count));
             var whyByArray = new Dictionary<int, string>();
             var ids = submittedIds[stage.Name] = new List<string>();
+            var resources = ResourceValues.FromPlan(stage.Resources);
+            var userDependency = string.IsNullOrWhiteSpace(stage.Dependency) ? null : stage.Dependency.Trim();
 
             int arraysToSend = chosen.Select(t => t.Array.Index).Distinct().Count(), arraysSent = 0;
             foreach (var selected in selection.Arrays(stage))
             {
-                StopIfCancelled(plan, ledger, submission, outcome);
-                var (array, group, spec) = (selected.Array, selected.Tasks, selected.ArraySpec);
-                int taskCount = group.Count;
+                var (array, group) = (selected.Array, selected.Tasks);
                 whyByArray[array.Index] = selected.Why;
-                var entry = new ArraySubmission
+                var request = new JobRequest(Path.Combine(stageSub.JobFolder, array.Script), stageSub.JobFolder, array.JobName,
+                    ArraySpec.Parse(selected.ArraySpec), afterOk,
+                    Comment(plan, stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), submission.Id),
+                    resources, NativeDependency: userDependency);
+                // One job per part of the task set (PBS: one per arithmetic range), each recorded as
+                // its own intent with its own key before it is sent.
+                var parts = scheduler.Split(request);
+                arraysSent++;
+                for (int p = 0; p < parts.Count; p++)
                 {
-                    Array = array.Index,
-                    JobName = array.JobName,
-                    State = ArraySubmissionState.Submitting,
-                    ArraySpec = spec,
-                    Tasks = ArraySpec.FormatRanges(group.Select(t => t.Task)),
-                    FirstTask = array.FirstTask,
-                    Comment = Comment(plan, stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), submission.Id),
-                    Dependency = dependency,
-                    Script = Path.Combine(stageSub.JobFolder, array.Script),
-                    ChunkFile = Path.Combine(stageSub.JobFolder, array.ChunkFile),
-                };
-                stageSub.Arrays.Add(entry);
-                // The intent first: if this process dies inside sbatch, the next Submit finds the array by its comment.
-                ledger.Save(plan.StateDir);
-                JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
-
-                var request = new SubmitRequest(entry.Script, stageSub.JobFolder, array.JobName, spec, dependency, entry.Comment);
-                entry.Argv = SlurmClient.BuildSbatchArgs(request).Prepend(scheduler.Name == "slurm" ? "sbatch" : scheduler.Name).ToList();
-                try
-                {
-                    var result = scheduler.Submit(request);
-                    entry.JobId = result.JobId;
-                    entry.Argv = result.Argv.ToList();
-                    entry.State = ArraySubmissionState.Submitted;
-                }
-                catch (SpineProdException e)
-                {
-                    int already = outcome.Arrays.Count;
-                    entry.Error = $"{e.Code}: {e.Message}";
-                    if (MayHaveBeenAccepted(e))
+                    StopIfCancelled(plan, ledger, submission, outcome);
+                    var part = p == 0 ? parts[p] : parts[p] with { Key = Comment(plan, stage.Name, $"{array.Index.ToString(CultureInfo.InvariantCulture)}.{p.ToString(CultureInfo.InvariantCulture)}", submission.Id) };
+                    var tasks = part.Tasks!;
+                    var dependency = scheduler.Dialect.Dependency(part);
+                    var entry = new ArraySubmission
                     {
-                        // Maybe accepted: the intent and the job folder stay (the job may be running
-                        // in it), and the next Submit or Cancel looks the array up by its comment first.
-                        ledger.Save(plan.StateDir);
-                        JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
-                        // Ctrl-C in a terminal reaches sbatch too: say it as the interruption it is
-                        StopIfCancelled(plan, ledger, submission, outcome,
-                            $"{array.JobName} ({e.Code}: its sbatch was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
-                    }
-                    else if (already == 0)
-                        // Nothing of this Submit reached the cluster: leave no trace of it, so the
-                        // production looks exactly as before (the error says why).
-                        Forget(plan, ledger, submission);
-                    else
+                        Array = array.Index,
+                        JobName = array.JobName,
+                        State = ArraySubmissionState.Submitting,
+                        ArraySpec = tasks.ToString(),
+                        Tasks = ArraySpec.FormatRanges(tasks.Indices.Select(i => array.FirstTask + i)),
+                        FirstTask = array.FirstTask,
+                        Comment = part.Key,
+                        Dependency = dependency,
+                        Script = part.Script,
+                        ChunkFile = Path.Combine(stageSub.JobFolder, array.ChunkFile),
+                    };
+                    stageSub.Arrays.Add(entry);
+                    // The intent first: if this process dies inside the submit command, the next Submit finds the job by its key.
+                    ledger.Save(plan.StateDir);
+                    JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                    try
                     {
-                        entry.State = ArraySubmissionState.NotSubmitted;
-                        ledger.Save(plan.StateDir);
-                        JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                        entry.Argv = scheduler.Dialect.CommandLine(part).ToList();
+                        var result = scheduler.Submit(part);
+                        entry.JobId = result.JobId;
+                        entry.Argv = result.Argv.ToList();
+                        entry.State = ArraySubmissionState.Submitted;
                     }
-                    throw new SpineProdException(e.Code,
-                        e.Message + (already > 0 ? $" ({already} array(s) submitted before this one are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again submits only the rest.)" : ""),
-                        e.File ?? plan.ProductionFile, e.Line, e.Column, e);
+                    catch (SpineProdException e)
+                    {
+                        int already = outcome.Arrays.Count;
+                        entry.Error = $"{e.Code}: {e.Message}";
+                        if (MayHaveBeenAccepted(e))
+                        {
+                            // Maybe accepted: the intent and the job folder stay (the job may be running
+                            // in it), and the next Submit or Cancel looks the job up by its key first.
+                            ledger.Save(plan.StateDir);
+                            JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                            // Ctrl-C in a terminal reaches the submit command too: say it as the interruption it is
+                            StopIfCancelled(plan, ledger, submission, outcome,
+                                $"{array.JobName} ({e.Code}: its {scheduler.Dialect.SubmitCommand} was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
+                        }
+                        else if (already == 0)
+                            // Nothing of this Submit reached the cluster: leave no trace of it, so the
+                            // production looks exactly as before (the error says why).
+                            Forget(plan, ledger, submission);
+                        else
+                        {
+                            entry.State = ArraySubmissionState.NotSubmitted;
+                            ledger.Save(plan.StateDir);
+                            JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                        }
+                        throw new SpineProdException(e.Code,
+                            e.Message + (already > 0 ? $" ({already} array(s) submitted before this one are recorded in {Ledger.PathIn(plan.StateDir)}; Submit again submits only the rest.)" : ""),
+                            e.File ?? plan.ProductionFile, e.Line, e.Column, e);
+                    }
+                    ledger.Save(plan.StateDir);
+                    JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
+                    ids.Add(entry.JobId!);
+                    outcome.Arrays.Add(new SubmittedArray(stage.Name, array.Index, entry.JobId!, entry.ArraySpec, tasks.Indices.Count, stageSub.JobFolder, dependency));
+                    _ctx.Log(LogLevel.High, $"{stage.Name}: submitted {array.JobName} as job {entry.JobId} (tasks {entry.ArraySpec}{(dependency is null ? "" : $", waiting on {dependency}")}), {tasks.Indices.Count} task(s); " +
+                        (parts.Count > 1 ? $"part {p + 1} of {parts.Count} of " : "") + $"array {arraysSent} of {arraysToSend} sent");
                 }
-                ledger.Save(plan.StateDir);
-                JobMetadata.Write(stageSub.JobFolder, metadata, stageSub, whyByArray);
-                ids.Add(entry.JobId!);
-                outcome.Arrays.Add(new SubmittedArray(stage.Name, array.Index, entry.JobId!, spec, taskCount, stageSub.JobFolder, dependency));
-                _ctx.Log(LogLevel.High, $"{stage.Name}: submitted {array.JobName} as job {entry.JobId} (--array={spec}{(dependency is null ? "" : $", --dependency={dependency}")}), {taskCount} task(s); array {++arraysSent} of {arraysToSend} sent");
             }
             _ctx.Log(LogLevel.High, $"{stage.Name}: job folder {stageSub.JobFolder}");
         }
@@ -341,21 +358,22 @@ public sealed class Submitter
                 _schedulers(ledger.Submissions.First(s => s.Cleanups.Any(c => c.Stage == stage.Name)).Scheduler).Cancel(earlier);
                 _ctx.Log(LogLevel.Normal, $"{stage.Name}: cancelled the earlier cleanup job(s) {string.Join(", ", earlier)}; a new one waits for this submission");
             }
-            var dependency = "afterok:" + string.Join(":", ids.Distinct());
             var comment = Comment(plan, stage.Name, "cleanup", submission.Id);
+            var request = new JobRequest("", "", cleanup.JobName, null, ids.Distinct().ToList(), comment);
+            var dependency = scheduler.Dialect.Dependency(request) ?? "";
             var folder = CreateCleanupFolder(plan, planDir, stage, cleanup, now, submission, comment, dependency);
+            request = request with { Script = Path.Combine(folder, cleanup.Script), WorkingDirectory = folder };
             var entry = new CleanupSubmission
             {
                 Stage = stage.Name, JobName = cleanup.JobName, JobFolder = folder, Dependency = dependency,
                 Comment = comment, State = ArraySubmissionState.Submitting,
             };
             submission.Cleanups.Add(entry);
-            var request = new SubmitRequest(Path.Combine(folder, cleanup.Script), folder, cleanup.JobName, null, dependency, comment);
-            entry.Argv = SlurmClient.BuildSbatchArgs(request).Prepend(scheduler.Name == "slurm" ? "sbatch" : scheduler.Name).ToList();
-            // The intent first, as for arrays: a Submit killed inside this sbatch is reconciled by the next one.
+            // The intent first, as for arrays: a Submit killed inside this submit is reconciled by the next one.
             ledger.Save(plan.StateDir);
             try
             {
+                entry.Argv = scheduler.Dialect.CommandLine(request).ToList();
                 var result = scheduler.Submit(request);
                 entry.JobId = result.JobId;
                 entry.Argv = result.Argv.ToList();
@@ -368,11 +386,11 @@ public sealed class Submitter
                 ledger.Save(plan.StateDir);
                 if (MayHaveBeenAccepted(e))
                     StopIfCancelled(plan, ledger, submission, outcome,
-                        $"the cleanup job {cleanup.JobName} ({e.Code}: its sbatch was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
+                        $"the cleanup job {cleanup.JobName} ({e.Code}: its {scheduler.Dialect.SubmitCommand} was cut short) is recorded as possibly submitted: the next Submit or Cancel looks it up first");
                 throw;
             }
             ledger.Save(plan.StateDir);
-            _ctx.Log(LogLevel.High, $"{stage.Name}: cleanup job {cleanup.JobName} is job {entry.JobId}: it removes {string.Join(", ", cleanup.Paths)} after {string.Join(", ", cleanup.AfterStages)} succeed (--dependency={dependency})");
+            _ctx.Log(LogLevel.High, $"{stage.Name}: cleanup job {cleanup.JobName} is job {entry.JobId}: it removes {string.Join(", ", cleanup.Paths)} after {string.Join(", ", cleanup.AfterStages)} succeed (waiting on {dependency})");
         }
     }
 
@@ -425,7 +443,7 @@ public sealed class Submitter
         foreach (var (sub, c) in ledger.Submissions.SelectMany(s => s.Cleanups.Select(c => (s, c)))
                      .Where(x => x.c.State == ArraySubmissionState.Submitting && x.c.JobId is null && !string.IsNullOrEmpty(x.c.Comment)).ToList())
         {
-            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(c.JobName, c.Comment!);
+            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(c.JobName, c.Comment!, null);
             if (!answered)
                 throw new SpineProdException("SPN3009",
                     $"a previous Submit was interrupted while submitting the cleanup job {c.JobName}, and the scheduler does not answer to say whether it was accepted; run again when it does",
@@ -440,7 +458,7 @@ public sealed class Submitter
         }
         foreach (var (sub, st, arr) in ledger.AllArrays().Where(x => x.Array.State == ArraySubmissionState.Submitting).ToList())
         {
-            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment);
+            var (answered, id) = schedulers(sub.Scheduler).FindSubmitted(arr.JobName, arr.Comment, ArraySpec.TryParse(arr.ArraySpec, out var tasks) ? tasks : null);
             if (!answered)
                 throw new SpineProdException("SPN3009",
                     $"a previous Submit was interrupted while submitting {arr.JobName}, and the scheduler does not answer to say whether it was accepted; run again when it does",
@@ -493,10 +511,11 @@ public sealed class Submitter
         plan.Owner?.CommentPrefix ?? $"spineprod:{ProductionIdentity.CommentWord(plan.ProductionName)}:";
 
     /// <summary>
-    /// The stage's own Dependency AND afterok on every array its upstream stages have in flight:
-    /// those submitted just now, and those of earlier Submits still pending or running.
+    /// The jobs a stage waits for (afterok): every array its upstream stages have in flight, those
+    /// submitted just now and those of earlier Submits still pending or running. (The stage's own
+    /// Dependency travels beside them, in the scheduler's syntax.)
     /// </summary>
-    private string? CombineDependency(ProductionPlan plan, StagePlan stage, ProductionState state,
+    private List<string> UpstreamJobs(StagePlan stage, ProductionState state,
         Dictionary<string, List<TaskInfo>> toSubmit, Dictionary<string, List<string>> submittedNow)
     {
         var ids = new List<string>();
@@ -509,12 +528,7 @@ public sealed class Submitter
             if (left > 0)
                 _ctx.Warn?.Invoke("SPN3016", $"stage '{stage.Name}' depends on '{up}', which has {left} unfinished task(s) this Submit does not send; '{stage.Name}' will run without their outputs");
         }
-        ids = ids.Distinct().ToList();
-        var user = string.IsNullOrWhiteSpace(stage.Dependency) ? null : stage.Dependency.Trim();
-        if (ids.Count == 0) return user;
-        // All of: the user's dependency and the chain (an either-or '?' with DependsOn is refused at build, SPN4009).
-        var chain = "afterok:" + string.Join(':', ids);
-        return user is null ? chain : user + "," + chain;
+        return ids.Distinct().ToList();
     }
 
     /// <summary>

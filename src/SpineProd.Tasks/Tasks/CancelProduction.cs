@@ -22,13 +22,13 @@ public sealed class CancelProduction : SpineProdTask
     public override bool Execute() => Log.Run(ProjectFile, () =>
     {
         var stateDir = Path.GetFullPath(StateDir, Path.GetDirectoryName(Path.GetFullPath(ProjectFile))!);
-        var schedulers = Schedulers.Factory(stateDir, null, 0, null, ProjectFile);
+        var schedulers = Schedulers.Factory(new SchedulerSettings { StateDir = stateDir }, ProjectFile);
         var owner = string.IsNullOrEmpty(Identity) ? null
             : new ProductionIdentity(ProductionName, Identity, Path.GetFullPath(ProjectFile), IdentityPath ?? "") { AcceptsUnownedLedger = StateDirAcceptsUnownedLedger };
         Canceller.CancelOutcome outcome;
         var buildId = Guid.NewGuid().ToString("N");
-        // Written before scancel: a Cancel killed while cancelling still shows in History.
-        void Started(IReadOnlyList<string> ids) => AuditRecords.ForCancel(stateDir, ProductionName, ids, null, buildId, AuditRecord.Started)?.Record(Log);
+        // Written before the cancel command: a Cancel killed while cancelling still shows in History.
+        void Started(IReadOnlyList<string> argv) => AuditRecords.ForCancel(stateDir, ProductionName, argv.Skip(1).ToList(), null, buildId, AuditRecord.Started, [argv])?.Record(Log);
         try
         {
             outcome = Canceller.Cancel(stateDir, ProductionName, owner, schedulers, m => Report(m), TimeSpan.FromSeconds(10), Started);
@@ -38,7 +38,7 @@ public sealed class CancelProduction : SpineProdTask
             AuditRecords.ForCancel(stateDir, ProductionName, [], e, buildId)?.Record(Log);
             throw;
         }
-        AuditRecords.ForCancel(stateDir, ProductionName, outcome.JobIds, null, buildId)?.Record(Log);
+        AuditRecords.ForCancel(stateDir, ProductionName, outcome.JobIds, null, buildId, commands: outcome.Commands)?.Record(Log);
         CancelledJobIds = outcome.JobIds.ToArray();
     });
 }

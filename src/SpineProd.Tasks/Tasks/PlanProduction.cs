@@ -1,6 +1,7 @@
 using System.Collections;
 using Microsoft.Build.Framework;
 using SpineProd.Diagnostics;
+using SpineProd.Scheduler;
 using SpineProd.Planning;
 
 namespace SpineProd.Tasks;
@@ -21,6 +22,8 @@ public sealed class PlanProduction : SpineProdTask
     public string? MaxArraySize { get; set; }
     public string? MaxArraySizeSource { get; set; }
     public string Scheduler { get; set; } = "slurm";
+    /// <summary>$(SpineProdSchedulers): the schedulers whose targets file is imported (each adds itself).</summary>
+    public string? KnownSchedulers { get; set; }
     [Required] public string RepoRoot { get; set; } = "";
     [Required] public string JobsDir { get; set; } = "";
     [Required] public string StateDir { get; set; } = "";
@@ -50,8 +53,11 @@ public sealed class PlanProduction : SpineProdTask
         var globals = BuildEngine is IBuildEngine6 e6
             ? new HashSet<string>(e6.GetGlobalProperties().Keys, StringComparer.OrdinalIgnoreCase)
             : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        if (Scheduler is not ("slurm" or "local"))
-            throw new SpineProdException("SPN1030", $"Scheduler must be slurm or local, not '{Scheduler}'.", ProjectFile, xml.PropertyLine("Scheduler"), 0);
+        // A scheduler is usable with its client (a line in Schedulers) and its targets file (its templates).
+        var known = string.IsNullOrWhiteSpace(KnownSchedulers) ? Schedulers.Names
+            : KnownSchedulers.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(n => n.ToLowerInvariant()).Intersect(Schedulers.Names).ToList();
+        if (!known.Contains(Scheduler.Trim().ToLowerInvariant()))
+            throw new SpineProdException("SPN1030", $"Scheduler must be one of {string.Join(", ", known)}, not '{Scheduler}'.", ProjectFile, xml.PropertyLine("Scheduler"), 0);
         int? maxArray = null;
         if (!string.IsNullOrWhiteSpace(MaxArraySize))
             maxArray = int.TryParse(MaxArraySize, out int m) && m >= 1 ? m

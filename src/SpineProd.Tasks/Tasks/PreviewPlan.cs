@@ -40,7 +40,7 @@ public sealed class PreviewPlan : SpineProdTask
         ProductionState state;
         try
         {
-            state = ProductionState.Resolve(plan, planDir, ledger, Schedulers.Factory(plan.StateDir, null, 0, null, ProjectFile));
+            state = ProductionState.Resolve(plan, planDir, ledger, Schedulers.Factory(new SchedulerSettings { StateDir = plan.StateDir }, ProjectFile));
         }
         catch (SpineProdException e) when (e.Code is "SPN3009" or "SPN3014")
         {

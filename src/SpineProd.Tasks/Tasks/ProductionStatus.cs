@@ -31,7 +31,7 @@ public sealed class ProductionStatus : SpineProdTask
         var poll = options.Duration("PollInterval", PollInterval, TimeSpan.FromSeconds(30));
         var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
-        var schedulers = Schedulers.Factory(plan.StateDir, null, 0, null, ProjectFile);
+        var schedulers = Schedulers.Factory(new SchedulerSettings { StateDir = plan.StateDir }, ProjectFile);
         StatusReport report;
         if (wait)
         {

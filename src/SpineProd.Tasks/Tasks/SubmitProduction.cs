@@ -50,9 +50,14 @@ public sealed class SubmitProduction : SpineProdTask, ICancelableTask
             Cancellation = interruption.Token,
             CancellationReason = () => interruption.Reason,
         };
-        var slurm = new SlurmOptions { MaxAttempts = retries + 1 };
-        var schedulers = Schedulers.Factory(plan.StateDir, m => Quietly(() => Report(m)),
-            parallelism, slurm, ProjectFile, stop: interruption.Token);
+        var schedulers = Schedulers.Factory(new SchedulerSettings
+        {
+            StateDir = plan.StateDir,
+            Log = m => Quietly(() => Report(m)),
+            MaxAttempts = retries + 1,
+            LocalParallelism = parallelism,
+            Stop = interruption.Token,
+        }, ProjectFile);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.
         var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);

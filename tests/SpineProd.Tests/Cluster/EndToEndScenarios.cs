@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Slurm;
 using SpineProd.Submission;
 using SpineProd.Tests.Infrastructure;
 using Xunit;
@@ -119,7 +120,7 @@ public abstract class EndToEndScenarios
         {
             Assert.Equal(TaskState.Failed, t.Status);
             Assert.StartsWith("1", t.Scheduler!.ExitCode);
-            Assert.Contains("failing on purpose", File.ReadAllText(t.LogPath("err")!));
+            Assert.Contains("failing on purpose", File.ReadAllText(t.LogPath(error: true)!));
         }
 
         // every output of every successful task, named as SPINE's split_output names them
@@ -146,7 +147,7 @@ public abstract class EndToEndScenarios
         Assert.Equal(sub1.Stages.Single().Arrays.Select(a => a.JobId), meta["job_ids"]!.AsArray().Select(x => (string?)x));
         var array0 = meta["arrays"]!.AsArray()[0]!.AsObject();
         Assert.Equal("0-4", (string?)array0["tasks"]);
-        var argv = array0["sbatch_argv"]!.AsArray().Select(x => (string)x!).ToList();
+        var argv = array0["submit_argv"]!.AsArray().Select(x => (string)x!).ToList();
         Assert.Contains("--parsable", argv);
         Assert.Contains($"--chdir={folder}", argv);
         Assert.Contains("-t:Submit", (string?)meta["command"]);

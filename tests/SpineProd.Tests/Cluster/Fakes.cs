@@ -1,6 +1,7 @@
 using SpineProd.Diagnostics;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Slurm;
 
 namespace SpineProd.Tests.Cluster;
 
@@ -48,42 +49,51 @@ public sealed class FakeRunner : IProcessRunner
 public sealed class FakeScheduler : IScheduler
 {
     public string Name { get; init; } = "slurm";
-    public List<SubmitRequest> Submitted { get; } = new();
+    public ISchedulerDialect Dialect => Schedulers.Dialect(Name);
+    public List<JobRequest> Submitted { get; } = new();
     public Dictionary<(string, int), SchedulerTask> Tasks { get; } = new();
     public List<string> Cancelled { get; } = new();
     public int Queries { get; private set; }
     public int? FailOnSubmission { get; set; }
     public string FailCode { get; set; } = "SPN3002";
-    public Func<SubmitRequest, int, string> StateOf { get; set; } = (_, _) => "COMPLETED";
+    public Func<JobRequest, int, string> StateOf { get; set; } = (_, _) => "COMPLETED";
+    /// <summary>Cuts a request as PBS does (one part per arithmetic range) instead of as SLURM (one part).</summary>
+    public bool SplitLikePbs { get; init; }
     private int _next = 100;
 
-    public SubmitResult Submit(SubmitRequest request)
+    public IReadOnlyList<JobRequest> Split(JobRequest request) =>
+        SplitLikePbs && request.Tasks is not null
+            ? SpineProd.Scheduler.Pbs.PbsDialect.Ranges(request.Tasks).Select(r => request with { Tasks = new ArraySpec(r.Indices, request.Tasks.Throttle) }).ToList()
+            : [request];
+
+    public SubmittedJob Submit(JobRequest request)
     {
         if (FailOnSubmission == Submitted.Count + 1)
             throw new SpineProdException(FailCode, "sbatch could not submit: Unable to contact slurm controller (connect failure)");
         Submitted.Add(request);
-        var id = (_next++).ToString();
-        foreach (var i in ArraySpec.Parse(request.ArraySpec!).Indices)
+        // ids in the scheduler's own form (PBS: N[].server for an array, N.server for a plain job)
+        var id = Name != "pbs" ? (_next++).ToString() : $"{_next++}{(request.Tasks is null ? "" : "[]")}.fake";
+        foreach (var i in request.Tasks?.Indices ?? [0])
         {
             var state = StateOf(request, i);
-            Tasks[(id, i)] = new SchedulerTask(id, i, state, SlurmClient.Classify(state), state == "FAILED" ? "1:0" : "0:0",
-                state == "PENDING" ? "Dependency" : null, Name: request.JobName, Comment: request.Comment);
+            Tasks[(id, i)] = SlurmDialect.Task(id, i, state, state == "FAILED" ? "1:0" : "0:0",
+                state == "PENDING" ? "Dependency" : null, null, request.JobName, request.Key);
         }
-        return new SubmitResult(id, ["sbatch", .. SlurmClient.BuildSbatchArgs(request)], 1, false);
+        return new SubmittedJob(id, request.Tasks, Dialect.CommandLine(request), 1, false);
     }
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> jobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         Queries++;
         var snap = new SchedulerSnapshot();
-        foreach (var (k, v) in Tasks.Where(t => arrayJobIds.Contains(t.Key.Item1))) snap.Tasks[k] = v;
+        foreach (var (k, v) in Tasks.Where(t => jobIds.Contains(t.Key.Item1))) snap.Tasks[k] = v;
         return snap;
     }
 
-    public void Cancel(IReadOnlyCollection<string> jobIds)
+    public void Cancel(IReadOnlyCollection<string> ids)
     {
-        Cancelled.AddRange(jobIds);
-        foreach (var id in jobIds)
+        Cancelled.AddRange(ids);
+        foreach (var id in ids)
         {
             var parts = id.Split('_');
             foreach (var key in Tasks.Keys.Where(k => k.Item1 == parts[0] && (parts.Length == 1 || k.Item2.ToString() == parts[1])).ToList())
@@ -91,12 +101,11 @@ public sealed class FakeScheduler : IScheduler
         }
     }
 
-    public void RunPending(Action<string>? progress = null) { }
     public Func<string, string, (bool, string?)> Find { get; set; } = (_, _) => (true, null);
     /// <summary>What `squeue --me` lists (pending or running jobs); null: it does not answer.</summary>
     public List<LiveJob>? Live { get; set; } = new();
-    public IReadOnlyList<LiveJob>? ListLiveJobs(string commentPrefix) => Live?.Where(j => j.Comment.StartsWith(commentPrefix, StringComparison.Ordinal)).ToList();
-    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment) => Find(jobName, comment);
+    public IReadOnlyList<LiveJob>? ListLiveJobs(string keyPrefix) => Live?.Where(j => j.Comment.StartsWith(keyPrefix, StringComparison.Ordinal)).ToList();
+    public (bool Answered, string? JobId) FindSubmitted(string jobName, string key, ArraySpec? tasks) => Find(jobName, key);
 
     /// <summary>Marks a task as the job script would when SPINE succeeds.</summary>
     public static void WriteMarker(ProductionPlan plan, string stage, int task, IEnumerable<string> inputs)

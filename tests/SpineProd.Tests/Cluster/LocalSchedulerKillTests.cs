@@ -39,7 +39,7 @@ public sealed class LocalSchedulerKillTests
         foreach (var pid in pids)
         {
             var end = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while (SpineProd.Scheduler.LocalTaskProcess.ProcessStartTicks(pid) is not null)
+            while (SpineProd.Scheduler.Local.LocalTaskProcess.ProcessStartTicks(pid) is not null)
             {
                 Assert.True(DateTime.UtcNow < end, $"process {pid} still runs: {why}");
                 Thread.Sleep(50);

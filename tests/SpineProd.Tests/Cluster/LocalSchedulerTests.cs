@@ -1,4 +1,6 @@
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Local;
+using SpineProd.Scheduler.Slurm;
 using SpineProd.Tests.Infrastructure;
 using Xunit;
 
@@ -29,7 +31,7 @@ public sealed class LocalSchedulerTests
         var script = Script(dir, "env | grep '^SLURM_' | sort > \"env_${SLURM_ARRAY_TASK_ID}.txt\"; echo out-$SLURM_ARRAY_TASK_ID; echo err >&2");
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 2);
 
-        var id = local.Submit(new SubmitRequest(script, dir, "spine_x_0", "1,3", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(script, dir, "spine_x_0", ArraySpec.Parse("1,3"), [], "c")).JobId;
         local.RunPending();
 
         var env = File.ReadAllLines(Path.Combine(dir, "env_3.txt")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
@@ -53,7 +55,7 @@ public sealed class LocalSchedulerTests
         var script = Script(dir, "case $SLURM_ARRAY_TASK_ID in 0) sleep 30;; 1) exit 3;; esac", time: "0:01");
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 2);
 
-        var id = local.Submit(new SubmitRequest(script, dir, "t", "0-2", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(script, dir, "t", ArraySpec.Parse("0-2"), [], "c")).JobId;
         var started = DateTime.UtcNow;
         local.RunPending();
 
@@ -71,9 +73,9 @@ public sealed class LocalSchedulerTests
         var dir = Repo.Scratch("local-dep");
         var failing = Script(dir, "exit 1");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var up = local.Submit(new SubmitRequest(failing, dir, "up", "0", null, "c1")).JobId;
-        var down = local.Submit(new SubmitRequest(failing, dir, "down", "0-1", $"afterok:{up}", "c2")).JobId;
-        var other = local.Submit(new SubmitRequest(failing, dir, "other", "0", null, "c3")).JobId;
+        var up = local.Submit(new JobRequest(failing, dir, "up", ArraySpec.Parse("0"), [], "c1")).JobId;
+        var down = local.Submit(new JobRequest(failing, dir, "down", ArraySpec.Parse("0-1"), [up], "c2")).JobId;
+        var other = local.Submit(new JobRequest(failing, dir, "other", ArraySpec.Parse("0"), [], "c3")).JobId;
         local.Cancel([other]);
 
         local.RunPending();
@@ -90,7 +92,7 @@ public sealed class LocalSchedulerTests
     {
         var dir = Repo.Scratch("local-died");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new SubmitRequest(Script(dir, "exit 0"), dir, "x", "0-1", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(Script(dir, "exit 0"), dir, "x", ArraySpec.Parse("0-1"), [], "c")).JobId;
         Assert.Equal(TaskStateKind.Pending, local.Query([id]).Find(id, 0)!.Kind);
         // the Submit process that recorded the job is gone (a pid that is not running)
         var text = File.ReadAllText(local.StateFile).Replace($"\"RunnerPid\": {Environment.ProcessId}", "\"RunnerPid\": 2147483000");
@@ -132,7 +134,7 @@ public sealed class LocalSchedulerTests
         // SPINE leaving a process behind that holds stdout and stderr open
         var script = Script(dir, "sleep 1000 & echo $! > bg.pid; echo finished");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new SubmitRequest(script, dir, "bg", "0", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(script, dir, "bg", ArraySpec.Parse("0"), [], "c")).JobId;
 
         await Task.Run(() => local.RunPending());
 
@@ -147,7 +149,7 @@ public sealed class LocalSchedulerTests
         var dir = Repo.Scratch("local-tgroup");
         var script = Script(dir, "sleep 1000 & echo $! > bg.pid; sleep 1000", time: "0:01");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new SubmitRequest(script, dir, "tg", "0", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(script, dir, "tg", ArraySpec.Parse("0"), [], "c")).JobId;
 
         await Task.Run(() => local.RunPending());
 
@@ -162,7 +164,7 @@ public sealed class LocalSchedulerTests
         var script = Script(dir, "sleep 1000 & echo $! > bg_$SLURM_ARRAY_TASK_ID.pid; echo $$ > task_$SLURM_ARRAY_TASK_ID.pid; sleep 1000");
         using var stop = new CancellationTokenSource();
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 1, stop.Token) { KillWait = TimeSpan.FromSeconds(2) };
-        var id = local.Submit(new SubmitRequest(script, dir, "st", "0-1", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(script, dir, "st", ArraySpec.Parse("0-1"), [], "c")).JobId;
 
         var run = Task.Run(() => local.RunPending());
         WaitFor(() => File.Exists(Path.Combine(dir, "task_0.pid")) && File.Exists(Path.Combine(dir, "bg_0.pid")), TimeSpan.FromSeconds(20), "task 0 to start");
@@ -184,7 +186,7 @@ public sealed class LocalSchedulerTests
     {
         var dir = Repo.Scratch("local-orphan");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new SubmitRequest(Script(dir, "exit 0"), dir, "o", "0-1", null, "c")).JobId;
+        var id = local.Submit(new JobRequest(Script(dir, "exit 0"), dir, "o", ArraySpec.Parse("0-1"), [], "c")).JobId;
         // task 0 ran from a Submit that is gone (a pid that is not running) and its process group
         // is still alive (a real one: setsid makes sleep a group leader); task 1's group is gone
         using var orphan = System.Diagnostics.Process.Start("setsid", ["sleep", "60"]);

@@ -1,4 +1,6 @@
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Local;
+using SpineProd.Scheduler.Slurm;
 using SpineProd.Tests.Infrastructure;
 using Xunit;
 
@@ -28,7 +30,7 @@ public sealed class SlurmClientClusterTests(ClusterFixture cluster)
         var clock = new FakeClock();
         var client = new SlurmClient(clock: clock, options: new SlurmOptions { Sbatch = shim });
 
-        var result = client.Submit(new SubmitRequest(Script(dir), dir, name, "0-1", null, $"spineprod:test:{name}"));
+        var result = client.Submit(new JobRequest(Script(dir), dir, name, ArraySpec.Parse("0-1"), [], $"spineprod:test:{name}"));
         try
         {
             Assert.True(result.Reconciled);
@@ -51,7 +53,7 @@ public sealed class SlurmClientClusterTests(ClusterFixture cluster)
         var client = new SlurmClient(clock: clock);
 
         var e = Assert.Throws<SpineProd.Diagnostics.SpineProdException>(() =>
-            client.Submit(new SubmitRequest(Script(dir), dir, "spineprod-rejected", "0", null, "c", ["--partition=nosuch"])));
+            client.Submit(new JobRequest(Script(dir), dir, "spineprod-rejected", ArraySpec.Parse("0"), [], "c", ExtraOptions: ["--partition=nosuch"])));
 
         Assert.Equal("SPN3003", e.Code);
         Assert.Contains("Invalid partition", e.Message);
@@ -65,8 +67,8 @@ public sealed class SlurmClientClusterTests(ClusterFixture cluster)
         var dir = Repo.Scratch("query");
         var client = new SlurmClient();
         var held = new[] { "--hold" };
-        var a = client.Submit(new SubmitRequest(Script(dir), dir, "spineprod-query-a", "0-2", null, "a", held)).JobId;
-        var b = client.Submit(new SubmitRequest(Script(dir), dir, "spineprod-query-b", "0-1%1", null, "b", held)).JobId;
+        var a = client.Submit(new JobRequest(Script(dir), dir, "spineprod-query-a", ArraySpec.Parse("0-2"), [], "a", ExtraOptions: held)).JobId;
+        var b = client.Submit(new JobRequest(Script(dir), dir, "spineprod-query-b", ArraySpec.Parse("0-1%1"), [], "b", ExtraOptions: held)).JobId;
         client.Calls.Clear();
 
         var snap = client.Query([a, b]);

@@ -1,5 +1,6 @@
 using SpineProd.Diagnostics;
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Slurm;
 using Xunit;
 using static SpineProd.Tests.Cluster.FakeRunner;
 
@@ -8,7 +9,7 @@ namespace SpineProd.Tests.Cluster;
 /// <summary>SLURM client logic through its seams (a scripted process runner and a fake clock): no cluster needed.</summary>
 public sealed class SlurmClientTests
 {
-    private static readonly SubmitRequest Request = new("/jobs/x/submit_chunk_0.sbatch", "/jobs/x", "spine_x_0", "0-4%2", "afterok:7", "spineprod:p:s:0:id");
+    private static readonly JobRequest Request = new("/jobs/x/submit_chunk_0.sbatch", "/jobs/x", "spine_x_0", ArraySpec.Parse("0-4%2"), ["7"], "spineprod:p:s:0:id");
 
     private static (SlurmClient, FakeRunner, FakeClock) Client(int attempts = 4)
     {
@@ -52,7 +53,7 @@ public sealed class SlurmClientTests
     [InlineData("", null)]
     [InlineData("4242;two words\n", null)]
     public void The_job_id_is_read_from_any_line_of_sbatch_output_but_never_guessed(string stdout, string? id) =>
-        Assert.Equal(id, SlurmClient.ParseJobId(stdout));
+        Assert.Equal(id, SlurmDialect.ParseJobId(stdout));
 
     [Fact]
     public void A_site_banner_around_the_id_still_gives_the_id_without_asking_the_cluster()
@@ -352,7 +353,7 @@ public sealed class SlurmClientTests
     [InlineData("PREEMPTED", TaskStateKind.Preempted)]
     [InlineData("FAILED", TaskStateKind.Failed)]
     [InlineData("WHATEVER", TaskStateKind.Unknown)]
-    public void States_are_classified(string raw, TaskStateKind kind) => Assert.Equal(kind, SlurmClient.Classify(raw));
+    public void States_are_classified(string raw, TaskStateKind kind) => Assert.Equal(kind, SlurmDialect.Classify(raw));
 
     [Fact]
     public void MaxArraySize_is_read_from_scontrol_show_config()
@@ -405,5 +406,5 @@ public sealed class SlurmClientTests
     [InlineData("01:00:05", 3605)]
     [InlineData("1-2", 93600)]
     [InlineData("1-00:00:10", 86410)]
-    public void Slurm_times_parse(string text, int seconds) => Assert.Equal(TimeSpan.FromSeconds(seconds), LocalScheduler.ParseSlurmTime(text));
+    public void Slurm_times_parse(string text, int seconds) => Assert.Equal(TimeSpan.FromSeconds(seconds), SlurmDialect.ParseTime(text));
 }

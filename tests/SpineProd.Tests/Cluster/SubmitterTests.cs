@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using SpineProd.Diagnostics;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Slurm;
 using SpineProd.Submission;
 using SpineProd.Tests.Infrastructure;
 using Xunit;
@@ -33,7 +34,7 @@ public sealed class SubmitterTests
         var outcome = Submitter(s).Submit(plan, dir);
 
         Assert.Equal(3, outcome.Arrays.Count);
-        Assert.Equal(["0-4", "0-4", "0-2"], s.Submitted.Select(r => r.ArraySpec));
+        Assert.Equal(["0-4", "0-4", "0-2"], s.Submitted.Select(r => r.Tasks!.ToString()));
         Assert.All(s.Submitted, r => Assert.StartsWith(plan.JobsDir, r.WorkingDirectory));
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName);
         var arrays = ledger.Submissions.Single().Stages.Single().Arrays;
@@ -253,7 +254,7 @@ public sealed class SubmitterTests
 
         Submitter(s).Submit(plan, dir);
 
-        Assert.Equal("1-3", s.Submitted[1].ArraySpec);
+        Assert.Equal("1-3", s.Submitted[1].Tasks!.ToString());
         Assert.Contains(_log, l => l.Contains("1 task(s) failed: 1"));
         Assert.Contains(_log, l => l.Contains("1 task(s) timed out: 2"));
         Assert.Contains(_log, l => l.Contains("1 task(s) out of memory: 3"));
@@ -359,7 +360,7 @@ public sealed class SubmitterTests
         var task3 = state.Stages["reco"][3];
         Assert.Equal((1, 1), (task3.Array.Index, task3.IndexInArray));
         Assert.Equal(("100_3", TaskState.Failed), (task3.SchedulerId, task3.Status));
-        Assert.EndsWith("spine_reco_0_100_3.err", task3.LogPath("err"));
+        Assert.EndsWith("spine_reco_0_100_3.err", task3.LogPath(error: true));
         var outcome = Submitter(s).Submit(recut, dir);
         var only = Assert.Single(outcome.Arrays);
         Assert.Equal((1, "1"), (only.Array, only.ArraySpec));
@@ -387,8 +388,8 @@ public sealed class SubmitterTests
         Submitter(s).Submit(plan, dir);
 
         Assert.Equal(["reco", "reco", "reco", "ana"], s.Submitted.Select(r => r.JobName.Split('_')[1]));
-        Assert.Equal("afterany:5,afterok:100:101:102", s.Submitted[3].Dependency);
-        Assert.Null(s.Submitted[0].Dependency);
+        Assert.Equal("afterany:5,afterok:100:101:102", SlurmDialect.Dependency(s.Submitted[3]));
+        Assert.Null(SlurmDialect.Dependency(s.Submitted[0]));
     }
 
     [Fact]
@@ -398,13 +399,13 @@ public sealed class SubmitterTests
         var s = new FakeScheduler { StateOf = (r, i) => r.JobName.StartsWith("spine_reco") ? (i == 1 ? "FAILED" : "COMPLETED") : "PENDING" };
         Submitter(s).Submit(plan, dir);                                         // reco = 100, ana = 101
         FakeScheduler.WriteMarker(plan, "reco", 0, HandPlan.TaskInputs(dir, plan.Stages[0], 0));
-        s.Tasks[("101", 0)] = s.Tasks[("101", 0)] with { Reason = "DependencyNeverSatisfied" };
+        s.Tasks[("101", 0)] = s.Tasks[("101", 0)] with { Reason = "DependencyNeverSatisfied", Blocked = true };
         s.StateOf = (_, _) => "PENDING";
 
         var outcome = Submitter(s).Submit(plan, dir);
 
         Assert.Equal(["101_0"], s.Cancelled);
-        Assert.Equal([("reco", "1"), ("ana", "0-0")], outcome.Arrays.Select(a => (a.Stage, a.ArraySpec)));
+        Assert.Equal([("reco", "1"), ("ana", "0")], outcome.Arrays.Select(a => (a.Stage, a.ArraySpec)));
         Assert.Equal("afterok:102", outcome.Arrays[1].Dependency);
         Assert.Contains(_log, l => l.Contains("blocked behind a failed upstream task"));
     }

@@ -58,7 +58,7 @@ public sealed class PreviewNextSubmitTests
         // The next Submit sends exactly those arrays and indices.
         var second = DotnetBuild.Run(p.ProjectFile, "Submit");
         Assert.True(second.Succeeded, second.Output);
-        var sent = Regex.Matches(second.Output, @"submitted (\S+) as job \S+ \(--array=([^,)]+)").Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}").ToList();
+        var sent = Regex.Matches(second.Output, @"submitted (\S+) as job \S+ \(tasks ([^,)]+)").Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}").ToList();
         var previewed = Regex.Matches(preview.Output, @"^\s+\d+\s+(spine_\S+)\s+(\S+)\s+\d+\s+(?:failed|inputs changed|never submitted)", RegexOptions.Multiline)
             .Select(m => $"{m.Groups[1].Value} {m.Groups[2].Value}").ToList();
         Assert.Equal(previewed, sent);

@@ -1,6 +1,7 @@
 using SpineProd.Diagnostics;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Scheduler.Local;
 using SpineProd.Submission;
 using SpineProd.Tests.Cluster;
 using SpineProd.Tests.Infrastructure;

@@ -29,7 +29,7 @@ public sealed class ValidationTests
         { "", "<SourceList Include=\"dup.txt\" />", "SPN1015", false },
         { "", "<SourceList Include=\"samename.txt\" />", "SPN1016", true },
         { "", "<SourceList Include=\"comma.txt\" />", "SPN1017", true },
-        { "<Scheduler>pbs</Scheduler>", "<Source Include=\"inputs/*.root\" />", "SPN1030", true },
+        { "<Scheduler>htcondor</Scheduler>", "<Source Include=\"inputs/*.root\" />", "SPN1030", true },
         { "<Container>docker</Container>", "<Source Include=\"inputs/*.root\" />", "SPN1029", true },
         { "<ProfilesFile>bad-profiles.yaml</ProfilesFile>", "<Source Include=\"inputs/*.root\" />", "SPN1302", true },
         { "<ProfilesFile>incomplete-profiles.yaml</ProfilesFile>", "<Source Include=\"inputs/*.root\" />", "SPN1303", true },

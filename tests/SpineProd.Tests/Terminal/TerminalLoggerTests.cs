@@ -113,7 +113,7 @@ public sealed class TerminalLoggerClusterTests(ClusterFixture cluster)
         Assert.True(r.ExitCode == 0, r.Text);
         var m = Regex.Match(r.Text, @"test: submitted 2 task\(s\) in 1 array\(s\): jobs (\d+)\.");
         Assert.True(m.Success, "no job id on the screen:\n" + r.Text);
-        Assert.Contains($"as job {m.Groups[1].Value} (--array=0-1)", r.Text);
+        Assert.Contains($"as job {m.Groups[1].Value} (tasks 0-1)", r.Text);
     }
 }
 

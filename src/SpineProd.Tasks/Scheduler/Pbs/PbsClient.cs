@@ -208,6 +208,8 @@ public sealed class PbsClient
             throw new SpineProdException("SPN3055", $"the PBS server did not answer the status query: {Short(r)}");
         snap.Sources.Add("qstat");
         var wanted = new HashSet<string>(ids, StringComparer.Ordinal);
+        // A subjob may not repeat its array's name and key: they come from the parent (JobVerification needs both).
+        var parents = jobs.Where(j => j.IsArrayParent).ToDictionary(j => j.Id, StringComparer.Ordinal);
         foreach (var j in jobs)
         {
             if (j.IsArrayParent) continue;
@@ -217,7 +219,9 @@ public sealed class PbsClient
             var (kind, reason) = PbsDialect.Classify(j.State, j.Substate, j.ExitStatus, j.Ran, j.HoldTypes);
             string raw = j.Substate is int s ? $"{j.State}({s.ToString(CultureInfo.InvariantCulture)})" : j.State;
             string? exit = j.Ran && j.ExitStatus is int x ? x.ToString(CultureInfo.InvariantCulture) : null;
-            snap.Tasks[(jobId, index)] = new SchedulerTask(jobId, index, raw, kind, exit, reason, j.Id);
+            var parent = j.ArrayId is null ? null : parents.GetValueOrDefault(j.ArrayId);
+            snap.Tasks[(jobId, index)] = new SchedulerTask(jobId, index, raw, kind, exit, reason, j.Id,
+                j.JobName ?? parent?.JobName, j.Key ?? parent?.Key ?? "");
         }
         return snap;
     }

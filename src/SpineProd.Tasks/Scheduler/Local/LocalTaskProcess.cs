@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
 
-namespace SpineProd.Scheduler;
+namespace SpineProd.Scheduler.Local;
 
 /// <summary>How one local task ended.</summary>
 public sealed record LocalTaskOutcome(int ExitCode, bool TimedOut = false, bool Stopped = false, bool NotStarted = false, string Message = "")

@@ -3,8 +3,9 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using SpineProd.Diagnostics;
 using SpineProd.IO;
+using SpineProd.Scheduler.Slurm;
 
-namespace SpineProd.Scheduler;
+namespace SpineProd.Scheduler.Local;
 
 /// <summary>
 /// Runs the production's own job scripts on this machine, for a laptop or a test without SLURM
@@ -41,6 +42,7 @@ public sealed class LocalScheduler : IScheduler
     /// <summary>Between SIGTERM and SIGKILL when a task is ended (SLURM's KillWait).</summary>
     public TimeSpan KillWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    public ISchedulerDialect Dialect => LocalDialect.Instance;
     public string Name => "local";
     public string StateFile => _stateFile;
 
@@ -58,6 +60,9 @@ public sealed class LocalScheduler : IScheduler
         public string Name { get; set; } = "";
         public string Script { get; set; } = "";
         public string WorkDir { get; set; } = "";
+        /// <summary>Jobs of this scheduler that must all complete first.</summary>
+        public List<string> AfterOk { get; set; } = new();
+        /// <summary>A wait in SLURM's words (state files written before AfterOk, or a stage's own Dependency).</summary>
         public string? Dependency { get; set; }
         public string Comment { get; set; } = "";
         public int? Throttle { get; set; }
@@ -86,6 +91,7 @@ public sealed class LocalScheduler : IScheduler
     // RespectNullableAnnotations: "Jobs": null and the like are a damaged file (SPN3005), not an empty state.
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, RespectNullableAnnotations = true };
 
+
     private LocalState Load()
     {
         if (!File.Exists(_stateFile)) return new LocalState();
@@ -93,7 +99,7 @@ public sealed class LocalScheduler : IScheduler
         {
             using var stream = SafeFile.OpenRead(_stateFile);
             var state = JsonSerializer.Deserialize<LocalState>(stream, Json) ?? throw new JsonException("the file holds null");
-            if (state.Jobs.Any(j => j is null || j.Tasks is null || j.Tasks.Any(t => t is null) || j.ExtraOptions is null || j.ExtraOptions.Any(o => o is null)))
+            if (state.Jobs.Any(j => j is null || j.Tasks is null || j.Tasks.Any(t => t is null) || j.ExtraOptions is null || j.ExtraOptions.Any(o => o is null) || j.AfterOk is null))
                 throw new JsonException("a job, task or option is null");
             return state;
         }
@@ -105,13 +111,12 @@ public sealed class LocalScheduler : IScheduler
 
     // ------------------------------------------------------------------ IScheduler
 
-    public SubmitResult Submit(SubmitRequest request)
+    public SubmittedJob Submit(JobRequest request)
     {
         if (!File.Exists(request.Script))
             throw new SpineProdException("SPN3015", $"job script {request.Script} does not exist", request.Script);
-        ArraySpec spec = request.ArraySpec is null ? new ArraySpec([0]) : ArraySpec.Parse(request.ArraySpec);
-        var argv = new List<string> { "local" };
-        argv.AddRange(SlurmClient.BuildSbatchArgs(request));
+        ArraySpec spec = request.Tasks ?? new ArraySpec([0]);
+        var argv = LocalDialect.Instance.CommandLine(request).ToList();
         lock (_gate)
         {
             var state = Load();
@@ -122,8 +127,9 @@ public sealed class LocalScheduler : IScheduler
                 Name = request.JobName,
                 Script = Path.GetFullPath(request.Script),
                 WorkDir = Path.GetFullPath(request.WorkingDirectory),
-                Dependency = request.Dependency,
-                Comment = request.Comment,
+                AfterOk = request.AfterOk.ToList(),
+                Dependency = string.IsNullOrWhiteSpace(request.NativeDependency) ? null : request.NativeDependency,
+                Comment = request.Key,
                 Throttle = spec.Throttle,
                 ExtraOptions = request.ExtraOptions?.ToList() ?? new(),
                 Submitted = DateTimeOffset.Now,
@@ -137,15 +143,15 @@ public sealed class LocalScheduler : IScheduler
             state.NextId = next;
             state.Jobs.Add(job);
             Save(state);
-            return new SubmitResult(job.Id, argv, 1, false);
+            return new SubmittedJob(job.Id, request.Tasks, argv, 1, false);
         }
     }
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> jobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         var snap = new SchedulerSnapshot();
         snap.Sources.Add("local");
-        var wanted = arrayJobIds.ToHashSet();
+        var wanted = jobIds.ToHashSet();
         LocalState state;
         lock (_gate) state = Load();
         foreach (var job in state.Jobs.Where(j => wanted.Contains(j.Id)))
@@ -161,17 +167,17 @@ public sealed class LocalScheduler : IScheduler
                     snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "CANCELLED", TaskStateKind.Cancelled, null,
                         $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId, job.Name, job.Comment);
                 else
-                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmClient.Classify(t.State), t.ExitCode, t.Reason, t.JobId, job.Name, job.Comment);
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmDialect.Classify(t.State), t.ExitCode, t.Reason, t.JobId, job.Name, job.Comment);
             }
         return snap;
     }
 
-    public void Cancel(IReadOnlyCollection<string> jobIds)
+    public void Cancel(IReadOnlyCollection<string> ids)
     {
         lock (_gate)
         {
             var state = Load();
-            foreach (var id in jobIds)
+            foreach (var id in ids)
             {
                 var (jobId, index) = SplitTaskId(id);
                 foreach (var job in state.Jobs.Where(j => j.Id == jobId))
@@ -206,7 +212,7 @@ public sealed class LocalScheduler : IScheduler
         return us < 0 ? (id, null) : (id[..us], int.Parse(id[(us + 1)..], CultureInfo.InvariantCulture));
     }
 
-    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment)
+    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment, ArraySpec? tasks = null)
     {
         LocalState state;
         lock (_gate) state = Load();
@@ -235,9 +241,9 @@ public sealed class LocalScheduler : IScheduler
             lock (_gate) job = Load().Jobs.First(j => j.Id == id);
             var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
             if (pending.Count == 0) continue;
-            if (!DependencySatisfied(job.Dependency, out var why))
+            if (!DependencySatisfied(job, out var why))
             {
-                Update(job.Id, null, t => { if (t.State == "PENDING") { t.State = "CANCELLED"; t.ExitCode = "0:0"; t.Reason = "DependencyNeverSatisfied"; t.End = DateTimeOffset.Now; } });
+                Update(job.Id, null, t => { if (t.State == "PENDING") { t.State = "CANCELLED"; t.ExitCode = "0:0"; t.Reason = SlurmDialect.NeverSatisfied; t.End = DateTimeOffset.Now; } });
                 progress?.Invoke($"local job {job.Id} ({job.Name}): not run, dependency never satisfied ({why})");
                 continue;
             }
@@ -277,10 +283,12 @@ public sealed class LocalScheduler : IScheduler
             _stateFile);
     }
 
-    private bool DependencySatisfied(string? dependency, out string why)
+    private bool DependencySatisfied(LocalJob waiting, out string why)
     {
         why = "";
-        if (string.IsNullOrWhiteSpace(dependency)) return true;
+        var dependency = string.Join(',', new[] { waiting.Dependency, waiting.AfterOk.Count == 0 ? null : "afterok:" + string.Join(':', waiting.AfterOk) }
+            .Where(d => !string.IsNullOrWhiteSpace(d)));
+        if (dependency.Length == 0) return true;
         LocalState state;
         lock (_gate) state = Load();
         // "afterok:1:2,afterany:3": every clause must hold. Ids this scheduler never issued count as
@@ -445,24 +453,9 @@ public sealed class LocalScheduler : IScheduler
                 case "mem-per-cpu": MemPerCpu = value; break;
                 case "time":
                     // validated at build time (SPN1021); an unreadable value here means no local limit
-                    try { TimeLimit = ParseSlurmTime(value); } catch (Exception e) when (e is FormatException or OverflowException) { TimeLimit = null; }
+                    try { TimeLimit = SlurmDialect.ParseTime(value); } catch (Exception e) when (e is FormatException or OverflowException) { TimeLimit = null; }
                     break;
             }
         }
-    }
-
-    /// <summary>SLURM time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; 0/UNLIMITED = none.</summary>
-    public static TimeSpan? ParseSlurmTime(string value)
-    {
-        value = value.Trim();
-        if (value is "" or "0" or "UNLIMITED" or "INFINITE") return null;
-        int days = 0;
-        int dash = value.IndexOf('-');
-        if (dash >= 0) { days = int.Parse(value[..dash], CultureInfo.InvariantCulture); value = value[(dash + 1)..]; }
-        var p = value.Split(':').Select(x => int.Parse(x, CultureInfo.InvariantCulture)).ToArray();
-        TimeSpan t = dash >= 0
-            ? p.Length switch { 1 => TimeSpan.FromHours(p[0]), 2 => new TimeSpan(p[0], p[1], 0), _ => new TimeSpan(p[0], p[1], p[2]) }
-            : p.Length switch { 1 => TimeSpan.FromMinutes(p[0]), 2 => new TimeSpan(0, p[0], p[1]), _ => new TimeSpan(p[0], p[1], p[2]) };
-        return t + TimeSpan.FromDays(days);
     }
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using SpineProd.Diagnostics;
 
-namespace SpineProd.Scheduler;
+namespace SpineProd.Scheduler.Slurm;
 
 public sealed record SlurmOptions
 {
@@ -22,6 +22,7 @@ public sealed record SlurmOptions
 /// argument list. Submission retries transient controller errors with backoff and jitter, and after an
 /// answer it could not trust (a timeout) first asks squeue whether the array was accepted after all,
 /// so an array is never submitted twice. Status is one squeue and one sacct call for a whole production.
+/// The spelling of everything lives in <see cref="SlurmDialect"/>.
 /// </summary>
 public sealed class SlurmClient : IScheduler
 {
@@ -38,6 +39,7 @@ public sealed class SlurmClient : IScheduler
         _log = log;
     }
 
+    public ISchedulerDialect Dialect => SlurmDialect.Instance;
     public string Name => "slurm";
 
     /// <summary>Count of client commands run, per program (tests assert on batching).</summary>
@@ -51,52 +53,9 @@ public sealed class SlurmClient : IScheduler
 
     // ------------------------------------------------------------------ submit
 
-    /// <summary>
-    /// Errors worth another try: the controller was busy or unreachable, or a limit on how many jobs
-    /// may be queued was hit (it frees up as jobs end). A limit the job itself breaks (QOS MaxWall
-    /// with DenyOnLimit, too many CPUs, an unknown account or partition) is not: trying again only
-    /// delays the same answer. SLURM names the limit on its own line before "Job violates
-    /// accounting/QOS policy" (QOSMaxWallDurationPerJobLimit, QOSMaxSubmitJobPerUserLimit, ...).
-    /// </summary>
-    public static bool IsTransient(ProcessResult r)
+    public SubmittedJob Submit(JobRequest request)
     {
-        if (r.TimedOut) return true;
-        var m = r.Message;
-        return m.Contains("Socket timed out", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("Unable to contact slurm controller", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("Zero Bytes were transmitted or received", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("Resource temporarily unavailable", StringComparison.OrdinalIgnoreCase)
-            || m.Contains("Slurm temporarily unable to accept job", StringComparison.OrdinalIgnoreCase)
-            // QOSMaxSubmitJobPerUserLimit, AssocMaxSubmitJobLimit, QOSGrpSubmitJobsLimit, MaxSubmitJobs...
-            || m.Contains("SubmitJob", StringComparison.OrdinalIgnoreCase);
-    }
-
-    /// <summary>
-    /// Errors after which the array may have been accepted although sbatch did not say so
-    /// (the reply was lost): the next attempt must first look for it.
-    /// </summary>
-    public static bool IsAmbiguous(ProcessResult r) =>
-        r.TimedOut
-        || r.Message.Contains("Socket timed out", StringComparison.OrdinalIgnoreCase)
-        || r.Message.Contains("Zero Bytes were transmitted or received", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>sbatch ended by a signal (Ctrl-C reaches the whole foreground process group): it may have been accepted.</summary>
-    public static bool KilledBySignal(ProcessResult r) => !r.TimedOut && !r.NotFound && r.ExitCode is > 128 and < 160;
-
-    public static List<string> BuildSbatchArgs(SubmitRequest request)
-    {
-        var args = new List<string> { "--parsable", "--chdir=" + request.WorkingDirectory, "--job-name=" + request.JobName };
-        if (!string.IsNullOrEmpty(request.ArraySpec)) args.Add("--array=" + request.ArraySpec);
-        if (!string.IsNullOrEmpty(request.Dependency)) args.Add("--dependency=" + request.Dependency);
-        args.Add("--comment=" + request.Comment);
-        if (request.ExtraOptions is not null) args.AddRange(request.ExtraOptions);
-        args.Add(request.Script);
-        return args;
-    }
-
-    public SubmitResult Submit(SubmitRequest request)
-    {
-        var args = BuildSbatchArgs(request);
+        var args = SlurmDialect.SbatchArgs(request);
         var argv = new List<string> { _options.Sbatch };
         argv.AddRange(args);
         bool mustReconcile = false;
@@ -111,11 +70,11 @@ public sealed class SlurmClient : IScheduler
             }
             if (mustReconcile)
             {
-                var (answered, jobId) = FindSubmitted(request.JobName, request.Comment);
+                var (answered, jobId) = FindSubmitted(request.JobName, request.Key, request.Tasks);
                 if (jobId is not null)
                 {
                     _log?.Invoke($"sbatch {request.JobName}: the earlier attempt was accepted after all as job {jobId}; not submitting again");
-                    return new SubmitResult(jobId, argv, attempt - 1, Reconciled: true);
+                    return new SubmittedJob(jobId, request.Tasks, argv, attempt - 1, Reconciled: true);
                 }
                 if (!answered) { last = new ProcessResult(1, "", "squeue did not answer, so an earlier attempt cannot be ruled out"); continue; }
                 mustReconcile = false;
@@ -126,33 +85,33 @@ public sealed class SlurmClient : IScheduler
                 throw new SpineProdException("SPN3014", $"'{_options.Sbatch}' was not found: SLURM's client commands are not installed here. Install them, or submit with -p:Scheduler=local.");
             if (r.Succeeded)
             {
-                if (ParseJobId(r.Stdout) is string id) return new SubmitResult(id, argv, attempt, Reconciled: false);
+                if (SlurmDialect.ParseJobId(r.Stdout) is string id) return new SubmittedJob(id, request.Tasks, argv, attempt, Reconciled: false);
                 // Accepted, but the output (a site wrapper's banner?) names no single job id: ask by comment.
-                var (answered, found) = FindSubmitted(request.JobName, request.Comment);
+                var (answered, found) = FindSubmitted(request.JobName, request.Key, request.Tasks);
                 if (found is not null)
                 {
                     _log?.Invoke($"sbatch {request.JobName}: its output names no single job id ('{OneLine(r.Stdout)}'); found it by its comment as job {found}");
-                    return new SubmitResult(found, argv, attempt, Reconciled: true);
+                    return new SubmittedJob(found, request.Tasks, argv, attempt, Reconciled: true);
                 }
                 throw new SpineProdException("SPN3011",
                     $"sbatch succeeded for {request.JobName} but its output names no job id ('{OneLine(r.Stdout)}'), and {(answered ? "squeue does not list it by its comment yet" : "squeue did not answer")}. " +
                     "The array may be queued: it is recorded as possibly submitted, and the next Submit or Cancel looks it up by its comment before anything is sent again.");
             }
-            if (KilledBySignal(r))
+            if (SlurmDialect.KilledBySignal(r))
             {
-                var (answered, found) = FindSubmitted(request.JobName, request.Comment);
+                var (answered, found) = FindSubmitted(request.JobName, request.Key, request.Tasks);
                 if (found is not null)
                 {
                     _log?.Invoke($"sbatch {request.JobName} was interrupted (exit {r.ExitCode}) after the controller accepted it as job {found}");
-                    return new SubmitResult(found, argv, attempt, Reconciled: true);
+                    return new SubmittedJob(found, request.Tasks, argv, attempt, Reconciled: true);
                 }
                 throw new SpineProdException("SPN3030",
                     $"sbatch for {request.JobName} was interrupted by a signal (exit {r.ExitCode}, e.g. Ctrl-C) before it said whether the controller accepted the array{(answered ? "" : ", and squeue did not answer")}. " +
                     "It is recorded as possibly submitted: the next Submit or Cancel looks it up by its comment before anything is sent again.");
             }
-            if (!IsTransient(r))
+            if (!SlurmDialect.IsTransient(r))
                 throw new SpineProdException("SPN3003", $"sbatch rejected {request.JobName}: {OneLine(r.Message)}");
-            mustReconcile |= IsAmbiguous(r);
+            mustReconcile |= SlurmDialect.IsAmbiguous(r);
         }
         if (mustReconcile)
             // An attempt may have been accepted and nobody could check: the caller must keep its
@@ -163,38 +122,14 @@ public sealed class SlurmClient : IScheduler
             $"sbatch could not submit {request.JobName} after {_options.MaxAttempts} attempts: {Short(last!)}. Nothing more was submitted; run Submit again when the cluster answers.");
     }
 
-    /// <summary>
-    /// The job id in sbatch's output: <c>--parsable</c> prints <c>&lt;id&gt;</c> or <c>&lt;id&gt;;&lt;cluster&gt;</c>, plain
-    /// sbatch <c>Submitted batch job &lt;id&gt;</c>. Site wrappers add banners and notices around it, so
-    /// every line is read; null unless exactly one job id is found (two candidates: no guess).
-    /// </summary>
-    public static string? ParseJobId(string stdout)
-    {
-        var ids = new HashSet<string>();
-        foreach (var raw in Lines(stdout))
-        {
-            var line = raw.Trim();
-            var parts = line.Split(';');
-            if (parts.Length <= 2 && IsJobId(parts[0]) && (parts.Length == 1 || IsWord(parts[1])))
-                ids.Add(parts[0]);
-            else if (line.StartsWith("Submitted batch job ", StringComparison.Ordinal)
-                     && line["Submitted batch job ".Length..].Split(' ')[0] is var id && IsJobId(id))
-                ids.Add(id);
-        }
-        return ids.Count == 1 ? ids.First() : null;
-
-        static bool IsJobId(string s) => s.Length is > 0 and < 20 && s.All(char.IsAsciiDigit);
-        static bool IsWord(string s) => s.Length > 0 && s.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.');
-    }
-
     private static string OneLine(string text)
     {
         var s = string.Join(" | ", Lines(text).Select(l => l.Trim()));
         return s.Length > 300 ? s[..300] + "..." : s;
     }
 
-    /// <summary>Looks for a job with this name and comment. Returns (whether squeue answered, its array job id).</summary>
-    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment)
+    /// <summary>Looks for a job with this name and comment (one array takes any task set). Returns (whether squeue answered, its array job id).</summary>
+    public (bool Answered, string? JobId) FindSubmitted(string jobName, string comment, ArraySpec? tasks = null)
     {
         var r = Exec(_options.Squeue, ["-h", "-t", "all", "--name=" + jobName, "-o", "%F|%k"]);
         if (!r.Succeeded) return (false, null);
@@ -216,12 +151,12 @@ public sealed class SlurmClient : IScheduler
     }
 
     /// <summary>One <c>squeue --me</c> for every pending or running job of the user; array tasks collapse to their array job.</summary>
-    public IReadOnlyList<LiveJob>? ListLiveJobs(string commentPrefix)
+    public IReadOnlyList<LiveJob>? ListLiveJobs(string keyPrefix)
     {
         var r = Exec(_options.Squeue, ["--me", "-h", "-o", "%F|%j|%k|%Z"]);
         if (r.NotFound) return [];
         if (!r.Succeeded) return null;
-        return ParseLiveJobs(r.Stdout, commentPrefix);
+        return ParseLiveJobs(r.Stdout, keyPrefix);
     }
 
     public static List<LiveJob> ParseLiveJobs(string stdout, string commentPrefix)
@@ -241,11 +176,11 @@ public sealed class SlurmClient : IScheduler
 
     // ------------------------------------------------------------------ query
 
-    public SchedulerSnapshot Query(IReadOnlyCollection<string> arrayJobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
+    public SchedulerSnapshot Query(IReadOnlyCollection<string> jobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         var snap = new SchedulerSnapshot();
-        if (arrayJobIds.Count == 0) return snap;
-        var distinct = arrayJobIds.Distinct().ToList();
+        if (jobIds.Count == 0) return snap;
+        var distinct = jobIds.Distinct().ToList();
         var ids = string.Join(',', distinct);
 
         // sacct first: it knows finished jobs for good, with exit codes, and for a production that has
@@ -298,7 +233,7 @@ public sealed class SlurmClient : IScheduler
             // A job that is not an array (a cleanup job) is task 0 of itself, as the local scheduler has it.
             int index = 0;
             if (f[1].Trim() != "N/A" && !int.TryParse(f[1], NumberStyles.None, CultureInfo.InvariantCulture, out index)) continue;
-            yield return new SchedulerTask(f[0].Trim(), index, f[2].Trim(), Classify(f[2]), null,
+            yield return SlurmDialect.Task(f[0].Trim(), index, f[2].Trim(), null,
                 f[3].Trim() is "None" or "" ? null : f[3].Trim(), f.Length > 4 ? f[4].Trim() : null, NameField(f, 5), CommentField(f, 6));
         }
     }
@@ -329,7 +264,7 @@ public sealed class SlurmClient : IScheduler
             if (us < 0)
             {
                 // A job that is not an array (a cleanup job): task 0 of itself.
-                yield return new SchedulerTask(jobId, 0, state, Classify(state), exit, reason, jobId, NameField(f, 5), CommentField(f, 6));
+                yield return SlurmDialect.Task(jobId, 0, state, exit, reason, jobId, NameField(f, 5), CommentField(f, 6));
                 continue;
             }
             var arrayId = jobId[..us];
@@ -338,46 +273,27 @@ public sealed class SlurmClient : IScheduler
             {
                 if (!ArraySpec.TryParse(rest.Trim('[', ']'), out var spec)) continue;
                 foreach (var i in spec.Indices)
-                    yield return new SchedulerTask(arrayId, i, state, Classify(state), exit, reason, null, NameField(f, 5), CommentField(f, 6));
+                    yield return SlurmDialect.Task(arrayId, i, state, exit, reason, null, NameField(f, 5), CommentField(f, 6));
             }
             else if (int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
-                yield return new SchedulerTask(arrayId, index, state, Classify(state), exit, reason, f[1].Trim(), NameField(f, 5), CommentField(f, 6));
+                yield return SlurmDialect.Task(arrayId, index, state, exit, reason, f[1].Trim(), NameField(f, 5), CommentField(f, 6));
         }
-    }
-
-    public static TaskStateKind Classify(string rawState)
-    {
-        var s = rawState.Trim();
-        int sp = s.IndexOfAny([' ', '+']);
-        if (sp >= 0) s = s[..sp];
-        return s.ToUpperInvariant() switch
-        {
-            "PENDING" or "PD" or "REQUEUED" or "REQUEUE_HOLD" or "REQUEUE_FED" or "CONFIGURING" or "RESV_DEL_HOLD" or "SPECIAL_EXIT" => TaskStateKind.Pending,
-            "RUNNING" or "R" or "COMPLETING" or "CG" or "SUSPENDED" or "STAGE_OUT" or "SIGNALING" or "RESIZING" or "STOPPED" => TaskStateKind.Running,
-            "COMPLETED" or "CD" => TaskStateKind.Completed,
-            "TIMEOUT" or "TO" or "DEADLINE" => TaskStateKind.Timeout,
-            "OUT_OF_MEMORY" or "OOM" => TaskStateKind.OutOfMemory,
-            "CANCELLED" or "CA" or "REVOKED" => TaskStateKind.Cancelled,
-            "NODE_FAIL" or "NF" or "BOOT_FAIL" or "BF" => TaskStateKind.NodeFail,
-            "PREEMPTED" or "PR" => TaskStateKind.Preempted,
-            "FAILED" or "F" => TaskStateKind.Failed,
-            _ => TaskStateKind.Unknown,
-        };
     }
 
     // ------------------------------------------------------------------ cancel, limits
 
-    public void Cancel(IReadOnlyCollection<string> jobIds)
+    public void Cancel(IReadOnlyCollection<string> ids)
     {
-        if (jobIds.Count == 0) return;
-        var r = Exec(_options.Scancel, jobIds.Distinct().ToList());
+        if (ids.Count == 0) return;
+        var r = Exec(_options.Scancel, ids.Distinct().ToList());
         if (r.NotFound)
             throw new SpineProdException("SPN3014", $"'{_options.Scancel}' was not found: SLURM's client commands are not installed here.");
         if (!r.Succeeded)
             throw new SpineProdException("SPN3010", $"scancel failed: {Short(r)}");
     }
 
-    public void RunPending(Action<string>? progress = null) { }
+    public SchedulerLimits? QueryLimits(TimeSpan timeout, out string? why) =>
+        QueryMaxArraySize(timeout, out why) is int n ? new SchedulerLimits(n, "scontrol show config") : null;
 
     /// <summary>
     /// The cluster's MaxArraySize (value N allows array indices 0..N-1), or null when there is no

@@ -1,0 +1,23 @@
+using System.Globalization;
+using SpineProd.Scheduler.Slurm;
+
+namespace SpineProd.Scheduler.Local;
+
+/// <summary>
+/// How the local scheduler names things: job ids are counters in its state file, a task is
+/// <c>&lt;job&gt;_&lt;index&gt;</c>, and it runs the SLURM-flavoured job scripts (their #SBATCH lines are
+/// read for the limits and log files), so a request is recorded as the sbatch line it stands for.
+/// </summary>
+public sealed class LocalDialect : ISchedulerDialect
+{
+    public static readonly LocalDialect Instance = new();
+
+    public string Name => "local";
+    public string SubmitCommand => "local";
+    public string CancelCommand => "local";
+    public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
+    public string TaskId(string jobId, int index) => $"{jobId}_{index.ToString(CultureInfo.InvariantCulture)}";
+    public string? Dependency(JobRequest request) => SlurmDialect.Dependency(request);
+    public string LogFile(string jobName, string jobId, int index, bool error) => SlurmDialect.Instance.LogFile(jobName, jobId, index, error);
+    public IReadOnlyList<string> CommandLine(JobRequest request) => ["local", .. SlurmDialect.SbatchArgs(request)];
+}
