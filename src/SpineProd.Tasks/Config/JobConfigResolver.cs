@@ -49,8 +49,10 @@ public static class JobConfigResolver
     public static IReadOnlyList<string> SplitModifierSpecs(string? mods) =>
         (mods ?? "").Split([';', ','], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
+    /// <param name="spineSet">SPINE's --set entries (SpineSet), applied to the resolved tree as SPINE's CLI applies them;
+    /// <paramref name="setFile"/> and <paramref name="setLine"/> say where they were written, for errors and warnings.</param>
     public static ResolvedJobConfig Resolve(string spineConfig, IReadOnlyList<string> applyMods, string productionDir, string repoRoot,
-        IReadOnlyDictionary<string, string?> env)
+        IReadOnlyDictionary<string, string?> env, IReadOnlyList<string>? spineSet = null, string? setFile = null, int setLine = 0)
     {
         if (string.IsNullOrWhiteSpace(spineConfig))
             throw new SpineProdException(ConfigErrors.SpineConfigNotFound, "SpineConfig is empty: set it to a SPINE config file, a detector folder (infer/icarus) or a 'latest' name.");
@@ -158,6 +160,18 @@ public static class JobConfigResolver
 
         foreach (var f in loader.FilesRead) deps.Add(f);
         warnings.InsertRange(0, loader.Warnings);
+        if (spineSet is { Count: > 0 })
+        {
+            try
+            {
+                foreach (var w in SpineOverrides.Apply(config, spineSet))
+                    warnings.Add(new SpnDiagnostic(SpineOverrides.NewKey, w, setFile, setLine, setLine > 0 ? 1 : 0));
+            }
+            catch (SpineProdException e) when (e.File is null)
+            {
+                throw new SpineProdException(e.Code, e.Message, setFile, setLine, setLine > 0 ? 1 : 0);
+            }
+        }
 
         var resolvedYaml = "# Fully resolved SPINE configuration (what the job's SPINE sees; written by SpineProd).\n" + YamlWriter.Write(config);
         var resolvedSha = Sha256Hex(Encoding.UTF8.GetBytes(resolvedYaml));

@@ -31,7 +31,7 @@ public static class TemplateContract
             throw Breach("SPN0042", templatePath, templateText, "chunk_file",
                 $"does not read the task's inputs from the plan's chunk list ({expect.ChunkFile}, one line per array index): " +
                 "the tasks Status and resubmission track would not be the ones that ran. Use {{ chunk_file_q }} as templates/job.sbatch.scriban does");
-        CheckLogs(script, templatePath, templateText,
+        CheckLogs(script, templatePath, templateText, expect.JobName,
             ProductionLayout.Job.SlurmTaskLog(expect.JobName, "out"), ProductionLayout.Job.SlurmTaskLog(expect.JobName, "err"), exact: true);
         if (expect.OwnerLine is { } owner && !(script.Contains(Planning.OwnedFolder.RecordName, StringComparison.Ordinal) && Mentions(script, owner)))
             throw Breach("SPN0043", templatePath, templateText, "owner_record",
@@ -46,15 +46,16 @@ public static class TemplateContract
             throw Breach("SPN0044", templatePath, templateText, "owner_record",
                 $"does not check the ownership record ({Planning.OwnedFolder.RecordName} naming the production) before it removes a folder: " +
                 "it could remove a folder this production did not create. Check {{ owner_record }} against {{ owner_q }} as templates/cleanup.sbatch.scriban does");
-        CheckLogs(script, templatePath, templateText, ProductionLayout.Job.Logs + "/", ProductionLayout.Job.Logs + "/", exact: false);
+        CheckLogs(script, templatePath, templateText, null, ProductionLayout.Job.Logs + "/", ProductionLayout.Job.Logs + "/", exact: false);
     }
 
     /// <summary>
     /// The scheduler's log directives: SLURM's <c>#SBATCH --output/--error</c> (also what the local
     /// scheduler reads), or PBS's <c>#PBS -o/-e</c> when the script has PBS directives. Exact: the
-    /// task logs' names Status prints; otherwise a folder they must be in.
+    /// task logs' names Status prints (SLURM's <c>%x</c> is the job name, so it may stand for it);
+    /// otherwise a folder they must be in.
     /// </summary>
-    private static void CheckLogs(string script, string templatePath, string templateText, string output, string error, bool exact)
+    private static void CheckLogs(string script, string templatePath, string templateText, string? jobName, string output, string error, bool exact)
     {
         var directives = Directives(script);
         bool pbs = directives.Any(d => d.Prefix == "#PBS") && !directives.Any(d => d.Prefix == "#SBATCH");
@@ -63,6 +64,8 @@ public static class TemplateContract
             string? value = null;
             foreach (var d in directives.Where(d => d.Prefix == (pbs ? "#PBS" : "#SBATCH")))
                 value = OptionValue(d.Words, pbs ? null : long_, short_) ?? value;
+            if (value is not null && value.StartsWith("./", StringComparison.Ordinal)) value = value[2..];
+            if (value is not null && !pbs && jobName is not null) value = value.Replace("%x", jobName, StringComparison.Ordinal);
             bool ok = pbs ? value is not null && value.StartsWith(ProductionLayout.Job.Logs + "/", StringComparison.Ordinal)
                 : exact ? value == expected : value is not null && value.StartsWith(expected, StringComparison.Ordinal);
             if (ok) continue;
@@ -79,7 +82,7 @@ public static class TemplateContract
     private static List<Directive> Directives(string script)
     {
         var found = new List<Directive>();
-        foreach (var raw in script.Split('\n').Skip(1))
+        foreach (var raw in script.Split('\n'))
         {
             var line = raw.Trim();
             if (line.Length > 0 && !line.StartsWith('#')) break;

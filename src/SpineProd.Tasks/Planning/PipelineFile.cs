@@ -28,6 +28,9 @@ public static class PipelineFile
         ["gpus"] = "Gpus", ["cpus_per_task"] = "CpusPerTask", ["mem_per_cpu"] = "MemPerCpu", ["time"] = "Time",
         ["dependency"] = "Dependency", ["detector"] = "Detector", ["output_file"] = "OutputFile",
         ["spine_command"] = "SpineCommand", ["inputs_from"] = "InputsFrom",
+        // spine-prod v0.8's --set, output options and preload, per stage.
+        ["set"] = "SpineSet", ["spine_set"] = "SpineSet", ["output_layout"] = "OutputLayout", ["output_suffix"] = "OutputSuffix",
+        ["preload"] = "Preload", ["download_cache_dir"] = "DownloadCacheDir",
     };
 
     public sealed record Result(List<StageRequest> Stages, List<SourceItem> Sources, List<SpnDiagnostic> Warnings);
@@ -101,7 +104,7 @@ public static class PipelineFile
                 }
             }
             // Relative paths are the repository root's, where spine-prod ran.
-            foreach (var pathKey in new[] { "Config", "LarcvBaseDir", "OutputDir", "OutputFile" })
+            foreach (var pathKey in new[] { "Config", "LarcvBaseDir", "OutputDir", "OutputFile", "DownloadCacheDir" })
                 if (metadata.TryGetValue(pathKey, out var relative) && relative.Length > 0)
                     metadata[pathKey] = Path.GetFullPath(relative, repoRoot);
             if (metadata.TryGetValue("Cleanup", out var cleanup))

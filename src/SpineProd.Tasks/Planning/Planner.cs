@@ -109,7 +109,11 @@ public sealed partial class Planner
                 if (stage.Metadata.TryGetValue(key, out var v) && v.Length > 0)
                     return new SettingValue(v.Trim(), stage.File, stage.LineOf(key), $"{key} of stage '{stage.Name}'");
         settings.TryGetValue(name, out var value);
-        return new SettingValue((value ?? "").Trim(), _request.ProductionFile, _request.Xml?.PropertyLine(propertyName) ?? 0, $"<{propertyName}>");
+        // A property set through its alias (<Ntasks> for MaxRunningTasks) is at the alias's line.
+        int line = _request.Xml?.PropertyLine(propertyName) ?? 0;
+        foreach (var alias in stageAliases)
+            if (line == 0) line = _request.Xml?.PropertyLine(alias) ?? 0;
+        return new SettingValue((value ?? "").Trim(), _request.ProductionFile, line, $"<{propertyName}>");
     }
 
     private SpineProdException Invalid(string code, SettingValue s, string message) =>
@@ -206,9 +210,18 @@ public sealed partial class Planner
     /// <summary>The files a stage will write: SPINE's split_output names, &lt;output dir&gt;/&lt;input stem&gt;_&lt;output stem&gt;.h5.</summary>
     private static IEnumerable<string> PlannedOutputs(ResolvedStage stage)
     {
-        string suffix = "_" + Path.GetFileNameWithoutExtension(stage.Plan.Output) + ".h5";
         for (int i = 0; i < stage.Inputs.Count; i++)
-            yield return Path.Combine(stage.Plan.OutputDir, Path.GetFileNameWithoutExtension(stage.Inputs[i]) + suffix);
+            yield return SpineArgumentSettings.PlannedOutput(stage.Plan, i / stage.Plan.FilesPerTask, stage.Inputs[i]);
+    }
+
+    /// <summary>Whether the stage names any inputs itself: Source/SourceList items (also globs that matched nothing), or InputsFrom.</summary>
+    private bool DeclaresInputs(StageRequest stage, bool multiStage)
+    {
+        if (SplitList(stage.Metadata.GetValueOrDefault("InputsFrom")).Count > 0) return true;
+        if (_request.Sources.Any(s => s.Stage == stage.Name || (string.IsNullOrEmpty(s.Stage) && (!multiStage || _request.Stages.Count <= 1 || _request.Stages[0].Name == stage.Name))))
+            return true;
+        // Items MSBuild expanded to nothing (a glob that matched no file) still declare inputs.
+        return _request.PipelineFile is null && _request.Xml is { } xml && (xml.ItemPatterns("Source").Any() || xml.ItemPatterns("SourceList").Any());
     }
 
     /// <summary>Stages in dependency order (declaration order where free); unknown names and cycles are errors at their stage.</summary>
@@ -314,10 +327,12 @@ public sealed partial class Planner
                 ? $"Stage '{stage.Name}' has no Config (and the production sets no <SpineConfig>)."
                 : "The production sets no <SpineConfig>: name the SPINE config to run (e.g. ../infer/icarus/latest).", stage.File, stage.Line, stage.Line > 0 ? 1 : 0);
         var mods = JobConfigResolver.SplitModifierSpecs(S("ApplyMods").Value);
+        var spineArgs = SpineArgumentSettings.Read(S);
         ResolvedJobConfig config;
         try
         {
-            config = JobConfigResolver.Resolve(configSetting.Value, mods, _request.ProductionDir, _request.RepoRoot, _request.Environment);
+            config = JobConfigResolver.Resolve(configSetting.Value, mods, _request.ProductionDir, _request.RepoRoot, _request.Environment,
+                spineArgs.Set, spineArgs.SetAt.File, spineArgs.SetAt.Line);
         }
         catch (SpineProdException e) when (e.File is null)
         {
@@ -396,14 +411,17 @@ public sealed partial class Planner
         Lap($"read {stage.Name}");
         var inputs = CheckInputs(stage.Name, raw);
         Lap($"check {stage.Name}");
+        // No Source or SourceList at all (not an empty list, not a glob that matched nothing): the
+        // config names the inputs, as spine-prod >= 0.6 runs it, as one task.
+        bool fromConfig = inputs.Count == 0 && !DeclaresInputs(stage, multiStage) && SpineArgumentSettings.ConfigNamesInputs(config.Config);
         if (taskCount is int n && inputs.Count > 0)
             filesPerTask = (int)(((long)inputs.Count + n - 1) / n);
-        if (inputs.Count == 0 && !_diagnostics.Any(d => d.IsError))
+        if (inputs.Count == 0 && !fromConfig && !_diagnostics.Any(d => d.IsError))
             throw new SpineProdException("SPN1010", multiStage
                 ? stage.File.EndsWith(".spineproj", StringComparison.OrdinalIgnoreCase) || stage.File == _request.ProductionFile
                     ? $"Stage '{stage.Name}' has no inputs: add Source or SourceList items with Stage=\"{stage.Name}\"."
                     : $"Stage '{stage.Name}' has no inputs: give it 'files:' (paths or globs, relative to the repository root), 'source_list:', or 'inputs_from:' an upstream stage."
-                : "The production has no inputs: add <Source Include=\"...\"/> (files or globs) or <SourceList Include=\"list.txt\"/> items (or the lists are empty).",
+                : "The production has no inputs: add <Source Include=\"...\"/> (files or globs) or <SourceList Include=\"list.txt\"/> items (or the lists are empty), or name them in the config (io.loader.dataset.file_keys, or SpineSet=io.loader.dataset.file_keys=[...]).",
                 stage.File, stage.Line, stage.Line > 0 ? 1 : 0);
 
         var stagePlan = new StagePlan
@@ -428,7 +446,11 @@ public sealed partial class Planner
             FileCount = inputs.Count,
             FilesPerTask = filesPerTask,
             MaxRunningTasks = throttle,
+            Runtime = runtime,
+            Template = template,
         };
+        spineArgs.ApplyTo(stagePlan, fromConfig, config.ConfigArgument, S);
+        stagePlan.Downloads = SpineProd.Downloads.ConfigDownloads.Plan(config.Config, S);
         Chunk(stagePlan, maxArraySize);
         string cleanupTemplate = Path.GetFullPath(S("CleanupTemplate").Value, _request.ProductionDir);
         return new ResolvedStage(stage, stagePlan, inputs, runtime, config, template, cleanupTemplate);
@@ -542,7 +564,7 @@ public sealed partial class Planner
     public static void Chunk(StagePlan stage, int maxArraySize)
     {
         // In long: FilesPerTask and MaxArraySize may be as large as int allows.
-        stage.TaskCount = (int)(((long)stage.FileCount + stage.FilesPerTask - 1) / stage.FilesPerTask);
+        stage.TaskCount = stage.InputsFromConfig ? 1 : (int)(((long)stage.FileCount + stage.FilesPerTask - 1) / stage.FilesPerTask);
         stage.ArraySize = maxArraySize;
         int arrays = (int)(((long)stage.TaskCount + maxArraySize - 1) / maxArraySize);
         stage.Arrays = new List<ArrayPlan>(arrays);
@@ -674,7 +696,8 @@ public sealed partial class Planner
             // disk dominates for large productions).
             Parallel.ForEach(stage.Plan.Arrays, array =>
             {
-                var chunk = stage.Inputs.ChunkList(array.FirstTask * stage.Plan.FilesPerTask, array.FileCount, stage.Plan.FilesPerTask);
+                // A stage whose config names its inputs has one task with no inputs of ours: an empty line.
+                var chunk = stage.Plan.InputsFromConfig ? "\n"u8.ToArray() : stage.Inputs.ChunkList(array.FirstTask * stage.Plan.FilesPerTask, array.FileCount, stage.Plan.FilesPerTask);
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.ChunkFile), chunk));
                 Count(AtomicFile.WriteIfChanged(Path.Combine(dir, array.Script), renderer.Render(plan, stage.Plan, array, stage.Runtime)));
             });

@@ -25,6 +25,8 @@ public sealed class ProductionFile
         "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
         "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
         "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout", "ReportFile",
+        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir", "TaskId", "RunStage", "RunRuntime", "LocalSpineCommand",
+        "RetryMaxAttempts", "RetryMemoryFactor", "RetryTimeFactor", "RetryFailedAttempts", "RetryMaxTime", "RetryMaxMemPerCpu",
     ];
 
     /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
@@ -34,6 +36,7 @@ public sealed class ProductionFile
         "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName", "OutputFile",
         "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
         "ContainerBindPaths", "ApplyMods", "DependsOn", "Cleanup", "InputsFrom",
+        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir",
     ];
 
     private static readonly HashSet<string> MsbuildElements = new(StringComparer.Ordinal)

@@ -93,6 +93,18 @@ public sealed class StagePlan
     public string OutputDir { get; set; } = "";
     /// <summary>The -o argument given to SPINE (full path).</summary>
     public string Output { get; set; } = "";
+    /// <summary>SPINE's --set entries (SpineSet), in order; already applied to the stage's resolved config.</summary>
+    public List<string> SpineSet { get; set; } = new();
+    /// <summary>How SPINE is told where to write: file (-o Output), folder or task (--output-dir/--output-suffix; see SpineArgumentSettings).</summary>
+    public string OutputLayout { get; set; } = "file";
+    public string? OutputSuffix { get; set; }
+    /// <summary>The stage has no Source/SourceList: its config names the inputs; one task, SPINE gets no -S and no output options.</summary>
+    public bool InputsFromConfig { get; set; }
+    /// <summary>The config's !download files and where Submit preloads them (empty when Preload is off).</summary>
+    public List<DownloadPlan> Downloads { get; set; } = new();
+    /// <summary>How the job runs SPINE and the template it was rendered from: what -t:RunTask renders one task with.</summary>
+    public Rendering.JobRuntime? Runtime { get; set; }
+    public string? Template { get; set; }
     public int FileCount { get; set; }
     public int TaskCount { get; set; }
     public int FilesPerTask { get; set; } = 1;
@@ -157,4 +169,15 @@ public sealed class Resources
     public string? MemPerCpu { get; set; }
     public string? Time { get; set; }
     public string? Description { get; set; }
+}
+
+/// <summary>One <c>!download</c> of a stage's config: the URL, its sha256 if the config gives one, and the cached file.</summary>
+public sealed class DownloadPlan
+{
+    public string Url { get; set; } = "";
+    public string? Sha256 { get; set; }
+    /// <summary>Full path in the download cache, named as SPINE names it (so SPINE_CACHE_DIR finds it).</summary>
+    public string CachedFile { get; set; } = "";
+    /// <summary>The config key that names it, for messages.</summary>
+    public string Key { get; set; } = "";
 }

@@ -100,11 +100,34 @@ public sealed class JobScriptRenderer
             ["bind_paths_q"] = ShellQuote.AllowingEnvironment(runtime.ContainerBindPaths),
             ["larcv_basedir_q"] = runtime.LarcvBaseDir is { Length: > 0 } l ? ShellQuote.Literal(l) : null,
             ["container_setup"] = ContainerSetup(runtime),
+            ["inputs_from_config"] = stage.InputsFromConfig,
+            ["output_layout"] = stage.OutputLayout,
+            ["spine_args"] = SpineArguments(stage),
+            ["spine_cache_dir_q"] = stage.Downloads.Count > 0 ? ShellQuote.Literal(Path.GetDirectoryName(stage.Downloads[0].CachedFile)!) : null,
+            ["downloads_q"] = string.Join(" ", stage.Downloads.Select(d => ShellQuote.Literal(d.CachedFile))),
         };
         var script = Render(model);
         TemplateContract.CheckJob(script, new TemplateContract.JobExpectations(markerDir, array.ChunkFile, array.JobName,
             stage.Cleanup is null ? null : plan.OutputOwner), _templatePath, _templateText);
         return script;
+    }
+
+    /// <summary>
+    /// SPINE's arguments after the command, for a bash array: the task's list (<c>-S</c>, unless the
+    /// config names the inputs), where to write (<c>-o</c>, or <c>--output-dir/--output-suffix/--log-dir</c>
+    /// for SPINE &gt;= 0.15.3), the config, and the <c>--set</c> overrides. Values are quoted here; the
+    /// only expansions are the script's own variables.
+    /// </summary>
+    public static string SpineArguments(StagePlan stage)
+    {
+        var a = new List<string>();
+        if (!stage.InputsFromConfig) a.Add("-S \"$task_list\"");
+        if (stage.InputsFromConfig) { }
+        else if (stage.OutputLayout == SpineArgumentSettings.FileLayout) a.Add("-o \"$output\"");
+        else a.Add($"--output-dir \"$spine_output_dir\" --output-suffix {ShellQuote.Literal(stage.OutputSuffix ?? "")} --log-dir \"$spine_log_dir\"");
+        a.Add("-c \"$config\"");
+        foreach (var e in stage.SpineSet) a.Add("--set " + ShellQuote.Literal(e));
+        return string.Join(" ", a);
     }
 
     /// <summary>The cleanup job of a stage (cleanup.sbatch.scriban).</summary>

@@ -42,6 +42,12 @@ public static class JobMetadata
             ["num_chunks"] = 0,
             ["job_ids"] = new JsonArray(),
             ["output"] = stage.Output,
+            // spine-prod v0.8's keys: --set, the output options, and (ours) the preloaded downloads.
+            ["set_overrides"] = new JsonArray(stage.SpineSet.Select(e => (JsonNode?)JsonValue.Create(e)).ToArray()),
+            ["output_layout"] = stage.OutputLayout,
+            ["output_suffix"] = stage.OutputSuffix,
+            ["inputs_from_config"] = stage.InputsFromConfig,
+            ["downloads"] = new JsonArray(stage.Downloads.Select(d => (JsonNode?)new JsonObject { ["url"] = d.Url, ["sha256"] = d.Sha256, ["cached_file"] = d.CachedFile }).ToArray()),
             ["submitted"] = submission.Time.ToLocalTime().ToString("O"),
             ["command"] = context.Command,
             // provenance

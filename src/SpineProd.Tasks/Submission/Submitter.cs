@@ -41,6 +41,10 @@ public sealed class SubmitContext
     public Func<string> CancellationReason { get; init; } = () => "Submit was cancelled";
     /// <summary>Called before each file is copied into a job folder (tests inject a full disk here).</summary>
     public Action<string>? CopyingFile { get; init; }
+    /// <summary>-t:Run's retries: of the tasks the selection chose, only these (null: all of them).</summary>
+    public Func<TaskInfo, bool>? Only { get; init; }
+    /// <summary>-t:Run's retries: scheduler options for every array this Submit sends (a raised --time or --mem-per-cpu).</summary>
+    public IReadOnlyList<string>? ExtraOptions { get; init; }
 
     public static ResubmitMode ParseResubmit(string? value, string? file) => (value ?? "").Trim().ToLowerInvariant() switch
     {
@@ -177,6 +181,8 @@ public sealed class Submitter
         // What to submit, per stage, and why (Preview prints the same selection).
         bool firstTime = ledger.Submissions.Count == 0;
         var selection = SubmitSelection.Choose(plan, state, _ctx.Resubmit);
+        if (_ctx.Only is { } only)
+            foreach (var stage in plan.Stages) selection.Tasks[stage.Name] = selection.Tasks[stage.Name].Where(only).ToList();
         var toSubmit = selection.Tasks;
         foreach (var stage in plan.Stages)
         {
@@ -243,7 +249,7 @@ public sealed class Submitter
                 var request = new JobRequest(Path.Combine(stageSub.JobFolder, array.Script), stageSub.JobFolder, array.JobName,
                     ArraySpec.Parse(selected.ArraySpec), afterOk,
                     Comment(plan, stage.Name, array.Index.ToString(CultureInfo.InvariantCulture), submission.Id),
-                    resources, NativeDependency: userDependency);
+                    resources, _ctx.ExtraOptions, NativeDependency: userDependency);
                 // One job per part of the task set (PBS: one per arithmetic range), each recorded as
                 // its own intent with its own key before it is sent.
                 var parts = scheduler.Split(request);

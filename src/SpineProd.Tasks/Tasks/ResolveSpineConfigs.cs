@@ -18,6 +18,8 @@ public sealed partial class ResolveSpineConfigs : SpineProdTask
     public bool Validate { get; set; }
     public string? SpineConfig { get; set; }
     public string? ApplyMods { get; set; }
+    /// <summary>SPINE's --set overrides (SpineSet), applied as the jobs apply them.</summary>
+    public string? SpineSet { get; set; }
     [Required] public string ProductionDir { get; set; } = "";
     [Required] public string RepoRoot { get; set; } = "";
     /// <summary>Where dotnet was run: a -p:SpineConfig typed there is found there too (after the production's folder).</summary>
@@ -60,7 +62,9 @@ public sealed partial class ResolveSpineConfigs : SpineProdTask
         var spec = SpineConfig.Trim();
         if (!Path.IsPathRooted(spec) && !string.IsNullOrEmpty(StartupDir) && !Exists(Path.Combine(ProductionDir, spec)) && Exists(Path.Combine(StartupDir, spec)))
             spec = Path.GetFullPath(Path.Combine(StartupDir, spec));
-        var r = JobConfigResolver.Resolve(spec, JobConfigResolver.SplitModifierSpecs(ApplyMods), ProductionDir, RepoRoot, env);
+        var set = SpineOverrides.Split(SpineSet);
+        foreach (var e in set) SpineOverrides.Validate(e);
+        var r = JobConfigResolver.Resolve(spec, JobConfigResolver.SplitModifierSpecs(ApplyMods), ProductionDir, RepoRoot, env, set, ProjectFile);
         foreach (var w in r.Warnings) Log.LogSpn(w, ProjectFile);
         foreach (var m in r.Messages) Report(m);
         Report($"# {r.DisplayName}: SPINE gets -c {r.ConfigArgument} (sha256 {r.ResolvedSha256})\n{r.FilesToWrite["resolved.yaml"]}");

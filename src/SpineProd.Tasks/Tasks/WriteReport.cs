@@ -21,7 +21,7 @@ public sealed class WriteReport : SpineProdTask
     {
         var plan = ClusterTaskSupport.LoadPlan(PlanFile, ProjectFile);
         var planDir = Path.GetDirectoryName(Path.GetFullPath(PlanFile))!;
-        var schedulers = Schedulers.Factory(plan.StateDir, null, 0, null, ProjectFile);
+        var schedulers = Schedulers.Factory(new SchedulerSettings { StateDir = plan.StateDir }, ProjectFile);
         var model = ProductionReport.Make(plan, planDir, schedulers, ClusterTaskSupport.GitCommit(RepositoryRoot), e =>
             Log.LogWarning(null, "SPN3023", null, Layout.ProductionLayout.Of(plan).StatusFile, 0, 0, 0, 0,
                 "status.json could not be written ({0}); the report is written all the same.", e.Message));

@@ -144,6 +144,13 @@ public sealed class TemplateContractTests
     }
 
     [Fact]
+    public void SLURM_log_names_may_spell_the_job_name_as_percent_x()
+    {
+        var f = new Fixture();
+        f.RenderJob(f.Template("job.sbatch.scriban", t => t.Replace("#SBATCH --output={{ log_output }}", "#SBATCH -o ./logs/%x_%A_%a.out")));
+    }
+
+    [Fact]
     public void The_ownership_record_is_required_only_of_stages_with_a_Cleanup()
     {
         var f = new Fixture(cleanup: false);

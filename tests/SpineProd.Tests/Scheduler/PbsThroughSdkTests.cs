@@ -101,6 +101,6 @@ public sealed class PbsThroughSdkTests(PbsServerFixture server)
         var status = WaitStatus(p);
         Assert.Equal(2, (int)status["totals"]!["cancelled"]!);
         var qstat = SpineProd.Scheduler.ProcessRunner.Instance.Run(Path.Combine(PbsServerFixture.BinDir, "qstat"), ["-x", "-f", "-F", "json", jobId], TimeSpan.FromSeconds(30));
-        Assert.Contains("\"job_state\":\"F\"", qstat.Stdout.Replace(" ", ""));
+        Assert.Equal("F", (string?)JsonNode.Parse(qstat.Stdout)!["Jobs"]![jobId]!["job_state"]);
     }
 }
