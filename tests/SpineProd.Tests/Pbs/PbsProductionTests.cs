@@ -22,7 +22,7 @@ public sealed class PbsProductionTests(PbsServerFixture server)
         server.Require();
         var s = new ScenarioProduction(_pbs, "walltime");
         s.Inputs("run_SLEEP60.root", "run_quick.root");
-        s.Write("", "<Source Include=\"inputs/*.root\" />", _pbs.Resources(time: "00:00:03"));
+        s.Write("", "<Source Include=\"inputs/*.root\" />", _pbs.Resources(time: "00:00:15"));
 
         s.Run("Submit");
         var st = s.WaitFinished();
