@@ -102,8 +102,8 @@ public static class HtmlReport
         {
             var u = m.Usage[s.Name];
             h.Append($"<tr><td>{E(s.Name)}</td><td class=\"n\">{u.Attempts:N0}{(u.Retries > 0 ? $" ({u.Retries:N0} retried)" : "")}</td>" +
-                     $"<td class=\"n\">{(u.ElapsedSeconds.Count == 0 ? "-" : $"{Units.Duration(ReportModel.Median(u.ElapsedSeconds))} / {Units.Duration(u.ElapsedSeconds.Max())}")}</td><td class=\"n\">{Units.Duration(u.RequestedSeconds)}</td>" +
-                     $"<td class=\"n\">{(u.PeakMemoryBytes.Count == 0 ? "-" : $"{Units.Bytes(ReportModel.Median(u.PeakMemoryBytes))} / {Units.Bytes(u.PeakMemoryBytes.Max())}")}</td><td class=\"n\">{Units.Bytes(u.RequestedMemoryBytes)}</td>" +
+                     $"<td class=\"n\">{(u.ElapsedSeconds.Count == 0 ? "-" : $"{Units.Duration(u.ElapsedQuantile(0.5))} / {Units.Duration(u.ElapsedSeconds.Max())}")}</td><td class=\"n\">{Units.Duration(u.RequestedSeconds)}</td>" +
+                     $"<td class=\"n\">{(u.PeakMemoryBytes.Count == 0 ? "-" : $"{Units.Bytes(u.PeakMemoryQuantile(0.5))} / {Units.Bytes(u.PeakMemoryBytes.Max())}")}</td><td class=\"n\">{Units.Bytes(u.RequestedMemoryBytes)}</td>" +
                      $"<td class=\"n\">{Pct(u.CpuEfficiency)}</td><td class=\"n\">{Pct(u.MemoryEfficiency)}</td><td class=\"n\">{(u.GpuHours is double g ? g.ToString("0.##", CultureInfo.InvariantCulture) : "-")}</td></tr>");
         }
         h.Append("</table></section>\n");

@@ -28,6 +28,12 @@ public sealed class StageUsage
     public double? CpuEfficiency => CoreSeconds > 0 ? CpuSeconds / CoreSeconds : null;
     public double? MemoryEfficiency => MemoryEfficiencyCount > 0 ? MemoryEfficiencySum / MemoryEfficiencyCount : null;
     public double? GpuHours => GpuSecondsRequested > 0 ? GpuSecondsRequested / 3600 : null;
+
+    private double[]? _sortedElapsed, _sortedPeaks;
+    /// <summary>Run time at quantile q (0.5: the median) over the measured attempts; sorted once.</summary>
+    public double ElapsedQuantile(double q) => ReportModel.Quantile(_sortedElapsed ??= Sorted(ElapsedSeconds), q);
+    public double PeakMemoryQuantile(double q) => ReportModel.Quantile(_sortedPeaks ??= Sorted(PeakMemoryBytes), q);
+    private static double[] Sorted(List<double> values) { var a = values.ToArray(); Array.Sort(a); return a; }
 }
 
 /// <summary>A failed task in the report: the status row, and the last lines of its error log.</summary>
@@ -121,7 +127,7 @@ public sealed class ReportModel
             var u = Usage[stage.Name];
             var parts = new List<string> { $"{c.Completed}/{c.Total} done{Bad(c)}" };
             if (u.Attempts > 0) parts.Add($"{u.Attempts} attempt(s){(u.Retries > 0 ? $" ({u.Retries} retried)" : "")}");
-            if (u.ElapsedSeconds.Count > 0) parts.Add($"run time median {Units.Duration(Median(u.ElapsedSeconds))}, max {Units.Duration(u.ElapsedSeconds.Max())} of {Units.Duration(u.RequestedSeconds)} asked");
+            if (u.ElapsedSeconds.Count > 0) parts.Add($"run time median {Units.Duration(u.ElapsedQuantile(0.5))}, max {Units.Duration(u.ElapsedSeconds.Max())} of {Units.Duration(u.RequestedSeconds)} asked");
             if (u.PeakMemoryBytes.Count > 0) parts.Add($"peak memory max {Units.Bytes(u.PeakMemoryBytes.Max())} of {Units.Bytes(u.RequestedMemoryBytes)} asked");
             if (u.CpuEfficiency is double ce) parts.Add($"CPU efficiency {ce:P0}");
             if (u.GpuHours is double gh) parts.Add($"{gh:0.##} GPU-hour(s)");
@@ -143,15 +149,9 @@ public sealed class ReportModel
         return bad.Count == 0 ? "" : ", " + string.Join(", ", bad);
     }
 
-    public static double Median(List<double> values) => Quantile(values, 0.5);
-
-    public static double Quantile(List<double> values, double q)
-    {
-        if (values.Count == 0) return double.NaN;
-        var sorted = values.ToArray();
-        Array.Sort(sorted);
-        return sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(q * sorted.Length))];
-    }
+    /// <summary>The value at quantile q of values sorted ascending.</summary>
+    public static double Quantile(double[] sorted, double q) =>
+        sorted.Length == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(q * sorted.Length))];
 }
 
 /// <summary>Durations and sizes as people read them.</summary>

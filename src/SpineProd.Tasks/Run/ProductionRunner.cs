@@ -30,6 +30,10 @@ public sealed class ProductionRunner
     public TimeSpan FirstPoll { get; init; } = TimeSpan.FromSeconds(30);
     public TimeSpan MaxPoll { get; init; } = TimeSpan.FromMinutes(5);
     public TimeSpan Timeout { get; init; } = TimeSpan.FromHours(24);
+    /// <summary>Ctrl-C: a wait ends within a second (running jobs go on; -t:Run again picks them up).</summary>
+    public CancellationToken Stop { get; init; }
+    /// <summary>How long a job just sent may stay invisible to the scheduler's queries before it counts as lost.</summary>
+    public TimeSpan UnseenGrace { get; init; } = TimeSpan.FromMinutes(5);
 
     public RunOutcome Run()
     {
@@ -38,9 +42,11 @@ public sealed class ProductionRunner
         // Every round sends at least one attempt of some task, and a task has at most MaxAttempts:
         // the bound only guards against a scheduler that keeps forgetting what it ran.
         int maxRounds = Policy.Settings.MaxAttempts + Plan.Stages.Count + 2;
+        var sent = new HashSet<(string Stage, int Task)>();
         for (int round = 1; ; round++)
         {
-            var status = WaitQuiet(end);
+            var status = WaitQuiet(end, sent);
+            sent.Clear();
             var decisions = Policy.Decide(status.State);
             var send = decisions.Where(d => d.Send).ToList();
             if (send.Count == 0 || round > maxRounds)
@@ -55,25 +61,40 @@ public sealed class ProductionRunner
                     bool retry = group.Any(d => !d.Why.StartsWith("never", StringComparison.Ordinal));
                     Submit(new RunSubmit(stage, group.Select(d => d.Task.Task).ToHashSet(), group.Key, retry));
                     submits++;
+                    foreach (var d in group) sent.Add((stage.Name, d.Task.Task));
                 }
         }
     }
 
-    /// <summary>Polls (one batched query each time, at growing intervals) until nothing runs and nothing waits but blocked tasks.</summary>
-    private StatusReport WaitQuiet(DateTimeOffset end)
+    /// <summary>
+    /// Polls (one batched query each time, at growing intervals) until nothing runs and nothing waits
+    /// but blocked tasks. A task just sent counts as waiting until the scheduler reports its new job
+    /// (squeue and sacct can take a moment to show it): never taken for lost and sent twice.
+    /// </summary>
+    private StatusReport WaitQuiet(DateTimeOffset end, HashSet<(string Stage, int Task)> sent)
     {
+        var unseenSince = Clock.UtcNow;
         var interval = FirstPoll;
         for (int poll = 1; ; poll++)
         {
             var status = StatusReport.Create(Plan, PlanDir, Schedulers, Clock);
             var t = status.Totals;
-            if (t.Running == 0 && t.Pending == t.Blocked) return status;
+            int unseen = sent.Count == 0 ? 0 : status.State.AllTasks.Count(x => sent.Contains((x.Stage.Name, x.Task)) && !x.IsDone && x.Scheduler is null);
+            // A job the scheduler still does not show after this long was lost: the policy decides (it counts as an attempt).
+            if (unseen > 0 && Clock.UtcNow - unseenSince > UnseenGrace) unseen = 0;
+            if (t.Running == 0 && t.Pending == t.Blocked && unseen == 0) return status;
             Progress($"{Plan.ProductionName}: waiting, poll {poll} at {Clock.UtcNow.ToLocalTime():HH:mm:ss}: {t.Completed} of {t.Total} task(s) done, " +
-                     $"{t.Pending - t.Blocked} pending, {t.Running} running, {t.Failed + t.Timeout + t.OutOfMemory} failed");
+                     $"{t.Pending - t.Blocked + unseen} pending, {t.Running} running, {t.Failed + t.Timeout + t.OutOfMemory} failed");
             if (Clock.UtcNow >= end)
                 throw new SpineProdException("SPN3018", $"{Plan.ProductionName} still has pending or running tasks after waiting {Timeout} (WaitTimeout); run -t:Run again to go on waiting", Plan.ProductionFile);
-            var left = end - Clock.UtcNow;
-            Clock.Sleep(interval < left ? interval : left);
+            var wake = Clock.UtcNow + (interval < end - Clock.UtcNow ? interval : end - Clock.UtcNow);
+            for (var now = Clock.UtcNow; now < wake; now = Clock.UtcNow)
+            {
+                if (Stop.IsCancellationRequested)
+                    throw new SpineProdException("SPN5032", $"{Plan.ProductionName}: Run was stopped while waiting; nothing more was submitted and the jobs sent go on running (-t:Run again picks them up, -t:Cancel stops them)", Plan.ProductionFile);
+                var slice = wake - now;
+                Clock.Sleep(slice < TimeSpan.FromSeconds(1) ? slice : TimeSpan.FromSeconds(1));
+            }
             interval = TimeSpan.FromTicks(Math.Min(MaxPoll.Ticks, (long)(interval.Ticks * 1.5)));
         }
     }

@@ -27,6 +27,25 @@ public sealed record RaisedLimits(TimeSpan? Time, long? MemPerCpuBytes)
     public static readonly RaisedLimits None = new(null, null);
     public bool IsNone => Time is null && MemPerCpuBytes is null;
 
+    /// <summary>
+    /// The submit options that raise the limits, in the scheduler's words; they win over the script's
+    /// own lines. SLURM (and the local scheduler, which reads sbatch's): <c>--time</c>,
+    /// <c>--mem-per-cpu</c>. PBS: <c>-l walltime</c>, and memory as the whole <c>-l select</c> chunk of
+    /// the job template (a command-line select replaces the script's).
+    /// </summary>
+    public IReadOnlyList<string> Options(string scheduler, Planning.Resources r)
+    {
+        if (scheduler != "pbs") return SbatchOptions();
+        var o = new List<string>();
+        if (Time is TimeSpan t) o.AddRange(["-l", "walltime=" + ResourceValues.Hms(t)]);
+        if (MemPerCpuBytes is long m)
+        {
+            int cpus = Math.Max(1, r.CpusPerTask);
+            o.AddRange(["-l", $"select=1:ncpus={cpus}:mem={((m + (1 << 20) - 1) >> 20) * cpus}mb" + (r.Gpus > 0 ? $":ngpus={r.Gpus}" : "")]);
+        }
+        return o;
+    }
+
     /// <summary>sbatch's options (which the local scheduler reads too): they win over the script's #SBATCH lines.</summary>
     public IReadOnlyList<string> SbatchOptions()
     {

@@ -88,7 +88,7 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
                 Cancellation = interruption.Token,
                 CancellationReason = () => interruption.Reason,
                 Only = t => t.Stage.Name == group.Stage.Name && group.Tasks.Contains(t.Task),
-                ExtraOptions = group.Limits.IsNone ? null : group.Limits.SbatchOptions(),
+                ExtraOptions = group.Limits.IsNone ? null : group.Limits.Options(plan.Scheduler, group.Stage.Resources),
             };
             var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
             // One audit record per Submit: History lists every attempt, retries as "Retry".
@@ -109,7 +109,7 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
             Plan = plan, PlanDir = planDir, Schedulers = schedulers, Submit = Send,
             Policy = new RetryPolicy(settings, SlurmPartitionLimits.Asking(ProcessRunner.Instance, plan.Scheduler)),
             Progress = m => Quietly(() => Report(m)),
-            FirstPoll = poll, Timeout = timeout,
+            FirstPoll = poll, Timeout = timeout, Stop = interruption.Token,
         };
         var outcome = runner.Run();
 

@@ -24,6 +24,9 @@ public sealed class RetryValuesTests
         var o = new RaisedLimits(TimeSpan.FromMinutes(2), 600L << 20).SbatchOptions();
         Assert.Equal(["--time=0:02:00", "--mem-per-cpu=600M"], o);
         Assert.Empty(RaisedLimits.None.SbatchOptions());
+        // PBS: walltime, and memory as the template's whole select chunk (a command-line select replaces the script's)
+        var pbs = new RaisedLimits(TimeSpan.FromMinutes(2), 600L << 20).Options("pbs", new global::SpineProd.Planning.Resources { CpusPerTask = 2, Gpus = 1 });
+        Assert.Equal(["-l", "walltime=00:02:00", "-l", "select=1:ncpus=2:mem=1200mb:ngpus=1"], pbs);
     }
 
     [Fact]
@@ -133,12 +136,13 @@ public sealed class SlurmRunTests(ClusterFixture cluster) : RunScenarios
         cluster.Require();
         var config = ProcessRunner.Instance.Run("scontrol", ["show", "config"], TimeSpan.FromSeconds(30)).Stdout;
         bool memory = config.Contains("task/cgroup", StringComparison.Ordinal);
-        var inputs = new List<string> { "run_ok.root", "run_FAIL.root", "run_SLEEP75.root" };
+        var inputs = new List<string> { "run_ok.root", "run_FAIL.root", "run_SLEEP100.root" };
         if (memory) inputs.Add("run_OOM600.root");   // where memory is enforced (SPINEPROD_CLUSTER_CGROUP)
         var p = ClusterProductionOf("slurm-run", ClusterResources(memPerCpu: "250M", time: "1"), [.. inputs]);
 
-        var r = RunAndRetry(p, ("RetryMemoryFactor", "4"), ("RetryMaxTime", "3m"));
-        Assert.Contains("timed out (attempt 1 of 3): again with time 0:02:00", r.Output);
+        // SLURM ends a job somewhat after its limit (it checks every 30 s): the sleeper outlasts that slack.
+        var r = RunAndRetry(p, ("RetryMemoryFactor", "4"), ("RetryTimeFactor", "3"), ("RetryMaxTime", "4m"));
+        Assert.Contains("timed out (attempt 1 of 3): again with time 0:03:00", r.Output);
         if (memory) Assert.Contains("out of memory (attempt 1 of 3): again with 1000M per CPU", r.Output);
         Assert.Contains("a failure that more memory or time does not fix", r.Output);
         Assert.Contains("waiting, poll", r.Output);   // visible progress while the jobs run
@@ -149,7 +153,7 @@ public sealed class SlurmRunTests(ClusterFixture cluster) : RunScenarios
         var history = History(p);
         Assert.Equal("Submit", history[0].Action);
         Assert.All(history.Skip(1), h => Assert.Equal("Retry", h.Action));
-        Assert.Contains(history, h => h.Argv.Contains("--time=0:02:00"));
+        Assert.Contains(history, h => h.Argv.Contains("--time=0:03:00"));
         if (memory) Assert.Contains(history, h => h.Argv.Contains("--mem-per-cpu=1000M"));
     }
 }
