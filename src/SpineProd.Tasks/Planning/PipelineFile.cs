@@ -14,24 +14,13 @@ namespace SpineProd.Planning;
 /// </summary>
 public static class PipelineFile
 {
-    /// <summary>YAML key → Stage metadata name.</summary>
-    private static readonly Dictionary<string, string> Keys = new(StringComparer.Ordinal)
-    {
-        ["config"] = "Config", ["profile"] = "Profile",
-        // spine-prod's ntasks is the throttle (as up to 0.5); task_count is 0.6's "--ntasks N alone".
-        ["ntasks"] = "MaxRunningTasks", ["task_count"] = "TaskCount",
-        ["files_per_task"] = "FilesPerTask", ["depends_on"] = "DependsOn", ["output"] = "OutputDir",
-        ["cleanup"] = "Cleanup", ["job_name"] = "JobName", ["larcv_basedir"] = "LarcvBaseDir",
-        ["flashmatch"] = "Flashmatch",
-        // Beyond spine-prod's schema: every stage setting a .spineproj Stage can have.
-        ["apply_mods"] = "ApplyMods", ["account"] = "Account", ["partition"] = "Partition", ["qos"] = "Qos",
-        ["gpus"] = "Gpus", ["cpus_per_task"] = "CpusPerTask", ["mem_per_cpu"] = "MemPerCpu", ["time"] = "Time",
-        ["dependency"] = "Dependency", ["detector"] = "Detector", ["output_file"] = "OutputFile",
-        ["spine_command"] = "SpineCommand", ["inputs_from"] = "InputsFrom",
-        // spine-prod v0.8's --set, output options and preload, per stage.
-        ["set"] = "SpineSet", ["spine_set"] = "SpineSet", ["output_layout"] = "OutputLayout", ["output_suffix"] = "OutputSuffix",
-        ["preload"] = "Preload", ["download_cache_dir"] = "DownloadCacheDir",
-    };
+    /// <summary>YAML key → Stage metadata name: spine-prod's keys (its <c>ntasks</c> is the throttle, as up
+    /// to 0.5; <c>task_count</c> is 0.6's "--ntasks N alone"), and every stage setting a .spineproj Stage can have.</summary>
+    private static IReadOnlyDictionary<string, string> Keys => Options.SettingsCatalogue.PipelineKeys;
+
+    /// <summary>Stage settings that name files: relative to the repository root, where spine-prod ran.</summary>
+    private static readonly string[] PathKeys = Options.SettingsCatalogue.All
+        .Where(s => s.IsStageMetadata && s.PipelineKey is not null && s.Type == Options.SettingType.Path).Select(s => s.Name).ToArray();
 
     public sealed record Result(List<StageRequest> Stages, List<SourceItem> Sources, List<SpnDiagnostic> Warnings);
 
@@ -104,7 +93,7 @@ public static class PipelineFile
                 }
             }
             // Relative paths are the repository root's, where spine-prod ran.
-            foreach (var pathKey in new[] { "Config", "LarcvBaseDir", "OutputDir", "OutputFile", "DownloadCacheDir" })
+            foreach (var pathKey in PathKeys)
                 if (metadata.TryGetValue(pathKey, out var relative) && relative.Length > 0)
                     metadata[pathKey] = Path.GetFullPath(relative, repoRoot);
             if (metadata.TryGetValue("Cleanup", out var cleanup))

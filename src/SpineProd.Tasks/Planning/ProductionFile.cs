@@ -15,29 +15,11 @@ public sealed class ProductionFile
     public static readonly string[] ItemTypes = ["Source", "SourceList", "Stage"];
     public static readonly string[] SourceMetadata = ["Stage"];
 
-    /// <summary>Every public property of the SDK (the README's property table).</summary>
-    public static readonly string[] Properties =
-    [
-        "SpineConfig", "Detector", "Profile", "ProfilesFile", "FilesPerTask", "MaxRunningTasks", "Ntasks",
-        "Partition", "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName",
-        "OutputFile", "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
-        "ContainerBindPaths", "MaxArraySize", "ApplyMods", "JobTemplate", "CleanupTemplate", "JobsDir",
-        "Scheduler", "PipelineFile", "Resubmit", "HistoryFormat", "ConfigRoot", "ResolvedConfigDir",
-        "TaskCount", "SpineProdStateDir", "Wait", "WaitTimeout", "PollInterval", "FailOnProblems",
-        "LocalParallelism", "SubmitRetries", "ClusterQueryTimeout", "ReportFile",
-        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir", "TaskId", "RunStage", "RunRuntime", "LocalSpineCommand",
-        "RetryMaxAttempts", "RetryMemoryFactor", "RetryTimeFactor", "RetryFailedAttempts", "RetryMaxTime", "RetryMaxMemPerCpu",
-    ];
+    /// <summary>Every property of the SDK, aliases included (<see cref="Options.SettingsCatalogue"/>).</summary>
+    public static readonly IReadOnlyList<string> Properties = Options.SettingsCatalogue.PropertyNames;
 
-    /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys.</summary>
-    public static readonly string[] StageMetadata =
-    [
-        "Config", "SpineConfig", "Detector", "Profile", "FilesPerTask", "TaskCount", "MaxRunningTasks", "Ntasks", "Partition",
-        "Account", "Qos", "Gpus", "CpusPerTask", "MemPerCpu", "Time", "Dependency", "JobName", "OutputFile",
-        "OutputDir", "LarcvBaseDir", "Flashmatch", "SpineCommand", "Container", "ContainerImage",
-        "ContainerBindPaths", "ApplyMods", "DependsOn", "Cleanup", "InputsFrom",
-        "SpineSet", "OutputLayout", "OutputSuffix", "Preload", "DownloadCacheDir",
-    ];
+    /// <summary>Stage metadata: every stage-level setting, plus the stage's own keys (<see cref="Options.SettingsCatalogue"/>).</summary>
+    public static readonly IReadOnlyList<string> StageMetadata = Options.SettingsCatalogue.StageMetadataNames;
 
     private static readonly HashSet<string> MsbuildElements = new(StringComparer.Ordinal)
     {
@@ -128,7 +110,7 @@ public sealed class ProductionFile
                     yield return new("SPN1001", $"Unknown item type <{type}>. A production's items are {string.Join(", ", ItemTypes)}{Suggest(type, ItemTypes)}.", Path, LineOf(item), ColumnOf(item), IsError: true);
                     continue;
                 }
-                string[] allowed = type == "Stage" ? StageMetadata : SourceMetadata;
+                IReadOnlyList<string> allowed = type == "Stage" ? StageMetadata : SourceMetadata;
                 var metadata = item.Attributes().Where(a => a.Name.LocalName is not ("Include" or "Exclude" or "Remove" or "Update" or "Condition" or "KeepMetadata" or "RemoveMetadata" or "KeepDuplicates" or "MatchOnMetadata" or "MatchOnMetadataOptions"))
                     .Select(a => (Name: a.Name.LocalName, Node: (XObject)a))
                     .Concat(item.Elements().Select(m => (Name: m.Name.LocalName, Node: (XObject)m)));

@@ -13,7 +13,7 @@ namespace SpineProd.Planning;
 /// </summary>
 public sealed class ProductionPlan
 {
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2; // 2: resources as values (Walltime, MemPerCpuBytes)
     public int Format { get; set; } = FormatVersion;
     /// <summary>Full path of the .spineproj.</summary>
     public string ProductionFile { get; set; } = "";
@@ -159,15 +159,22 @@ public sealed class CleanupPlan
     public string? Partition { get; set; }
 }
 
+/// <summary>
+/// What one task of a stage asks for, as values: each scheduler's dialect spells them in its own
+/// directives (SLURM <c>--time=4:00:00 --mem-per-cpu=8G</c>, PBS <c>walltime=04:00:00</c>, <c>mem=…</c>).
+/// </summary>
 public sealed class Resources
 {
     public string? Account { get; set; }
+    /// <summary>SLURM partition, PBS queue.</summary>
     public string? Partition { get; set; }
     public string? Qos { get; set; }
     public int Gpus { get; set; }
     public int CpusPerTask { get; set; } = 1;
-    public string? MemPerCpu { get; set; }
-    public string? Time { get; set; }
+    /// <summary>Memory of one CPU, in bytes (a task has <see cref="CpusPerTask"/> times this).</summary>
+    public long? MemPerCpuBytes { get; set; }
+    /// <summary>A task's time limit.</summary>
+    public TimeSpan? Walltime { get; set; }
     public string? Description { get; set; }
 }
 

@@ -70,8 +70,9 @@ public sealed class JobScriptRenderer
             ["partition"] = r.Partition,
             ["qos"] = r.Qos,
             ["cpus_per_task"] = r.CpusPerTask,
-            ["mem_per_cpu"] = r.MemPerCpu,
-            ["time"] = r.Time,
+            // SLURM's spellings of the plan's values (a SLURM template's directives)
+            ["mem_per_cpu"] = r.MemPerCpuBytes is long m ? Scheduler.ResourceValues.SlurmMemory(m) : null,
+            ["time"] = r.Walltime is TimeSpan t ? Scheduler.ResourceValues.SlurmTime(t) : null,
             // the same limits as plain values, for templates of schedulers that do not speak SLURM
             ["walltime"] = Walltime(r),
             ["mem_per_task_mb"] = MemPerTaskMb(r),

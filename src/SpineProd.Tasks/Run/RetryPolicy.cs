@@ -155,7 +155,7 @@ public sealed class RetryPolicy(RetrySettings settings, Func<StagePlan, Partitio
         long? mem = null;
         if (ooms > 0)
         {
-            if (ResourceValues.ParseSlurmMemory(r.MemPerCpu) is not long baseMem) atCap = "the site's default memory (the production sets no MemPerCpu to raise)";
+            if (r.MemPerCpuBytes is not long baseMem) atCap = "the site's default memory (the production sets no MemPerCpu to raise)";
             else
             {
                 long last = Cap((long)(baseMem * Math.Pow(settings.MemoryFactor, ooms - 1)), memCap), next = Cap((long)(baseMem * Math.Pow(settings.MemoryFactor, ooms)), memCap);
@@ -166,9 +166,7 @@ public sealed class RetryPolicy(RetrySettings settings, Func<StagePlan, Partitio
         TimeSpan? time = null;
         if (timeouts > 0)
         {
-            TimeSpan? baseTime = null;
-            try { baseTime = r.Time is null ? null : Scheduler.Slurm.SlurmDialect.ParseTime(r.Time); } catch (Exception e) when (e is FormatException or OverflowException) { }
-            if (baseTime is not TimeSpan b || b <= TimeSpan.Zero) atCap ??= "the site's default time (the production sets no Time to raise)";
+            if (r.Walltime is not TimeSpan b || b <= TimeSpan.Zero) atCap ??= "the site's default time (the production sets no Time to raise)";
             else
             {
                 TimeSpan last = Cap(b * Math.Pow(settings.TimeFactor, timeouts - 1), timeCap), next = Cap(b * Math.Pow(settings.TimeFactor, timeouts), timeCap);

@@ -43,21 +43,9 @@ public sealed record JobRequest(
 /// <summary>One scheduler job a <see cref="JobRequest"/> became, and which of its task indices it runs.</summary>
 public sealed record SubmittedJob(string JobId, ArraySpec? Tasks, IReadOnlyList<string> Argv, int Attempts, bool Reconciled);
 
-/// <summary>Today's plan values (SLURM-spelled strings) as neutral numbers, until the plan speaks values itself.</summary>
+/// <summary>The plan's resources as a neutral request, and their SLURM spellings.</summary>
 public static class ResourceValues
 {
-    /// <summary>A SLURM size (<c>4g</c>, <c>4000M</c>, <c>512</c> = MB): bytes, or null when unreadable.</summary>
-    public static long? ParseSlurmMemory(string? value)
-    {
-        if (string.IsNullOrWhiteSpace(value)) return null;
-        var v = value.Trim().TrimEnd('B', 'b');
-        if (v.Length == 0) return null;
-        long factor = char.ToUpperInvariant(v[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, 'T' => 1L << 40, _ => 0 };
-        if (factor != 0) v = v[..^1]; else factor = 1L << 20;
-        return long.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long n)
-            && n <= long.MaxValue / factor ? n * factor : null;
-    }
-
     /// <summary><c>HH:MM:SS</c>, hours past 24 allowed (PBS walltime, SLURM --time), rounded up to a whole second.</summary>
     public static string Hms(TimeSpan t)
     {
@@ -65,21 +53,35 @@ public static class ResourceValues
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s / 3600:00}:{s / 60 % 60:00}:{s % 60:00}");
     }
 
-    /// <summary>The plan's resources of a stage as a neutral request (memory: per CPU times CPUs).</summary>
-    public static ResourceRequest FromPlan(Planning.Resources r)
+    /// <summary>SLURM's <c>--time</c>: <c>H:MM:SS</c>, or <c>D-HH:MM:SS</c> from a day on; rounded up to a whole second.</summary>
+    public static string SlurmTime(TimeSpan t)
     {
-        TimeSpan? walltime = null;
-        try { walltime = r.Time is null ? null : Slurm.SlurmDialect.ParseTime(r.Time); }
-        catch (Exception e) when (e is FormatException or OverflowException) { }
-        var perCpu = ParseSlurmMemory(r.MemPerCpu);
-        return new ResourceRequest
-        {
-            Walltime = walltime,
-            MemoryBytes = perCpu is long m ? m * Math.Max(1, r.CpusPerTask) : null,
-            Cpus = Math.Max(1, r.CpusPerTask),
-            Gpus = r.Gpus,
-            Account = r.Account,
-            Queue = r.Partition,
-        };
+        long s = Math.Max(1, (long)Math.Ceiling(t.TotalSeconds));
+        long days = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        return days > 0 ? string.Create(c, $"{days}-{h:00}:{m:00}:{sec:00}") : string.Create(c, $"{h}:{m:00}:{sec:00}");
     }
+
+    /// <summary>SLURM's size (<c>--mem-per-cpu</c>): the largest of T, G, M, K that divides it; whole MB at least (rounded up).</summary>
+    public static string SlurmMemory(long bytes)
+    {
+        foreach (var (unit, shift) in new[] { ("T", 40), ("G", 30), ("M", 20) })
+            if (bytes % (1L << shift) == 0) return $"{bytes >> shift}{unit}";
+        return $"{(bytes + (1L << 20) - 1) >> 20}M";
+    }
+
+    /// <summary>A size as SLURM reads it (<c>4g</c>, <c>4000M</c>, <c>512</c> = MB): bytes, or null (<see cref="Options.SettingValues.TryParseMemory"/>).</summary>
+    public static long? ParseSlurmMemory(string? value) =>
+        value is not null && Options.SettingValues.TryParseMemory(value, out long bytes) ? bytes : null;
+
+    /// <summary>The plan's resources of a stage as a neutral request (memory: per CPU times CPUs).</summary>
+    public static ResourceRequest FromPlan(Planning.Resources r) => new()
+    {
+        Walltime = r.Walltime,
+        MemoryBytes = r.MemPerCpuBytes is long m ? m * Math.Max(1, r.CpusPerTask) : null,
+        Cpus = Math.Max(1, r.CpusPerTask),
+        Gpus = r.Gpus,
+        Account = r.Account,
+        Queue = r.Partition,
+    };
 }

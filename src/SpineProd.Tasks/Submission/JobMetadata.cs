@@ -23,8 +23,11 @@ public static class JobMetadata
             ["qos"] = r.Qos,
             ["gpus"] = r.Gpus,
             ["cpus_per_task"] = r.CpusPerTask,
-            ["mem_per_cpu"] = r.MemPerCpu,
-            ["time"] = r.Time,
+            // spine-prod's keys (its spellings), then the values themselves
+            ["mem_per_cpu"] = r.MemPerCpuBytes is long m ? Scheduler.ResourceValues.SlurmMemory(m) : null,
+            ["time"] = r.Walltime is TimeSpan w ? Scheduler.ResourceValues.SlurmTime(w) : null,
+            ["mem_per_cpu_bytes"] = r.MemPerCpuBytes,
+            ["walltime_seconds"] = r.Walltime is TimeSpan t ? (long)Math.Ceiling(t.TotalSeconds) : null,
             ["description"] = r.Description,
         };
         return new JsonObject

@@ -13,7 +13,7 @@ namespace SpineProd.Tasks;
 public sealed class PlanProduction : SpineProdTask
 {
     [Required] public string ProjectFile { get; set; } = "";
-    /// <summary>One item whose metadata are the production's settings (SpineProd.Plan.targets).</summary>
+    /// <summary>One item whose metadata are the production's settings (SpineProd.Settings.targets, from Options/SettingsCatalogue.cs).</summary>
     [Required] public ITaskItem[] Settings { get; set; } = [];
     public ITaskItem[] Sources { get; set; } = [];
     public ITaskItem[] SourceLists { get; set; } = [];
@@ -103,16 +103,9 @@ public sealed class PlanProduction : SpineProdTask
             Xml = xml,
         };
         var planner = new Planner(request);
-        ProductionPlan plan;
-        try
-        {
-            plan = planner.Plan();
-        }
-        finally
-        {
-            foreach (var d in planner.Diagnostics) Log.LogSpn(d, ProjectFile);
-        }
-        if (Log.HasLoggedErrors) return;
+        var plan = planner.Plan();
+        foreach (var d in planner.Diagnostics) Log.LogSpn(d, ProjectFile);
+        if (plan is null || Log.HasLoggedErrors) return;
         IO.AtomicFile.WriteIfChanged(DependenciesFile, string.Join("\n", planner.Dependencies.Distinct(StringComparer.Ordinal)));
         foreach (var m in planner.Messages) Log.LogMessage(MessageImportance.Normal, "SpineProd: {0}", m);
         Log.LogMessage(MessageImportance.Normal, "SpineProd timings: {0}", string.Join(", ", planner.Timings.Select(t => $"{t.Phase} {t.Time.TotalSeconds:F2} s")));

@@ -228,7 +228,7 @@ public sealed class SlurmPipelineTests(ClusterFixture cluster) : PipelineScenari
         Assert.Contains("1 task(s) out of memory: 0", again.Output);
         Assert.Contains("submitted 1 task(s) in 1 array(s)", again.Output);
         var plan = Plan(p);
-        Assert.Equal("1000M", plan.Stages.Single().Resources.MemPerCpu);
+        Assert.Equal(1000L << 20, plan.Stages.Single().Resources.MemPerCpuBytes);
         var done = WaitFinished(p);
         Assert.True(done.IsComplete, string.Join("\n", done.Render()));
     }

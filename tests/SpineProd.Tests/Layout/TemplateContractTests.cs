@@ -51,7 +51,7 @@ public sealed class TemplateContractTests
                     {
                         Name = "reco", JobName = "spine_reco", ConfigArgument = Path.Combine(Dir, "spine.yaml"),
                         OutputDir = output, Output = Path.Combine(output, "spine_reco.h5"), FileCount = 2, TaskCount = 2, ArraySize = 2,
-                        Resources = new Resources { Account = "ci", Partition = "cpu", MemPerCpu = "200M", Time = "00:05:00" },
+                        Resources = new Resources { Account = "ci", Partition = "cpu", MemPerCpuBytes = 200L << 20, Walltime = TimeSpan.FromMinutes(5) },
                         Arrays = [new ArrayPlan { JobName = "spine_reco", TaskCount = 2, FileCount = 2, ArraySpec = "0-1",
                                                   Script = ProductionLayout.Job.Script(0), ChunkFile = ProductionLayout.Job.ChunkFile(0) }],
                         Cleanup = cleanup ? new CleanupPlan { JobName = "cleanup_spine_reco", Script = ProductionLayout.Job.CleanupScript("reco"),

@@ -12,14 +12,14 @@ public sealed class PlannerTests
     [InlineData(10, 50, "0-9")]
     [InlineData(99, 50, "0-98%50")]
     public void Array_spec_is_zero_based_with_a_throttle_only_when_it_limits(int tasks, int? throttle, string expected) =>
-        Assert.Equal(expected, Planner.ArraySpec(tasks, throttle));
+        Assert.Equal(expected, Chunking.ArraySpec(tasks, throttle));
 
     [Fact]
     public void Arrays_never_exceed_max_array_size_and_cover_every_task_once()
     {
         var stage = new StagePlan { JobName = "j", FileCount = 2051, FilesPerTask = 2 };
 
-        Planner.Chunk(stage, 1000);
+        Chunking.Chunk(stage, 1000);
 
         Assert.Equal(1026, stage.TaskCount);
         Assert.Equal([1000, 26], stage.Arrays.Select(a => a.TaskCount));
@@ -32,7 +32,7 @@ public sealed class PlannerTests
     public void The_largest_settings_do_not_overflow()
     {
         var stage = new StagePlan { JobName = "j", FileCount = 10, FilesPerTask = int.MaxValue };
-        Planner.Chunk(stage, int.MaxValue);
+        Chunking.Chunk(stage, int.MaxValue);
         Assert.Equal(1, stage.TaskCount);
         Assert.Equal(10, Assert.Single(stage.Arrays).FileCount);
     }
@@ -41,7 +41,7 @@ public sealed class PlannerTests
     public void A_single_array_keeps_the_plain_job_name()
     {
         var stage = new StagePlan { JobName = "spine_icarus_latest", FileCount = 3, FilesPerTask = 1 };
-        Planner.Chunk(stage, 1000);
+        Chunking.Chunk(stage, 1000);
         Assert.Equal("spine_icarus_latest", Assert.Single(stage.Arrays).JobName);
     }
 }

@@ -70,7 +70,7 @@ public sealed class SchemaTests
     [InlineData("metadata-element-typo", "<ItemGroup><Source Include=\"a.root\"><Stge>reco</Stge></Source></ItemGroup>", "Stge")]
     [InlineData("bad-number", "<PropertyGroup><FilesPerTask>ten</FilesPerTask></PropertyGroup>", "ten")]
     [InlineData("bad-duration", "<PropertyGroup><WaitTimeout>4 hours</WaitTimeout></PropertyGroup>", "4 hours")]
-    [InlineData("bad-scheduler", "<PropertyGroup><Scheduler>pbs</Scheduler></PropertyGroup>", "pbs")]
+    [InlineData("bad-scheduler", "<PropertyGroup><Scheduler>lsf</Scheduler></PropertyGroup>", "lsf")]
     [InlineData("reserved-output", "<ItemGroup><Stage Include=\"reco\" Output=\"x.h5\" /></ItemGroup>", "Output")]
     public void The_schema_flags_what_the_build_refuses(string name, string body, string named)
     {

@@ -11,7 +11,8 @@ public sealed class ValidationTests
     {
         // properties, items, expected code, is it an error (else a warning)
         { "<FilesPerTask>0</FilesPerTask>", "<Source Include=\"inputs/*.root\" />", "SPN1020", true },
-        { "<Time>2h</Time>", "<Source Include=\"inputs/*.root\" />", "SPN1021", true },
+        { "<Time>2 hours</Time>", "<Source Include=\"inputs/*.root\" />", "SPN1021", true },
+        { "<MemPerCpu>lots</MemPerCpu>", "<Source Include=\"inputs/*.root\" />", "SPN1025", true },
         { "<MaxRunningTasks>-1</MaxRunningTasks>", "<Source Include=\"inputs/*.root\" />", "SPN1022", true },
         { "<MaxArraySize>zero</MaxArraySize>", "<Source Include=\"inputs/*.root\" />", "SPN1023", true },
         { "<Dependency>after ok 12</Dependency>", "<Source Include=\"inputs/*.root\" />", "SPN1024", true },
