@@ -35,7 +35,10 @@ public static class AtomicFile
     /// </summary>
     public static void Write(string path, string content, bool durable = true) => Write(path, Utf8NoBom.GetBytes(content), durable);
 
-    public static void Write(string path, byte[] content, bool durable = true)
+    public static void Write(string path, byte[] content, bool durable = true) => Write(path, fs => fs.Write(content), durable);
+
+    /// <summary>Writes atomically what <paramref name="write"/> streams (a file too large to build in memory first).</summary>
+    public static void Write(string path, Action<Stream> write, bool durable = true)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         var tmp = Path.Combine(dir, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
@@ -44,7 +47,7 @@ public static class AtomicFile
             Directory.CreateDirectory(dir);
             using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
             {
-                fs.Write(content);
+                write(fs);
                 fs.Flush(flushToDisk: durable);
             }
             File.Move(tmp, path, overwrite: true);

@@ -34,6 +34,8 @@ public sealed partial record ProductionLayout(string StateDir)
     public string Marker(string stage, int task) => Path.Combine(MarkerDir(stage), task + MarkerSuffix);
     /// <summary>The last Status, as JSON.</summary>
     public string StatusFile => In("status.json");
+    /// <summary>One row per task attempt, rewritten by every Status (<see cref="Usage.TraceFile"/>).</summary>
+    public string TraceFile => In("trace.tsv");
     /// <summary>The audit journal (<see cref="Audit.AuditLog"/>).</summary>
     public string AuditJournal => In(AuditJournalFileName);
     /// <summary>The binlogs of builds that changed the cluster, filed by <see cref="Audit.BinlogArchive"/>.</summary>

@@ -186,6 +186,12 @@ public sealed class JobScriptRenderer
             ["paths_q"] = string.Join(" ", cleanup.Paths.Select(ShellQuote.Literal)),
             ["protected_q"] = string.Join(" ", cleanup.Protected.Select(ShellQuote.Literal)),
             ["bookkeeping_q"] = string.Join(" ", cleanup.Bookkeeping.Select(ShellQuote.Literal)),
+            // Every task of every stage it waits for, as (marker folder, task count) pairs: a cleanup
+            // checks their completion markers where it deletes (PBS may release an afterok on an
+            // array whose last subjob succeeded while another failed).
+            ["after_markers_q"] = string.Join(" ", cleanup.AfterStages.Select(a => plan.Stages.FirstOrDefault(x => x.Name == a)).OfType<StagePlan>()
+                .Select(a => ShellQuote.Literal(ProductionLayout.Of(plan).MarkerDir(a.Name)) + " " + a.TaskCount.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+            ["marker_suffix"] = ProductionLayout.MarkerSuffix,
             ["owner_q"] = ShellQuote.Literal(plan.OutputOwner),
             ["owner_record"] = OwnedFolder.RecordName,
             ["logs_dir"] = ProductionLayout.Job.Logs,

@@ -40,6 +40,8 @@ public sealed record SchedulerTask(
     public const string DependencyNeverSatisfied = "DependencyNeverSatisfied";
 
     public bool IsLive => Kind is TaskStateKind.Pending or TaskStateKind.Running;
+    /// <summary>What this run used and asked for (null: the scheduler did not say).</summary>
+    public TaskUsage? Usage { get; init; }
 
     /// <summary>
     /// It waits on a job that failed, so it will never run as it is (SLURM's DependencyNeverSatisfied,

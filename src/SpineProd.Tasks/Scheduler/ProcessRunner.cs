@@ -20,6 +20,17 @@ public interface IProcessRunner
     ProcessResult Run(string fileName, IReadOnlyList<string> arguments, TimeSpan timeout,
         string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null,
         string? stdoutFile = null, string? stderrFile = null);
+
+    /// <summary>
+    /// Runs it and hands each line of its output to <paramref name="line"/> as it comes, for output
+    /// too large to hold (a million tasks' sacct rows); the result's Stdout is then empty.
+    /// </summary>
+    ProcessResult RunLines(string fileName, IReadOnlyList<string> arguments, TimeSpan timeout, Action<string> line)
+    {
+        var r = Run(fileName, arguments, timeout);
+        foreach (var l in r.Stdout.Split('\n')) if (l.Length > 0) line(l);
+        return r with { Stdout = "" };
+    }
 }
 
 public sealed class ProcessRunner : IProcessRunner
@@ -28,7 +39,15 @@ public sealed class ProcessRunner : IProcessRunner
 
     public ProcessResult Run(string fileName, IReadOnlyList<string> arguments, TimeSpan timeout,
         string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null,
-        string? stdoutFile = null, string? stderrFile = null)
+        string? stdoutFile = null, string? stderrFile = null) =>
+        Run(fileName, arguments, timeout, workingDirectory, environment, stdoutFile, stderrFile, null);
+
+    public ProcessResult RunLines(string fileName, IReadOnlyList<string> arguments, TimeSpan timeout, Action<string> line) =>
+        Run(fileName, arguments, timeout, null, null, null, null, line);
+
+    private ProcessResult Run(string fileName, IReadOnlyList<string> arguments, TimeSpan timeout,
+        string? workingDirectory, IReadOnlyDictionary<string, string?>? environment,
+        string? stdoutFile, string? stderrFile, Action<string>? stdoutLine)
     {
         var psi = new ProcessStartInfo(fileName)
         {
@@ -49,7 +68,7 @@ public sealed class ProcessRunner : IProcessRunner
         using var process = new Process { StartInfo = psi };
         // Output goes to a file (a local task's log) or to memory; both drained asynchronously so a
         // chatty child never blocks on a full pipe.
-        using var outSink = Sink(stdoutFile);
+        using var outSink = stdoutLine is null ? Sink(stdoutFile) : new OutputSink(null, stdoutLine);
         using var errSink = Sink(stderrFile);
         // not disposed: a late event may arrive after this method returns
         var outClosed = new ManualResetEventSlim(false);
@@ -89,11 +108,13 @@ public sealed class ProcessRunner : IProcessRunner
     {
         private readonly StringBuilder? _text;
         private readonly StreamWriter? _file;
+        private readonly Action<string>? _line;
         private readonly object _gate = new();
 
-        public OutputSink(string? file)
+        public OutputSink(string? file, Action<string>? line = null)
         {
-            if (file is null) _text = new StringBuilder();
+            if (line is not null) _line = line;
+            else if (file is null) _text = new StringBuilder();
             else
             {
                 Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
@@ -106,7 +127,8 @@ public sealed class ProcessRunner : IProcessRunner
             lock (_gate)
             {
                 if (_closed) return; // a background process still writing after we returned
-                if (_text is not null) _text.Append(line).Append('\n');
+                if (_line is not null) _line(line);
+                else if (_text is not null) _text.Append(line).Append('\n');
                 else _file!.Write(line + "\n");
             }
         }

@@ -44,8 +44,13 @@ public sealed class TaskInfo
 
     /// <summary>The task's output (or error) log, where its scheduler's job template has it write.</summary>
     public string? LogPath(bool error) =>
-        StageSubmission is null || ArraySubmission?.JobId is null || Submission is null ? null
-            : Path.Combine(StageSubmission.JobFolder, Schedulers.Dialect(Submission.Scheduler).LogFile(ArraySubmission.JobName, ArraySubmission.JobId, SubmittedIndex, error));
+        StageSubmission is null || ArraySubmission is null || Submission is null ? null
+            : LogFile(Submission, StageSubmission, ArraySubmission, SubmittedIndex, error);
+
+    /// <summary>The log of index <paramref name="index"/> of a submitted array (null before it had a job id).</summary>
+    public static string? LogFile(SubmissionRecord submission, StageSubmission stage, ArraySubmission array, int index, bool error) =>
+        array.JobId is null ? null
+            : Path.Combine(stage.JobFolder, Schedulers.Dialect(submission.Scheduler).LogFile(array.JobName, array.JobId, index, error));
 
     /// <summary>The task as its scheduler names it (<c>12_3</c>, <c>12[3].srv</c>): in messages, and what a task is cancelled by.</summary>
     public string? SchedulerId => ArraySubmission?.JobId is null || Submission is null ? null

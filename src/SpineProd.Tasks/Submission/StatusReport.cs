@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using SpineProd.IO;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
+using SpineProd.Usage;
 using SpineProd.Layout;
 
 namespace SpineProd.Submission;
@@ -57,6 +58,11 @@ public sealed class StatusReport
     public Dictionary<(string Stage, int Array), StatusCounts> ByArray { get; } = new();
     public List<TaskInfo> Problems { get; } = new();
     public DateTimeOffset Time { get; init; } = DateTimeOffset.Now;
+    /// <summary>Per stage: what its attempts used against what they asked for, and the request that would have fitted.</summary>
+    public Dictionary<string, StageUsage> Usage { get; } = new();
+    public Dictionary<string, List<Advice>> Advice { get; } = new();
+    /// <summary>The problems sorted into failures by cause, cancelled, and blocked.</summary>
+    public FailureDigest Digest { get; private set; } = new();
 
     public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
@@ -82,7 +88,23 @@ public sealed class StatusReport
                     report.Problems.Add(t);
             }
         }
+        report.Digest = FailureDigest.Build(report.Problems);
+        report.AddUsage();
         return report;
+    }
+
+    private void AddUsage()
+    {
+        var plan = State.Plan;
+        foreach (var stage in plan.Stages) Usage[stage.Name] = new StageUsage();
+        foreach (var a in TaskAttempts.All(State.Ledger, State.Snapshot))
+            if (Usage.TryGetValue(a.Stage, out var u)) u.Add(a);
+        foreach (var stage in plan.Stages)
+        {
+            Func<string, string, string>? spell = plan.Stages.Count == 1 ? null : (p, v) => $"{p}=\"{v}\" on stage {stage.Name}";
+            var c = ByStage[stage.Name];
+            Advice[stage.Name] = Usage[stage.Name].Complete().Advise(ResourceValues.FromPlan(stage.Resources), c.OutOfMemory, c.Timeout, spell);
+        }
     }
 
     public bool IsFinished => Totals.Pending == 0 && Totals.Running == 0;
@@ -175,19 +197,47 @@ public sealed class StatusReport
             }
         }
 
+        RenderUsage(lines);
+
         if (Problems.Count > 0)
         {
             lines.Add("");
             lines.Add($"{Problems.Count} task(s) did not succeed:");
-            foreach (var t in Problems.Take(maxProblems))
+            var failures = Digest.Groups.SelectMany(g => g.Tasks).ToList();
+            if (Digest.Groups.Count > 0)
+            {
+                lines.Add($"  {failures.Count} failed, by cause:");
+                foreach (var g in Digest.Groups.Take(maxProblems))
+                    lines.Add($"    {g.Tasks.Count} x {Words(g.Status)}{ProductionState.FormatExit(g.ExitCode)}: {g.Message}  (task(s) {TaskList(g.Tasks)})");
+                if (Digest.Groups.Count > maxProblems) lines.Add($"    ... and {Digest.Groups.Count - maxProblems} more cause(s) (all in {ProductionLayout.Of(plan).StatusFile})");
+            }
+            foreach (var t in failures.Take(maxProblems))
             {
                 lines.Add($"  {t.Stage.Name} task {t.Task}: {t.Detail}{(t.SchedulerId is null ? "" : $"  [job {t.SchedulerId}]")}");
                 lines.Add($"      inputs: {string.Join(", ", t.Inputs)}");
+                if (t.Scheduler?.Usage is { } u && StageUsage.Describe(u) is { Length: > 0 } used) lines.Add($"      ran:    {used}");
                 var err = t.LogPath(error: true);
                 if (err is not null) lines.Add($"      log:    {err}");
+                if (Digest.Tails.TryGetValue(t, out var tail))
+                    foreach (var l in tail) lines.Add($"      | {l}");
             }
-            if (Problems.Count > maxProblems) lines.Add($"  ... and {Problems.Count - maxProblems} more (all in {ProductionLayout.Of(plan).StatusFile})");
-            lines.Add("Fix the cause, then Submit again: only these and never-submitted tasks are sent.");
+            if (failures.Count > maxProblems) lines.Add($"  ... and {failures.Count - maxProblems} more failed (all in {ProductionLayout.Of(plan).StatusFile} and {ProductionLayout.Of(plan).TraceFile})");
+            if (Digest.Blocked.Count > 0)
+            {
+                lines.Add($"  {Digest.Blocked.Count} blocked: waiting for (or cancelled behind) a task that did not succeed upstream:");
+                foreach (var t in Digest.Blocked.Take(maxProblems))
+                    lines.Add($"  {t.Stage.Name} task {t.Task}: {t.Detail}{(t.SchedulerId is null ? "" : $"  [job {t.SchedulerId}]")}");
+                if (Digest.Blocked.Count > maxProblems) lines.Add($"  ... and {Digest.Blocked.Count - maxProblems} more blocked");
+            }
+            if (Digest.Cancelled.Count > 0)
+            {
+                lines.Add($"  {Digest.Cancelled.Count} cancelled (scancel, -t:Cancel, preempted, or a Submit that was stopped): nothing to fix, Submit again to run them:");
+                foreach (var g in Digest.Cancelled.GroupBy(t => t.Stage.Name))
+                    lines.Add($"    {g.Key} task(s) {TaskList(g.ToList())}");
+            }
+            if (failures.Count + Digest.Blocked.Count > 0)
+                lines.Add("Fix the cause, then Submit again: only these and never-submitted tasks are sent.");
+            else lines.Add("Submit again to run them: only these and never-submitted tasks are sent.");
             // The limits a resubmission can raise: the new script carries them, and tasks that ran the same
             // inputs under the earlier limits still count as resubmittable, not as new work.
             if (Totals.Timeout > 0) lines.Add($"{Totals.Timeout} task(s) hit their time limit: Submit with a longer -p:Time=... to resubmit them with it.");
@@ -195,6 +245,53 @@ public sealed class StatusReport
         }
         else if (IsComplete) lines.Add("All tasks complete.");
         return lines;
+    }
+
+    /// <summary>Per stage, what the finished attempts used against the request, then the requests that would have fitted.</summary>
+    private void RenderUsage(List<string> lines)
+    {
+        var plan = State.Plan;
+        if (!Usage.Values.Any(u => u.Measured > 0)) return;
+        string[] head = ["usage", "runs", "run time median/max", "limit", "CPU eff", "peak memory median/p99/max", "request", "GPU-h used/requested"];
+        var rows = new List<string[]>();
+        foreach (var stage in plan.Stages)
+        {
+            var u = Usage[stage.Name];
+            if (u.Measured == 0) continue;
+            string T(double? s) => s is { } v ? ResourceValues.Hms(TimeSpan.FromSeconds(v)) : "-";
+            rows.Add([
+                stage.Name, N(u.Measured),
+                $"{T(StageUsage.Percentile(u.CompletedElapsed, 0.5))}/{T(u.CompletedElapsed.Count == 0 ? null : u.CompletedElapsed[^1])}",
+                u.RequestedTime is { } rt ? ResourceValues.Hms(rt) : "-",
+                u.CpuEfficiency is { } e ? StageUsage.Percent(e) : "-",
+                u.CompletedPeaks.Count == 0 ? "-" : $"{StageUsage.Bytes(StageUsage.Percentile(u.CompletedPeaks, 0.5))}/{StageUsage.Bytes(StageUsage.Percentile(u.CompletedPeaks, 0.99))}/{StageUsage.Bytes(u.CompletedPeaks[^1])}",
+                StageUsage.Bytes(u.RequestedMemoryBytes),
+                u.Gpus is > 0 ? string.Create(CultureInfo.InvariantCulture, $"{u.GpuHoursUsed:0.##}/{u.GpuHoursRequested:0.##}") : "-",
+            ]);
+        }
+        var widths = head.Select((h, i) => Math.Max(h.Length, rows.Max(r => r[i].Length))).ToArray();
+        string Fmt(string[] r) => string.Join("  ", r.Select((c, i) => i == 0 ? c.PadRight(widths[i]) : c.PadLeft(widths[i]))).TrimEnd();
+        lines.Add("");
+        lines.Add(Fmt(head));
+        lines.Add(string.Join("  ", widths.Select(w => new string('-', w))));
+        foreach (var r in rows) lines.Add(Fmt(r));
+        foreach (var stage in plan.Stages)
+            foreach (var a in Advice[stage.Name])
+                lines.Add($"{(plan.Stages.Count > 1 ? stage.Name + ": " : "")}{a.Why}");
+        lines.Add($"Every attempt of every task: {ProductionLayout.Of(plan).TraceFile}");
+    }
+
+    private static string Words(TaskState s) => s switch
+    {
+        TaskState.OutOfMemory => "out of memory",
+        TaskState.Timeout => "timed out",
+        _ => s.ToString().ToLowerInvariant(),
+    };
+
+    private static string TaskList(List<TaskInfo> tasks)
+    {
+        var ranges = ArraySpec.FormatRanges(tasks.Select(t => t.Task));
+        return ranges.Length > 80 ? ranges[..80] + "..." : ranges;
     }
 
     private static string N(int n) => n.ToString(CultureInfo.InvariantCulture);
@@ -219,6 +316,7 @@ public sealed class StatusReport
             so["name"] = stage.Name;
             so["output_dir"] = stage.OutputDir;
             so["arrays"] = arrays;
+            if (Usage.TryGetValue(stage.Name, out var usage)) so["usage"] = usage.ToJson(Advice.GetValueOrDefault(stage.Name) ?? []);
             if (ProductionState.LatestCleanups(State.Ledger).FirstOrDefault(c => c.Cleanup.Stage == stage.Name).Cleanup is { } cleanup)
             {
                 var t = State.CleanupState(cleanup);
@@ -251,8 +349,19 @@ public sealed class StatusReport
                 ["inputs"] = new JsonArray(t.Inputs.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
                 ["log_out"] = t.LogPath(error: false),
                 ["log_err"] = t.LogPath(error: true),
+                ["cause"] = Digest.Cause(t),
+                ["usage"] = t.Scheduler?.Usage is { } u ? StageUsage.ToJson(u) : null,
+                ["log_tail"] = Digest.Tails.TryGetValue(t, out var tail) ? new JsonArray(tail.Select(l => (JsonNode?)JsonValue.Create(l)).ToArray()) : null,
             });
         }
+        var groups = new JsonArray(Digest.Groups.Select(g => (JsonNode?)new JsonObject
+        {
+            ["status"] = JsonNamingPolicy.SnakeCaseLower.ConvertName(g.Status.ToString()),
+            ["exit_code"] = g.ExitCode,
+            ["message"] = g.Message,
+            ["count"] = g.Tasks.Count,
+            ["tasks"] = new JsonArray(g.Tasks.Take(1000).Select(t => (JsonNode?)new JsonObject { ["stage"] = t.Stage.Name, ["task"] = t.Task }).ToArray()),
+        }).ToArray());
         var totals = Totals.ToJson();
         return new JsonObject
         {
@@ -266,6 +375,8 @@ public sealed class StatusReport
             ["totals"] = totals,
             ["stages"] = stages,
             ["problems"] = problems,
+            ["failure_groups"] = groups,
+            ["trace_file"] = ProductionLayout.Of(plan).TraceFile,
             ["foreign_jobs"] = new JsonArray(State.Foreign.Select(f => (JsonNode?)new JsonObject
             {
                 ["job_id"] = f.JobId, ["expected_name"] = f.ExpectedName, ["expected_comment"] = f.ExpectedComment,
@@ -274,6 +385,11 @@ public sealed class StatusReport
         };
     }
 
-    public void Write() => AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, ToJson().ToJsonString(Ledger.ReadableJson));
+    /// <summary>Writes status.json, and the trace file (one row per task attempt) first: status.json names it.</summary>
+    public void Write()
+    {
+        TraceFile.Write(ProductionLayout.Of(State.Plan).TraceFile, TaskAttempts.All(State.Ledger, State.Snapshot));
+        AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, ToJson().ToJsonString(Ledger.ReadableJson));
+    }
 }
 

@@ -115,5 +115,21 @@ public sealed class PbsTemplateRenderTests
         Assert.Contains("realpath -m", script);
         Assert.DoesNotContain("SBATCH", script);
         Assert.True(ProcessRunner.Instance.Run("bash", ["-n", path], TimeSpan.FromSeconds(30)).Succeeded);
+
+        // Run where it deletes: with a task of ana unfinished it removes nothing (PBS may have
+        // released it early), with every marker there it goes on to its path checks.
+        var work = Directory.CreateDirectory(Path.Combine(p.Dir, "cleanup-run")).FullName;
+        var env = new Dictionary<string, string?> { ["PBS_O_WORKDIR"] = work };
+        var markers = Path.Combine(plan.StateDir, "markers", "ana");
+        Directory.CreateDirectory(markers);
+        File.WriteAllText(Path.Combine(markers, "0.done"), "");
+        var refused = ProcessRunner.Instance.Run("bash", [path], TimeSpan.FromSeconds(30), work, env);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("REFUSED: task 1 of ana did not complete", refused.Stderr);
+        Assert.DoesNotContain("Removing", refused.Stdout);
+        foreach (var t in new[] { 1, 2 }) File.WriteAllText(Path.Combine(markers, $"{t}.done"), "");
+        var checkedPaths = ProcessRunner.Instance.Run("bash", [path], TimeSpan.FromSeconds(30), work, env);
+        Assert.Equal(0, checkedPaths.ExitCode);
+        Assert.Contains("Not found (already removed?)", checkedPaths.Stdout);
     }
 }

@@ -23,6 +23,13 @@ public abstract class SchedulerUnderTest
     /// <summary>Whether a server stands between SpineProd and the jobs (not so for the local scheduler).</summary>
     public virtual bool HasServer => true;
 
+    /// <summary>
+    /// Whether a job waiting afterok on an array stays unrun when any one task of the array failed
+    /// (SLURM: pending, DependencyNeverSatisfied; local: cancelled). OpenPBS releases it when the
+    /// array's last subjob to end succeeded (it keeps only that subjob's exit status on the array).
+    /// </summary>
+    public virtual bool HoldsDependentsOfAnyFailedTask => true;
+
     /// <summary>The client command one submission runs (sbatch, qsub).</summary>
     public abstract string SubmitCommand { get; }
 
@@ -148,6 +155,7 @@ public sealed class PbsUnderTest : SchedulerUnderTest
     private static readonly string ServerScript = Repo.Path_("tests", "cluster", "pbs", "server.sh");
 
     public override string Name => "pbs";
+    public override bool HoldsDependentsOfAnyFailedTask => false;
     public override string SubmitCommand => "qsub";
     public override string LostReplyError => "qsub: Batch protocol error";
     public override IReadOnlyList<string> BinDirs => [Pbs.PbsServerFixture.BinDir];

@@ -86,6 +86,28 @@ public sealed class LocalScheduler : IScheduler
         /// <summary>The task's process group (its script's pid) and that process's start time (/proc ticks), while it may run.</summary>
         public int? ProcessGroup { get; set; }
         public long? ProcessStart { get; set; }
+        /// <summary>What it used (measured: <see cref="LocalTaskMeter"/>) and asked for (its #SBATCH lines), and where it ran.</summary>
+        public double? CpuSeconds { get; set; }
+        public long? PeakMemoryBytes { get; set; }
+        public double? RequestedSeconds { get; set; }
+        public long? RequestedMemoryBytes { get; set; }
+        public int? Cpus { get; set; }
+        public int? Gpus { get; set; }
+        public string? Node { get; set; }
+
+        public TaskUsage Usage(DateTimeOffset now) => new()
+        {
+            Start = Start,
+            End = End,
+            Elapsed = Start is { } s ? (End ?? now) - s : null,
+            CpuTime = CpuSeconds is { } c ? TimeSpan.FromSeconds(c) : null,
+            PeakMemoryBytes = PeakMemoryBytes,
+            RequestedTime = RequestedSeconds is { } r ? TimeSpan.FromSeconds(r) : null,
+            RequestedMemoryBytes = RequestedMemoryBytes,
+            Cpus = Cpus,
+            Gpus = Gpus,
+            Node = Node,
+        };
     }
 
     // RespectNullableAnnotations: "Jobs": null and the like are a damaged file (SPN3005), not an empty state.
@@ -167,7 +189,8 @@ public sealed class LocalScheduler : IScheduler
                     snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, "CANCELLED", TaskStateKind.Cancelled, null,
                         $"the Submit that ran it (pid {job.RunnerPid}) ended first", t.JobId, job.Name, job.Comment);
                 else
-                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmDialect.Classify(t.State), t.ExitCode, t.Reason, t.JobId, job.Name, job.Comment);
+                    snap.Tasks[(job.Id, t.Index)] = new SchedulerTask(job.Id, t.Index, t.State, SlurmDialect.Classify(t.State), t.ExitCode, t.Reason, t.JobId, job.Name, job.Comment)
+                        { Usage = t.Usage(DateTimeOffset.Now) };
             }
         return snap;
     }
@@ -327,7 +350,15 @@ public sealed class LocalScheduler : IScheduler
         var name = job.Name;
         var start = DateTimeOffset.Now;
         bool cancelled = false;
-        Update(job.Id, task.Index, t => { if (t.State != "PENDING") cancelled = true; else { t.State = "RUNNING"; t.Start = start; } });
+        var cpus = int.TryParse(options.CpusPerTask, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
+        Update(job.Id, task.Index, t =>
+        {
+            if (t.State != "PENDING") { cancelled = true; return; }
+            (t.State, t.Start, t.Node, t.Cpus) = ("RUNNING", start, Environment.MachineName, cpus);
+            t.RequestedSeconds = options.TimeLimit?.TotalSeconds;
+            t.RequestedMemoryBytes = ResourceValues.ParseSlurmMemory(options.MemPerCpu) * cpus;
+            t.Gpus = int.TryParse(options.Gpus, NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
+        });
         if (cancelled) return false;
         var host = Environment.MachineName;
         string Expand(string pattern) => ExpandLogPattern(pattern, job.Id, task.Index, task.JobId, name, Environment.UserName, host);
@@ -385,7 +416,11 @@ public sealed class LocalScheduler : IScheduler
         }
         else if (r.ExitCode == 0) (stateName, exit) = ("COMPLETED", "0:0");
         else (stateName, exit, reason) = ("FAILED", r.SlurmExitCode, r.Message.Length > 0 ? r.Message : "NonZeroExitCode");
-        Update(job.Id, task.Index, t => { t.State = stateName; t.ExitCode = exit; t.End = DateTimeOffset.Now; t.Reason = reason; });
+        Update(job.Id, task.Index, t =>
+        {
+            (t.State, t.ExitCode, t.End, t.Reason) = (stateName, exit, DateTimeOffset.Now, reason);
+            (t.CpuSeconds, t.PeakMemoryBytes) = (r.CpuTime?.TotalSeconds, r.PeakMemoryBytes);
+        });
         return r.Stopped;
     }
 
@@ -421,7 +456,7 @@ public sealed class LocalScheduler : IScheduler
     /// <summary>The #SBATCH options the local scheduler honours, from the script and then the extra options (which win).</summary>
     public sealed class ScriptOptions
     {
-        public string? Output, Error, Partition, CpusPerTask, Account, MemPerCpu;
+        public string? Output, Error, Partition, CpusPerTask, Account, MemPerCpu, Gpus;
         public TimeSpan? TimeLimit;
 
         public static ScriptOptions Read(string script, IEnumerable<string> extra)
@@ -451,6 +486,7 @@ public sealed class LocalScheduler : IScheduler
                 case "cpus-per-task": CpusPerTask = value; break;
                 case "account": Account = value; break;
                 case "mem-per-cpu": MemPerCpu = value; break;
+                case "gpus": Gpus = value; break;
                 case "time":
                     // validated at build time (SPN1021); an unreadable value here means no local limit
                     try { TimeLimit = SlurmDialect.ParseTime(value); } catch (Exception e) when (e is FormatException or OverflowException) { TimeLimit = null; }

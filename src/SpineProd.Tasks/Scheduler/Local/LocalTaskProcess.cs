@@ -7,6 +7,11 @@ namespace SpineProd.Scheduler.Local;
 /// <summary>How one local task ended.</summary>
 public sealed record LocalTaskOutcome(int ExitCode, bool TimedOut = false, bool Stopped = false, bool NotStarted = false, string Message = "")
 {
+    /// <summary>User + system CPU time of the task's processes (bash's <c>times</c> for what the wrapper waited for).</summary>
+    public TimeSpan? CpuTime { get; init; }
+    /// <summary>The largest memory its process group held, sampled (<see cref="LocalTaskMeter"/>).</summary>
+    public long? PeakMemoryBytes { get; init; }
+
     /// <summary>SLURM's <c>exit:signal</c> form: a script killed by signal n is <c>0:n</c>.</summary>
     public string SlurmExitCode => ExitCode > 128 ? $"0:{ExitCode - 128}" : $"{ExitCode}:0";
 }
@@ -38,6 +43,7 @@ public static class LocalTaskProcess
         trap '' INT HUP QUIT
         echo "$task"
         wait "$task"; rc=$?
+        times
         kill -TERM -- "-$task" 2>/dev/null
         kill -KILL "$watchdog" 2>/dev/null
         exit "$rc"
@@ -81,15 +87,20 @@ public static class LocalTaskProcess
             process.WaitForExit();
             return new LocalTaskOutcome(127, NotStarted: true, Message: complaints.Result.Trim());
         }
+        var meter = new LocalTaskMeter(group);
+        meter.Sample();   // before anything slower: a task of a few milliseconds is measured at least once
         started(group, ProcessStartTicks(group));
 
         var deadline = limit == Timeout.InfiniteTimeSpan ? (DateTime?)null : DateTime.UtcNow + limit;
         bool timedOut = false, stopped = false;
         while (!exited.IsSet)
         {
+            meter.Sample();
             var left = deadline is { } d ? d - DateTime.UtcNow : Timeout.InfiniteTimeSpan;
             if (left != Timeout.InfiniteTimeSpan && left <= TimeSpan.Zero) { timedOut = true; break; }
-            if (WaitHandle.WaitAny([exited.WaitHandle, stop.WaitHandle], left) == 1) { stopped = true; break; }
+            // wake up to sample the group's memory (often at first, then less: a long task costs little)
+            var wait = left == Timeout.InfiniteTimeSpan || left > meter.NextInterval ? meter.NextInterval : left;
+            if (WaitHandle.WaitAny([exited.WaitHandle, stop.WaitHandle], wait) == 1) { stopped = true; break; }
         }
         if (timedOut || stopped)
         {
@@ -100,7 +111,12 @@ public static class LocalTaskProcess
         // The wrapper asked what the script left behind to end; whatever ignored it ends now.
         Signal(group, Sigkill);
         int code = process.ExitCode;
-        return new LocalTaskOutcome(code, timedOut, stopped, Message: complaints.Wait(1000) ? complaints.Result.Trim() : "");
+        var rest = process.StandardOutput.ReadToEndAsync();
+        return new LocalTaskOutcome(code, timedOut, stopped, Message: complaints.Wait(1000) ? complaints.Result.Trim() : "")
+        {
+            CpuTime = rest.Wait(1000) ? LocalTaskMeter.ChildrenCpuTime(rest.Result) : null,
+            PeakMemoryBytes = meter.PeakBytes,
+        };
     }
 
     /// <summary>Whether a process group recorded earlier still has a process: its leader, the same

@@ -221,7 +221,7 @@ public sealed class PbsClient
             string? exit = j.Ran && j.ExitStatus is int x ? x.ToString(CultureInfo.InvariantCulture) : null;
             var parent = j.ArrayId is null ? null : parents.GetValueOrDefault(j.ArrayId);
             snap.Tasks[(jobId, index)] = new SchedulerTask(jobId, index, raw, kind, exit, reason, j.Id,
-                j.JobName ?? parent?.JobName, j.Key ?? parent?.Key ?? "");
+                j.JobName ?? parent?.JobName, j.Key ?? parent?.Key ?? "") { Usage = j.Usage };
         }
         return snap;
     }

@@ -20,6 +20,9 @@ public sealed record PbsJobStatus(
     string? ArrayIndicesSubmitted,
     string? HoldTypes)
 {
+    /// <summary>What it used and asked for (<see cref="PbsUsage"/>).</summary>
+    public TaskUsage? Usage { get; init; }
+
     /// <summary>It started at least once: only then is its Exit_status its own.</summary>
     public bool Ran => ExecHost is { Length: > 0 } || RunCount is > 0;
 
@@ -62,7 +65,7 @@ public sealed record PbsJobStatus(
                 Str(j, "Job_Name"),
                 key,
                 Str(j, "array_indices_submitted"),
-                Str(j, "Hold_Types")));
+                Str(j, "Hold_Types")) { Usage = PbsUsage.From(j) });
         }
         return list;
     }

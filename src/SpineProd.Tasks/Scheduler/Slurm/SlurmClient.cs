@@ -185,14 +185,18 @@ public sealed class SlurmClient : IScheduler
 
         // sacct first: it knows finished jobs for good, with exit codes, and for a production that has
         // finished it is the only call. Absent when accounting is off.
-        var args = new List<string> { "-X", "-P", "-n", "-j", ids, "--format=JobID,JobIDRaw,State,ExitCode,Reason,JobName,Comment" };
+        // Steps included (no -X): their rows carry each task's peak memory. Read as a stream: a
+        // million tasks are three million rows.
+        var args = new List<string> { "-P", "-n", "-j", ids, "--format=" + SacctRows.Format };
         if (submittedAfter is DateTimeOffset after)
             args.AddRange(["-S", after.ToLocalTime().AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)]);
-        var sa = Exec(_options.Sacct, args);
+        var rows = new SacctRows();
+        Calls[_options.Sacct] = Calls.GetValueOrDefault(_options.Sacct) + 1;
+        var sa = _runner.RunLines(_options.Sacct, args, _options.CommandTimeout, rows.Add);
         if (sa.Succeeded)
         {
             snap.Sources.Add("sacct");
-            foreach (var t in ParseSacct(sa.Stdout)) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
+            foreach (var t in rows.Tasks()) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
         }
 
         // squeue when accounting is off, or when something is still pending or running (or not in
@@ -217,8 +221,10 @@ public sealed class SlurmClient : IScheduler
                 var key = (t.ArrayJobId, t.ArrayIndex);
                 // squeue's state and reason win; sacct's exit code stays, but only when both say the
                 // same state (a stale RUNNING row's 0:0 is no exit code)
-                snap.Tasks[key] = snap.Tasks.TryGetValue(key, out var acct) && acct.ExitCode is not null && t.Kind == acct.Kind
-                    ? t with { ExitCode = acct.ExitCode } : t;
+                // (and sacct's usage: what it measured so far)
+                snap.Tasks[key] = !snap.Tasks.TryGetValue(key, out var acct) ? t
+                    : acct.ExitCode is not null && t.Kind == acct.Kind ? t with { ExitCode = acct.ExitCode, Usage = acct.Usage }
+                    : t with { Usage = acct.Usage };
             }
         }
         return snap;
@@ -249,35 +255,12 @@ public sealed class SlurmClient : IScheduler
         return comment == "(null)" ? "" : comment;
     }
 
-    /// <summary>sacct -X -P rows <c>JobID|JobIDRaw|State|ExitCode|Reason|JobName|Comment</c>; a pending array shows as <c>12_[3-9%2]</c>.</summary>
+    /// <summary>sacct -P rows in <see cref="SacctRows.Format"/>, steps included; a pending array shows as <c>12_[3-9%2]</c>.</summary>
     public static IEnumerable<SchedulerTask> ParseSacct(string stdout)
     {
-        foreach (var line in Lines(stdout))
-        {
-            var f = line.Split('|');
-            if (f.Length < 4) continue;
-            var jobId = f[0].Trim();
-            int us = jobId.IndexOf('_');
-            var state = f[2].Trim();
-            var exit = f[3].Trim();
-            var reason = f.Length > 4 && f[4].Trim() is not ("None" or "") ? f[4].Trim() : null;
-            if (us < 0)
-            {
-                // A job that is not an array (a cleanup job): task 0 of itself.
-                yield return SlurmDialect.Task(jobId, 0, state, exit, reason, jobId, NameField(f, 5), CommentField(f, 6));
-                continue;
-            }
-            var arrayId = jobId[..us];
-            var rest = jobId[(us + 1)..];
-            if (rest.StartsWith('['))
-            {
-                if (!ArraySpec.TryParse(rest.Trim('[', ']'), out var spec)) continue;
-                foreach (var i in spec.Indices)
-                    yield return SlurmDialect.Task(arrayId, i, state, exit, reason, null, NameField(f, 5), CommentField(f, 6));
-            }
-            else if (int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
-                yield return SlurmDialect.Task(arrayId, index, state, exit, reason, f[1].Trim(), NameField(f, 5), CommentField(f, 6));
-        }
+        var rows = new SacctRows();
+        foreach (var line in Lines(stdout)) rows.Add(line);
+        return rows.Tasks();
     }
 
     // ------------------------------------------------------------------ cancel, limits
