@@ -31,7 +31,10 @@ public static class SiteSelection
                 $"Site '{siteSetting.Value}' is not a site of {from}. Sites: {(sites.Count == 0 ? "none" : string.Join(", ", sites.Keys))} (spine-prod's nersc and anl are perlmutter and polaris) (from {siteSetting.Origin}).",
                 siteSetting.File, siteSetting.Line, siteSetting.Line > 0 ? 1 : 0);
         string sched = scheduler.Trim().ToLowerInvariant();
-        if (sched != "local" && sched != site.Scheduler)
+        // Only a site the user chose refuses another scheduler: the SDK's default site (no <Site>
+        // in the production, no -p:Site) leaves a production that names its Scheduler as it was.
+        bool chosen = siteSetting.Line > 0 || siteSetting.Origin.StartsWith("-p:", StringComparison.Ordinal);
+        if (chosen && sched != "local" && sched != site.Scheduler)
             throw new SpineProdException("SPN1118",
                 $"Site {site.Name} runs {site.Scheduler}, but Scheduler is {sched}: leave Scheduler unset (the site picks it), or use Scheduler=local to run the site's scripts on this machine (from {siteSetting.Origin}).",
                 siteSetting.File, siteSetting.Line, siteSetting.Line > 0 ? 1 : 0);
