@@ -58,12 +58,12 @@ public sealed record RaisedLimits(TimeSpan? Time, long? MemPerCpuBytes)
     public override string ToString() => IsNone ? "the plan's limits"
         : string.Join(" and ", new[] { Time is TimeSpan t ? $"time {SlurmTime(t)}" : null, MemPerCpuBytes is long m ? $"{(m + (1 << 20) - 1) >> 20}M per CPU" : null }.OfType<string>());
 
-    /// <summary>D-HH:MM:SS, rounded up to a whole minute (SLURM's granularity) unless under a minute.</summary>
+    /// <summary>SLURM's spelling (ResourceValues.SlurmTime) of the limit rounded up to a whole minute (SLURM's granularity) unless under a minute.</summary>
     public static string SlurmTime(TimeSpan t)
     {
         long s = (long)Math.Ceiling(t.TotalSeconds);
         if (s >= 60) s = (s + 59) / 60 * 60;
-        return s >= 86400 ? $"{s / 86400}-{s / 3600 % 24:00}:{s / 60 % 60:00}:{s % 60:00}" : $"{s / 3600}:{s / 60 % 60:00}:{s % 60:00}";
+        return Scheduler.ResourceValues.SlurmTime(TimeSpan.FromSeconds(s));
     }
 }
 
