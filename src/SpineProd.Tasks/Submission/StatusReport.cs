@@ -67,7 +67,7 @@ public sealed class StatusReport
     public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
-        var state = ProductionState.Resolve(plan, planDir, ledger, schedulers);
+        var state = ProductionState.Resolve(plan, planDir, ledger, schedulers, clock);
         var report = new StatusReport { State = state, Time = (clock ?? SystemClock.Instance).UtcNow };
         foreach (var stage in plan.Stages)
         {
