@@ -64,6 +64,21 @@ public sealed class TaskInfo
     public int SubmittedIndex => ArraySubmission is null ? IndexInArray : Task - ArraySubmission.FirstTask;
 }
 
+/// <summary>Named phases and how long each took: the lap since the last one (an empty name only restarts the lap).</summary>
+public sealed class Timings
+{
+    public List<(string Phase, TimeSpan Time)> Phases { get; } = new();
+
+    public void Add(string phase, System.Diagnostics.Stopwatch watch)
+    {
+        if (phase.Length > 0) Phases.Add((phase, watch.Elapsed));
+        watch.Restart();
+    }
+
+    public override string ToString() =>
+        string.Join(", ", Phases.Select(p => $"{p.Phase} {p.Time.TotalSeconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} s"));
+}
+
 /// <summary>
 /// Puts together, for every task of a production, the plan (its inputs), the ledger (which job ran it
 /// last), one batched scheduler query per scheduler used, and the completion markers. A task is
@@ -75,7 +90,7 @@ public sealed class ProductionState
     public required ProductionPlan Plan { get; init; }
     public required Ledger Ledger { get; init; }
     public Dictionary<string, List<TaskInfo>> Stages { get; } = new();
-    public SchedulerSnapshot Snapshot { get; } = new();
+    public SchedulerSnapshot Snapshot { get; private init; } = new();
     /// <summary>Job ids of the ledger the scheduler reports as other jobs (reused ids, a ledger from elsewhere): never counted.</summary>
     public List<ForeignJob> Foreign { get; } = new();
     /// <summary>Live tasks no current task accounts for (submitted before the production changed, for other inputs).</summary>
@@ -100,18 +115,19 @@ public sealed class ProductionState
 
     /// <summary>What the completion markers said, per stage (for the phase log and tests).</summary>
     public Dictionary<string, MarkerVerdicts> Markers { get; } = new();
+    /// <summary>How long each phase took (logged at -v:d: where a slow Status spends its time).</summary>
+    public Timings Timings { get; } = new();
 
     public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
         var now = (clock ?? SystemClock.Instance).UtcNow;
         var owner = plan.Owner;
-        var state = new ProductionState { Plan = plan, Ledger = ledger };
-
         // One query per scheduler that ran any of this production's arrays (its cleanup jobs ride
         // along), keeping only the jobs the scheduler confirms are the ones the ledger recorded.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: false);
-        foreach (var (k, v) in verified.Tasks) state.Snapshot.Tasks[k] = v;
-        state.Snapshot.Sources.AddRange(verified.Sources);
+        var state = new ProductionState { Plan = plan, Ledger = ledger, Snapshot = verified };
+        state.Timings.Add("scheduler query", watch);
         state.Foreign.AddRange(foreign);
 
         var chunkCache = new Dictionary<string, string[]?>();
@@ -119,7 +135,9 @@ public sealed class ProductionState
         foreach (var stage in plan.Stages)
         {
             var inputs = ChunkLists.Open(planDir, stage);
+            state.Timings.Add("", watch);
             var markers = state.Markers[stage.Name] = CompletionMarkers.Check(ProductionLayout.Of(plan), stage, inputs, now);
+            state.Timings.Add($"markers of {stage.Name} ({markers.Found} found, {markers.FromIndex} unchanged since verified)", watch);
 
             // The latest submission that covered each task number (tasks are numbered 0..n-1 in a stage).
             int taskSlots = stage.Arrays.Count == 0 ? 0 : stage.Arrays.Max(a => a.FirstTask + a.TaskCount);
@@ -164,6 +182,7 @@ public sealed class ProductionState
                 }
             }
             state.Stages[stage.Name] = list;
+            state.Timings.Add($"tasks of {stage.Name}", watch);
         }
 
         // Name what blocks a task stuck behind its upstream stages: their unsuccessful tasks.
