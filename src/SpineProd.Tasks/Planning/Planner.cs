@@ -57,7 +57,7 @@ public sealed partial class Planner
         var catalog = _problems.Catch(() => ProfileCatalog.Load(Path.GetFullPath(profilesFile.Value, _request.ProductionDir)), profilesFile);
         _dependencies.Add(catalog.File);
         var siteSetting = production["Site"];
-        var site = _problems.Catch(() => SiteSelection.Resolve(siteSetting, _request.Scheduler, catalog, _request.SdkProfilesFile), siteSetting);
+        var site = SiteSelection.Resolve(siteSetting, _request.Scheduler, catalog, _request.SdkProfilesFile, _problems);
         if (site.File != catalog.File) _dependencies.Add(site.File);
 
         bool multiStage = _request.Stages.Count > 0;
