@@ -69,6 +69,9 @@ public sealed class ChunkLists
         return i < lines.Length ? lines[i] : "";
     }
 
+    /// <summary>Lets go of an array's lines (a first Status reads every list once to check the markers: a million lines are not kept).</summary>
+    public void Release(int arrayPosition) => _lines[arrayPosition] = null;
+
     /// <summary>The task's inputs, in order.</summary>
     public IReadOnlyList<string> Inputs(int task) => Split(Line(task));
 

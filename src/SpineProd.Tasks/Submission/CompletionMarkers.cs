@@ -67,6 +67,7 @@ public static class CompletionMarkers
                     if (problem is null && file is { } ok) index.Verified(task, ok, line);
                     else index.Forget(task);
                 }
+                inputs.Release(a);
             }
             catch (Exception e)
             {
