@@ -63,7 +63,7 @@ public static class HtmlReport
             var r = s.Resources;
             h.Append($"<tr><td>{E(s.Name)}</td><td><code>{E(s.Config)}</code>{(s.ApplyMods.Count > 0 ? $" + {E(string.Join(",", s.ApplyMods))}" : "")}</td>" +
                      $"<td><code>{E(s.ConfigSha256 ?? "")}</code></td><td>{E(s.Profile == s.ResolvedProfile || s.ResolvedProfile.Length == 0 ? s.Profile : $"{s.Profile} → {s.ResolvedProfile}")}</td><td>{E(s.Detector)}</td>" +
-                     $"<td>{E($"partition {r.Partition ?? "-"}, {r.CpusPerTask} CPU(s), {r.Gpus} GPU(s), {(r.MemPerCpuBytes is long mem ? Scheduler.ResourceValues.SlurmMemory(mem) : "-")} per CPU, time {(r.Walltime is TimeSpan wall ? Scheduler.ResourceValues.SlurmTime(wall) : "-")}")}</td></tr>");
+                     $"<td>{E($"partition {r.Partition ?? "-"}, {r.CpusPerTask} CPU(s), {r.Gpus} GPU(s), {(r.MemPerCpuBytes is long mem ? Scheduler.Schedulers.Dialect(plan.Scheduler).Memory(mem) : "-")} per CPU, time {(r.Walltime is TimeSpan wall ? Scheduler.Schedulers.Dialect(plan.Scheduler).Time(wall) : "-")}")}</td></tr>");
         }
         h.Append("</table></section>\n");
 

@@ -86,6 +86,10 @@ public interface ISchedulerDialect
     string? Dependency(JobRequest request);
     /// <summary>The command line a request becomes (recorded as the intent before it is sent).</summary>
     IReadOnlyList<string> CommandLine(JobRequest request);
+    /// <summary>A time limit as this scheduler's directives and options write it (SLURM <c>1-02:00:00</c>, PBS <c>26:00:00</c>).</summary>
+    string Time(TimeSpan limit);
+    /// <summary>A size as this scheduler's directives and options write it (SLURM <c>4G</c>, PBS <c>4gb</c>).</summary>
+    string Memory(long bytes);
     /// <summary>Where one task's output (or error) goes, relative to its job folder, as this scheduler's job template has it.</summary>
     string LogFile(string jobName, string jobId, int index, bool error);
 }

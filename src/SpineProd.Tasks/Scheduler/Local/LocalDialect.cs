@@ -17,6 +17,8 @@ public sealed class LocalDialect : ISchedulerDialect
     public string CancelCommand => "local";
     public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
     public string TaskId(string jobId, int index) => $"{jobId}_{index.ToString(CultureInfo.InvariantCulture)}";
+    public string Time(TimeSpan limit) => SlurmDialect.Time(limit);
+    public string Memory(long bytes) => SlurmDialect.Memory(bytes);
     public string? Dependency(JobRequest request) => SlurmDialect.Dependency(request);
     public string LogFile(string jobName, string jobId, int index, bool error) => SlurmDialect.Instance.LogFile(jobName, jobId, index, error);
     public IReadOnlyList<string> CommandLine(JobRequest request) => ["local", .. SlurmDialect.SbatchArgs(request)];

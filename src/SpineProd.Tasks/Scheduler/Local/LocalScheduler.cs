@@ -348,7 +348,7 @@ public sealed class LocalScheduler : IScheduler
             if (t.State != "PENDING") { cancelled = true; return; }
             (t.State, t.Start, t.Node, t.Cpus) = ("RUNNING", start, Environment.MachineName, cpus);
             t.RequestedSeconds = options.TimeLimit?.TotalSeconds;
-            t.RequestedMemoryBytes = ResourceValues.ParseSlurmMemory(options.MemPerCpu) * cpus;
+            t.RequestedMemoryBytes = Options.SettingValues.ParseMemory(options.MemPerCpu) * cpus;
             t.Gpus = int.TryParse(options.Gpus, NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
         });
         if (cancelled) return false;

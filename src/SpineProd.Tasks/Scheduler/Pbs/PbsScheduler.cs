@@ -21,6 +21,9 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
         return open < 0 ? jobId : jobId[..(open + 1)] + index.ToString(CultureInfo.InvariantCulture) + jobId[(open + 1)..];
     }
 
+    public string Time(TimeSpan limit) => PbsDialect.Walltime(limit);
+    public string Memory(long bytes) => PbsDialect.Size(bytes);
+
     /// <summary>The <c>depend=</c> value: the user's own clauses and afterok on every upstream job.</summary>
     public string? Dependency(JobRequest request)
     {

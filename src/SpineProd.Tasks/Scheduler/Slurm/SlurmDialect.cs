@@ -64,6 +64,26 @@ public sealed partial class SlurmDialect : ISchedulerDialect
 
     // ---------------------------------------------------------------- values
 
+    string ISchedulerDialect.Time(TimeSpan limit) => Time(limit);
+    string ISchedulerDialect.Memory(long bytes) => Memory(bytes);
+
+    /// <summary>SLURM's <c>--time</c>: <c>H:MM:SS</c>, or <c>D-HH:MM:SS</c> from a day on; rounded up to a whole second.</summary>
+    public static string Time(TimeSpan t)
+    {
+        long s = Math.Max(1, (long)Math.Ceiling(t.TotalSeconds));
+        long days = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+        var c = CultureInfo.InvariantCulture;
+        return days > 0 ? string.Create(c, $"{days}-{h:00}:{m:00}:{sec:00}") : string.Create(c, $"{h}:{m:00}:{sec:00}");
+    }
+
+    /// <summary>SLURM's size (<c>--mem-per-cpu</c>, <c>--mem</c>): the largest of T, G, M that divides it; whole MB at least (rounded up).</summary>
+    public static string Memory(long bytes)
+    {
+        foreach (var (unit, shift) in new[] { ("T", 40), ("G", 30), ("M", 20) })
+            if (bytes % (1L << shift) == 0) return $"{bytes >> shift}{unit}";
+        return $"{(bytes + (1L << 20) - 1) >> 20}M";
+    }
+
     /// <summary>SLURM time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; 0/UNLIMITED = none.</summary>
     public static TimeSpan? ParseTime(string value)
     {
