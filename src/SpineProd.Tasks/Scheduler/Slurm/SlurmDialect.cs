@@ -16,6 +16,7 @@ public sealed partial class SlurmDialect : ISchedulerDialect
     public string Name => "slurm";
     public string SubmitCommand => "sbatch";
     public string CancelCommand => "scancel";
+    public string ScriptExtension => "sbatch";
     public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
 
     /// <summary><c>12_3</c>: how squeue, sacct and scancel name one task of array 12.</summary>
@@ -56,6 +57,18 @@ public sealed partial class SlurmDialect : ISchedulerDialect
         if (request.ExtraOptions is not null) args.AddRange(request.ExtraOptions);
         args.Add(request.Script);
         return args;
+    }
+
+    DependencyProblem? ISchedulerDialect.CheckDependency(string dependency, bool alsoAfterOk) => CheckDependency(dependency, alsoAfterOk);
+
+    /// <summary>SLURM's <c>--dependency</c> syntax; an either-or (<c>?</c>) cannot take the afterok Submit adds (SLURM allows one separator).</summary>
+    public static DependencyProblem? CheckDependency(string dependency, bool alsoAfterOk)
+    {
+        if (!DependencyPattern().IsMatch(dependency))
+            return new("SPN1024", $"Dependency '{dependency}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
+        if (alsoAfterOk && dependency.Contains('?'))
+            return new("SPN4009", $"Dependency '{dependency}' is an either-or (?) dependency, which SLURM cannot combine with the afterok on the stage's upstream stages; use ',' (all of)");
+        return null;
     }
 
     /// <summary>after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:&lt;id&gt;[_&lt;task&gt;][+&lt;min&gt;](:...)* | singleton, joined by , or ?</summary>
