@@ -53,7 +53,12 @@ public sealed record SchedulerTask(
 /// <summary>What a whole-production query returned: one batched answer, never one call per job.</summary>
 public sealed class SchedulerSnapshot
 {
-    public Dictionary<(string JobId, int Index), SchedulerTask> Tasks { get; } = new();
+    public Dictionary<(string JobId, int Index), SchedulerTask> Tasks { get; }
+
+    public SchedulerSnapshot() => Tasks = new();
+
+    /// <summary>A snapshot of these tasks (the dictionary is taken, not copied: a million entries).</summary>
+    public SchedulerSnapshot(Dictionary<(string JobId, int Index), SchedulerTask> tasks) => Tasks = tasks;
     /// <summary>Which commands answered it (for reports and tests that count calls).</summary>
     public List<string> Sources { get; } = new();
     public SchedulerTask? Find(string jobId, int index) => Tasks.TryGetValue((jobId, index), out var t) ? t : null;

@@ -22,22 +22,32 @@ public sealed class SacctRows
     /// <summary>Steps whose task's row was not the one just read (sacct lists a task's steps right after it: rarely used).</summary>
     private readonly Dictionary<(string JobId, int Index), (long PeakMemory, double CpuSeconds)> _steps = new();
     private readonly StringPool _pool = new();
-    // The task row read last, and what its steps added so far: merged once, when the next task row comes.
-    private (string JobId, int Index)? _lastKey;
-    private long _lastPeak;
-    private double _lastCpu;
-    private bool _lastHasSteps;
+    // The task row read last, not yet made a task: its steps follow it, and it is made once, with
+    // them, when the next task row comes (one task and one usage record a task, not three).
+    private PendingTask? _last;
+
+    private sealed class PendingTask
+    {
+        public required string JobId;
+        public required int Index;
+        public required string State;
+        public string? Exit, Reason, Name, Comment;
+        public TaskUsage? Usage;
+        public long StepPeak;
+        public double StepCpu;
+        public bool HasSteps;
+    }
 
     public SacctRows(int expectedTasks = 0) => _tasks = new(Math.Max(0, expectedTasks));
 
     /// <summary>How many tasks were read.</summary>
-    public int Count => _tasks.Count;
+    public int Count => _tasks.Count + (_last is null ? 0 : 1);
 
-    /// <summary>Reads one row (blank and unreadable rows are skipped).</summary>
-    public void Add(string line)
+    /// <summary>Reads one row (blank and unreadable rows are skipped); the row is not kept.</summary>
+    public void Add(ReadOnlySpan<char> line)
     {
         Span<Range> f = stackalloc Range[ColComment + 1];
-        var row = line.AsSpan().TrimEnd('\r');
+        var row = line.TrimEnd('\r');
         // the comment takes the rest of the row, '|' and all
         int n = row.Split(f, '|');
         if (n < 4) return;
@@ -47,21 +57,21 @@ public sealed class SacctRows
         if (dot >= 0)
         {
             // a step: 12_3.batch, 12_3.extern, 12_3.0, or 15.batch for a job that is not an array
-            if (!TaskKey(jobId[..dot], out var stepKey)) return;
             long stepPeak = ParseSize(Get(f, row, n, ColMaxRss)) ?? 0;
             double stepCpu = ParseCpuTime(Get(f, row, n, ColTotalCpu))?.TotalSeconds ?? 0;
-            if (_lastKey == stepKey)
+            if (_last is { } last && IsTask(jobId[..dot], last))
             {
-                _lastPeak = Math.Max(_lastPeak, stepPeak);
-                _lastCpu += stepCpu;
-                _lastHasSteps = true;
+                last.StepPeak = Math.Max(last.StepPeak, stepPeak);
+                last.StepCpu += stepCpu;
+                last.HasSteps = true;
                 return;
             }
+            if (!TaskKey(jobId[..dot], out var stepKey)) return;
             var (peak, cpu) = _steps.GetValueOrDefault(stepKey);
             _steps[stepKey] = (Math.Max(peak, stepPeak), cpu + stepCpu);
             return;
         }
-        MergeLast();
+        Flush();
 
         var state = _pool.Get(Get(f, row, n, ColState));
         var exit = n > ColExit ? _pool.Get(Get(f, row, n, ColExit)) : null;
@@ -81,7 +91,7 @@ public sealed class SacctRows
         {
             // a job that is not an array (a cleanup job): task 0 of itself
             var id = jobId.ToString();
-            _tasks[(id, 0)] = SlurmDialect.Task(id, 0, state, exit, reason, id, name, comment) with { Usage = usage };
+            _last = new PendingTask { JobId = id, Index = 0, State = state, Exit = exit, Reason = reason, Name = name, Comment = comment, Usage = usage };
             return;
         }
         var arrayId = _pool.Get(jobId[..us]);
@@ -96,42 +106,56 @@ public sealed class SacctRows
         else if (int.TryParse(rest, NumberStyles.None, CultureInfo.InvariantCulture, out int index))
         {
             // (JobIDRaw is not kept as the task's own id: a million distinct strings that nothing reads for SLURM)
-            _tasks[(arrayId, index)] = SlurmDialect.Task(arrayId, index, state, exit, reason, null, name, comment) with { Usage = usage };
-            _lastKey = (arrayId, index);
+            _last = new PendingTask { JobId = arrayId, Index = index, State = state, Exit = exit, Reason = reason, Name = name, Comment = comment, Usage = usage };
         }
     }
 
     /// <summary>The tasks read, each with its steps' peak memory (and their CPU time, where its own row has none).</summary>
     public IEnumerable<SchedulerTask> Tasks()
     {
-        MergeLast();
+        Flush();
         foreach (var (key, task) in _tasks)
             yield return _steps.TryGetValue(key, out var step) ? WithSteps(task, step.PeakMemory, step.CpuSeconds) : task;
     }
 
-    /// <summary>Folds the steps read after the last task row into it.</summary>
-    private void MergeLast()
+    /// <summary>Hands over the tasks read, keyed by job id and index (no copy of a million entries).</summary>
+    public Dictionary<(string JobId, int Index), SchedulerTask> TakeTasks()
     {
-        if (_lastKey is { } key && _lastHasSteps && _tasks.TryGetValue(key, out var task))
-        {
-            if (_steps.Remove(key, out var more)) { _lastPeak = Math.Max(_lastPeak, more.PeakMemory); _lastCpu += more.CpuSeconds; }
-            _tasks[key] = WithSteps(task, _lastPeak, _lastCpu);
-        }
-        _lastKey = null;
-        _lastPeak = 0;
-        _lastCpu = 0;
-        _lastHasSteps = false;
+        Flush();
+        foreach (var (key, step) in _steps)
+            if (_tasks.TryGetValue(key, out var task)) _tasks[key] = WithSteps(task, step.PeakMemory, step.CpuSeconds);
+        _steps.Clear();
+        return _tasks;
+    }
+
+    /// <summary>Whether a step's job id (<c>12_3</c>, <c>15</c>) names the pending task, without making a string of it.</summary>
+    private static bool IsTask(ReadOnlySpan<char> stepJobId, PendingTask task)
+    {
+        int us = stepJobId.IndexOf('_');
+        if (us < 0) return task.Index == 0 && stepJobId.SequenceEqual(task.JobId);
+        return stepJobId[..us].SequenceEqual(task.JobId)
+            && int.TryParse(stepJobId[(us + 1)..], NumberStyles.None, CultureInfo.InvariantCulture, out int index) && index == task.Index;
+    }
+
+    /// <summary>Makes the last task row a task, with the steps read after it (and any read before it).</summary>
+    private void Flush()
+    {
+        if (_last is not { } p) return;
+        _last = null;
+        var key = (p.JobId, p.Index);
+        if (_steps.Remove(key, out var more)) { p.StepPeak = Math.Max(p.StepPeak, more.PeakMemory); p.StepCpu += more.CpuSeconds; p.HasSteps = true; }
+        var usage = p.Usage is { } u && p.HasSteps ? WithSteps(u, p.StepPeak, p.StepCpu) : p.Usage;
+        _tasks[key] = SlurmDialect.Task(p.JobId, p.Index, p.State, p.Exit, p.Reason, null, p.Name, p.Comment, usage);
     }
 
     private static SchedulerTask WithSteps(SchedulerTask task, long peak, double cpuSeconds) =>
-        task.Usage is not { } u ? task : task with
-        {
-            Usage = u with
-            {
-                PeakMemoryBytes = peak > 0 || u.PeakMemoryBytes is null ? peak : u.PeakMemoryBytes,
-                CpuTime = u.CpuTime is { } c && c > TimeSpan.Zero ? c : TimeSpan.FromSeconds(cpuSeconds),
-            },
-        };
+        task.Usage is not { } u ? task : task with { Usage = WithSteps(u, peak, cpuSeconds) };
+
+    private static TaskUsage WithSteps(TaskUsage u, long peak, double cpuSeconds) => u with
+    {
+        PeakMemoryBytes = peak > 0 || u.PeakMemoryBytes is null ? peak : u.PeakMemoryBytes,
+        CpuTime = u.CpuTime is { } c && c > TimeSpan.Zero ? c : TimeSpan.FromSeconds(cpuSeconds),
+    };
 
     private TaskUsage ReadUsage(Span<Range> f, ReadOnlySpan<char> row, int n)
     {

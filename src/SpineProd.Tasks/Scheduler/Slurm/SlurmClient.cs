@@ -195,16 +195,16 @@ public sealed class SlurmClient : IScheduler
         var sa = _runner.RunLines(_options.Sacct, args, _options.CommandTimeout, rows.Add);
         if (sa.Succeeded)
         {
+            snap = new SchedulerSnapshot(rows.TakeTasks());
             snap.Sources.Add("sacct");
-            snap.Tasks.EnsureCapacity(rows.Count);
-            foreach (var t in rows.Tasks()) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
         }
 
         // squeue when accounting is off, or when something is still pending or running (or not in
         // sacct yet): its states are fresher (sacct lags a second or two) and only its reasons say
         // DependencyNeverSatisfied.
         // (sacct also lags on new rows: a task it does not list yet is asked of squeue too)
-        var listed = snap.Tasks.Keys.GroupBy(k => k.JobId).ToDictionary(g => g.Key, g => g.Count());
+        var listed = new Dictionary<string, int>();
+        foreach (var (jobId, _) in snap.Tasks.Keys) listed[jobId] = listed.GetValueOrDefault(jobId) + 1;
         bool needLive = !sa.Succeeded || snap.Tasks.Values.Any(t => t.IsLive)
             || distinct.Any(id => listed.GetValueOrDefault(id) < Math.Max(1, expectedTasks?.GetValueOrDefault(id) ?? 1));
         if (!needLive) return snap;

@@ -198,8 +198,8 @@ public sealed partial class SlurmDialect : ISchedulerDialect
     }
 
     /// <summary>A task row in SLURM's words, with its neutral kind and whether it waits on a failed job.</summary>
-    public static SchedulerTask Task(string jobId, int index, string state, string? exit, string? reason, string? taskJobId, string? name, string? comment) =>
-        new(jobId, index, state, Classify(state), exit, reason, taskJobId, name, comment) { Blocked = reason == NeverSatisfied };
+    public static SchedulerTask Task(string jobId, int index, string state, string? exit, string? reason, string? taskJobId, string? name, string? comment, TaskUsage? usage = null) =>
+        new(jobId, index, state, Classify(state), exit, reason, taskJobId, name, comment) { Blocked = reason == NeverSatisfied, Usage = usage };
 
     internal static IEnumerable<string> Lines(string text) =>
         text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Trim().Length > 0);
