@@ -45,22 +45,24 @@ public static class CompletionMarkers
         var present = Present(dir, tasks);
         var index = MarkerIndex.Load(layout.MarkerIndex(stage.Name), stage, inputs, now);
         Exception? failure = null;
+        using var folder = IO.SafeFile.OpenFolder(dir);
         Parallel.For(0, stage.Arrays.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, (a, loop) =>
         {
             try
             {
                 var array = stage.Arrays[a];
+                Span<char> name = stackalloc char[16 + ProductionLayout.MarkerSuffix.Length];
                 for (int task = array.FirstTask; task < array.FirstTask + array.TaskCount; task++)
                 {
                     if (!present[task]) continue;
-                    var path = layout.Marker(stage.Name, task);
                     // identity before contents: a marker replaced while it is read is not recorded as this version
-                    var file = IO.SafeFile.Identify(path);
+                    var file = IO.SafeFile.Identify(folder, MarkerName(task, name));
                     if (file is { } f && index.IsVerified(task, a, f, inputs))
                     {
                         verdicts.Set(task, null);
                         continue;
                     }
+                    var path = layout.Marker(stage.Name, task);
                     var line = inputs.Line(task);
                     var problem = ProductionState.CheckMarker(path, ChunkLists.Split(line));
                     verdicts.Set(task, problem);
@@ -81,6 +83,14 @@ public static class CompletionMarkers
         verdicts.Found = present.Count(p => p);
         verdicts.FromIndex = index.Trusted;
         return verdicts;
+    }
+
+    /// <summary>A task's marker's file name (<see cref="ProductionLayout.Marker"/>), written into <paramref name="buffer"/>.</summary>
+    private static ReadOnlySpan<char> MarkerName(int task, Span<char> buffer)
+    {
+        task.TryFormat(buffer, out int n, default, System.Globalization.CultureInfo.InvariantCulture);
+        ProductionLayout.MarkerSuffix.AsSpan().CopyTo(buffer[n..]);
+        return buffer[..(n + ProductionLayout.MarkerSuffix.Length)];
     }
 
     /// <summary>The tasks that have a marker file, from the folder's listing alone (no file is opened or stat'ed here).</summary>

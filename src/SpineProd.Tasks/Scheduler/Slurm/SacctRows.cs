@@ -248,7 +248,28 @@ public sealed class SacctRows
         if (s.Length != 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':') return null;
         int year = Digits(s[..4]), month = Digits(s[5..7]), day = Digits(s[8..10]), hour = Digits(s[11..13]), minute = Digits(s[14..16]), second = Digits(s[17..19]);
         if (year < 1 || month is < 1 or > 12 || day < 1 || day > DateTime.DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) return null;
-        return new DateTimeOffset(new DateTime(year, month, day, hour, minute, second, DateTimeKind.Local));
+        var local = new DateTime(year, month, day, hour, minute, second, DateTimeKind.Local);
+        return new DateTimeOffset(local, LocalOffset(local));
+    }
+
+    // The local offset of the hour last asked for: the time zone lookup is the dear part of a time,
+    // and a production's rows fall in few hours. An hour is kept only when its offset is the same
+    // at both its ends (an hour with a change of offset in it is looked up time by time).
+    [ThreadStatic] private static long t_offsetHour;
+    [ThreadStatic] private static TimeSpan t_offset;
+
+    private static TimeSpan LocalOffset(DateTime local)
+    {
+        long hour = local.Ticks / TimeSpan.TicksPerHour;
+        if (hour == t_offsetHour && t_offsetHour != 0) return t_offset;
+        var offset = TimeZoneInfo.Local.GetUtcOffset(local);
+        if (TimeZoneInfo.Local.GetUtcOffset(new DateTime(hour * TimeSpan.TicksPerHour, DateTimeKind.Local)) == offset
+            && TimeZoneInfo.Local.GetUtcOffset(new DateTime((hour + 1) * TimeSpan.TicksPerHour - 1, DateTimeKind.Local)) == offset)
+        {
+            t_offsetHour = hour;
+            t_offset = offset;
+        }
+        return offset;
     }
 
     /// <summary>A run of ASCII digits as a number, or -1.</summary>
