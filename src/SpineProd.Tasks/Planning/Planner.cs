@@ -152,13 +152,11 @@ public sealed partial class Planner
             _problems.Stop("SPN1065", taskCountSetting, "TaskCount and FilesPerTask both say how to cut the inputs; set one of them");
         int? throttle = PositiveInt(s["MaxRunningTasks"], "SPN1022", "MaxRunningTasks");
 
+        // The user's own wait is in the scheduler's syntax; Submit adds the afterok on the upstream stages' jobs to it.
         var dependency = s["Dependency"];
-        if (dependency.IsSet && !DependencyPattern().IsMatch(dependency.Value))
-            _problems.Stop("SPN1024", dependency, $"Dependency '{dependency.Value}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
-        // Submit adds ",afterok:<upstream arrays>" to a stage's own Dependency: SLURM cannot mix that with '?' (any of).
         var upstream = StageOrder.Upstream(stage);
-        if (dependency.Value.Contains('?') && upstream.Count > 0)
-            _problems.Stop("SPN4009", dependency, $"Dependency '{dependency.Value}' is an either-or (?) dependency, which SLURM cannot combine with the afterok on the stage's upstream stages; use ',' (all of)");
+        if (dependency.IsSet && Scheduler.Schedulers.Dialect(_request.Scheduler).CheckDependency(dependency.Value.Trim(), upstream.Count > 0) is { } wrong)
+            _problems.Stop(wrong.Code, dependency, wrong.Message);
 
         var (outputDir, output) = Outputs(s, stage, multiStage, jobName);
         var runtime = StageRuntime.Resolve(s, site, catalog.DefaultSpineVersion, _request.ProductionDir, resources.Gpus, _dependencies.Add, _problems);
@@ -250,7 +248,4 @@ public sealed partial class Planner
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    // after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:<id>[_<task>][+<min>](:...)* | singleton, joined by , or ?
-    [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
-    private static partial Regex DependencyPattern();
 }

@@ -72,7 +72,7 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
         var schedulers = Schedulers.Factory(new SchedulerSettings
         {
             StateDir = plan.StateDir, Log = m => Quietly(() => Report(m)), MaxAttempts = retries + 1,
-            LocalParallelism = parallelism, Stop = interruption.Token,
+            LocalParallelism = parallelism, Stop = interruption.Token, StopReason = () => interruption.Reason,
         }, ProjectFile);
 
         void Send(RunSubmit group)

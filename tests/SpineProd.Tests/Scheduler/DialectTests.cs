@@ -2,6 +2,7 @@ using SpineProd.Scheduler;
 using SpineProd.Scheduler.Local;
 using SpineProd.Scheduler.Pbs;
 using SpineProd.Scheduler.Slurm;
+using SpineProd.Tests.Infrastructure;
 using Xunit;
 
 namespace SpineProd.Tests.Scheduler;
@@ -40,5 +41,56 @@ public sealed class DialectTests
         Assert.Equal(512L << 20, SpineProd.Options.SettingValues.ParseMemory("512"));
         Assert.Null(SpineProd.Options.SettingValues.ParseMemory("lots"));
         Assert.Null(SpineProd.Options.SettingValues.ParseMemory(null));
+    }
+}
+
+/// <summary>A stage's own Dependency is checked in the production's scheduler's syntax, where the user wrote it.</summary>
+public sealed class DependencySyntaxTests
+{
+    [Theory]
+    [InlineData("slurm", "afterok:12345", false, null)]
+    [InlineData("slurm", "afterok:1:2,afterany:3_4", false, null)]
+    [InlineData("slurm", "afterok:1?afterok:2", false, null)]
+    [InlineData("slurm", "afterok:1?afterok:2", true, "SPN4009")]   // Submit's own afterok cannot join an either-or
+    [InlineData("slurm", "afterok:12[].server", false, "SPN1024")]
+    [InlineData("pbs", "afterok:12[].server", false, null)]
+    [InlineData("pbs", "afterok:12[].server:13.server,afterany:14", true, null)]
+    [InlineData("pbs", "afterok:7.vm@vm", false, null)]
+    [InlineData("pbs", "on:2", false, null)]
+    [InlineData("pbs", "afterok:12_3", false, "SPN1024")]            // SLURM's task id
+    [InlineData("pbs", "afterok:6[1].vm", false, "SPN1024")]         // one subjob: qsub refuses it too
+    [InlineData("pbs", "singleton", false, "SPN1024")]
+    [InlineData("local", "afterok:1,afternotok:2", true, null)]
+    [InlineData("local", "afterok:1?afterok:2", false, "SPN1024")]  // it runs every clause (all of)
+    public void Each_scheduler_checks_its_own_syntax(string scheduler, string dependency, bool alsoAfterOk, string? code)
+    {
+        var problem = Schedulers.Dialect(scheduler).CheckDependency(dependency, alsoAfterOk);
+        Assert.Equal(code, problem?.Code);
+        if (problem is not null) Assert.Contains(dependency, problem.Message);
+    }
+
+    [Fact]
+    public void A_PBS_dependency_travels_with_the_afterok_in_one_depend()
+    {
+        var request = new JobRequest("s.pbs", "/w", "job", null, ["1[].vm"], "k", NativeDependency: "afterany:12[].vm");
+        var line = PbsSchedulerDialect.Instance.CommandLine(request);
+        Assert.Contains("depend=afterok:1[].vm,afterany:12[].vm", line);
+    }
+}
+
+/// <summary>A PBS production plans with a PBS Dependency (it was refused as not SLURM syntax).</summary>
+[Collection("msbuild")]
+public sealed class DependencySyntaxThroughSdkTests
+{
+    [Fact]
+    public void A_PBS_production_plans_with_a_PBS_dependency()
+    {
+        var p = new ScratchProduction("pbs-dependency");
+        p.Inputs(2);
+        p.Write("<Scheduler>pbs</Scheduler><Dependency>afterok:12[].server</Dependency>", "<Source Include=\"inputs/*.root\" />");
+        var outcome = p.Build();
+        Assert.True(outcome.Succeeded, string.Join("\n", outcome.Errors.Select(e => $"{e.Code} {e.Message}")));
+        var plan = SpineProd.Planning.ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
+        Assert.Equal("afterok:12[].server", Assert.Single(plan.Stages).Dependency);
     }
 }

@@ -21,6 +21,14 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
         return open < 0 ? jobId : jobId[..(open + 1)] + index.ToString(CultureInfo.InvariantCulture) + jobId[(open + 1)..];
     }
 
+    /// <summary>
+    /// <c>-W depend=</c>'s value without <c>depend=</c>: <c>type:id[:id...]</c> joined by <c>,</c>, the types
+    /// of qsub(1B), job ids as qsub prints them (a whole array <c>N[]</c>, never one subjob); <c>on:N</c>.
+    /// </summary>
+    public DependencyProblem? CheckDependency(string dependency, bool alsoAfterOk) =>
+        PbsDialect.DependencyPattern().IsMatch(dependency) ? null
+            : new("SPN1024", $"Dependency '{dependency}' is not PBS dependency syntax (e.g. afterok:1234.server or afterok:12[].server:13.server,afterany:14.server; a whole array, never one subjob)");
+
     public string Time(TimeSpan limit) => PbsDialect.Walltime(limit);
     public string Memory(long bytes) => PbsDialect.Size(bytes);
 

@@ -58,6 +58,18 @@ public sealed partial class SlurmDialect : ISchedulerDialect
         return args;
     }
 
+    DependencyProblem? ISchedulerDialect.CheckDependency(string dependency, bool alsoAfterOk) => CheckDependency(dependency, alsoAfterOk);
+
+    /// <summary>SLURM's <c>--dependency</c> syntax; an either-or (<c>?</c>) cannot take the afterok Submit adds (SLURM allows one separator).</summary>
+    public static DependencyProblem? CheckDependency(string dependency, bool alsoAfterOk)
+    {
+        if (!DependencyPattern().IsMatch(dependency))
+            return new("SPN1024", $"Dependency '{dependency}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
+        if (alsoAfterOk && dependency.Contains('?'))
+            return new("SPN4009", $"Dependency '{dependency}' is an either-or (?) dependency, which SLURM cannot combine with the afterok on the stage's upstream stages; use ',' (all of)");
+        return null;
+    }
+
     /// <summary>after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:&lt;id&gt;[_&lt;task&gt;][+&lt;min&gt;](:...)* | singleton, joined by , or ?</summary>
     [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
     public static partial Regex DependencyPattern();
