@@ -206,7 +206,7 @@ public sealed partial class Planner
         };
         _problems.Catch(() => { spineArgs.ApplyTo(stagePlan, fromConfig, config.ConfigArgument, s.AsFunc()); return 0; });
         stagePlan.Downloads = _problems.Catch(() => SpineProd.Downloads.ConfigDownloads.Plan(config.Config, s.AsFunc()));
-        Chunking.Chunk(stagePlan, maxArraySize);
+        Chunking.Chunk(stagePlan, maxArraySize, Scheduler.Schedulers.Dialect(_request.Scheduler));
         return new PlannedStage(stage, stagePlan, list, runtime, config, template, cleanupTemplate);
     }
 

@@ -81,6 +81,8 @@ public interface ISchedulerDialect
     string SubmitCommand { get; }
     /// <summary>The cancel program (scancel, qdel).</summary>
     string CancelCommand { get; }
+    /// <summary>The extension of its job and cleanup scripts (<c>sbatch</c>, <c>pbs</c>): <see cref="Layout.ProductionLayout.Job.Script"/> names them.</summary>
+    string ScriptExtension { get; }
     /// <summary>The environment variable a task reads its index from.</summary>
     string ArrayIndexVariable { get; }
     /// <summary>One task of a job, as the scheduler names it and <see cref="IScheduler.Cancel"/> takes it (<c>12_3</c>, <c>12[3].srv</c>).</summary>

@@ -39,6 +39,7 @@ public static class Schedulers
     ];
 
     public static IReadOnlyList<string> Names => Registry.Select(e => e.Dialect.Name).ToList();
+    public static IReadOnlyList<ISchedulerDialect> Dialects => Registry.Select(e => e.Dialect).ToList();
 
     private static Entry Find(string? name, string? file)
     {

@@ -377,7 +377,7 @@ public sealed class PlannerTests_OneChannel
         Assert.Contains("#SBATCH --mem-per-cpu=1500M", script);
         var saved = ProductionPlan.Load(Path.Combine(f.Dir, "obj", "plan.json"));
         Assert.Equal(TimeSpan.FromMinutes(90), saved.Stages[0].Resources.Walltime);
-        Assert.Equal(2, ProductionPlan.FormatVersion);
+        Assert.Equal(3, saved.Format);
 
         // Planned again unchanged: nothing is rewritten.
         var again = new Planner(f.Request());

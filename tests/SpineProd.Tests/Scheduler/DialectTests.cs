@@ -78,10 +78,27 @@ public sealed class DependencySyntaxTests
     }
 }
 
-/// <summary>A PBS production plans with a PBS Dependency (it was refused as not SLURM syntax).</summary>
+/// <summary>What the dialect decides, seen through a build as a user runs it.</summary>
 [Collection("msbuild")]
-public sealed class DependencySyntaxThroughSdkTests
+public sealed class DialectThroughSdkTests
 {
+    [Fact]
+    public void A_PBS_plan_names_its_scripts_pbs_and_a_switch_of_scheduler_leaves_no_script_of_the_other()
+    {
+        var p = new ScratchProduction("pbs-names");
+        p.Inputs(2);
+        p.Write("", "<Source Include=\"inputs/*.root\" />");
+        Assert.True(p.Build().Succeeded);
+        Assert.True(File.Exists(Path.Combine(p.StageDir, "submit_chunk_0.sbatch")));
+
+        p.Write("<Scheduler>pbs</Scheduler>", "<Source Include=\"inputs/*.root\" />");
+        var outcome = p.Build();
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
+        Assert.Equal(["submit_chunk_0.pbs"], Directory.GetFiles(p.StageDir, "submit_chunk_*").Select(f => Path.GetFileName(f)).ToArray());
+        var plan = SpineProd.Planning.ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
+        Assert.Equal("submit_chunk_0.pbs", Assert.Single(Assert.Single(plan.Stages).Arrays).Script);
+    }
+
     [Fact]
     public void A_PBS_production_plans_with_a_PBS_dependency()
     {
@@ -89,7 +106,7 @@ public sealed class DependencySyntaxThroughSdkTests
         p.Inputs(2);
         p.Write("<Scheduler>pbs</Scheduler><Dependency>afterok:12[].server</Dependency>", "<Source Include=\"inputs/*.root\" />");
         var outcome = p.Build();
-        Assert.True(outcome.Succeeded, string.Join("\n", outcome.Errors.Select(e => $"{e.Code} {e.Message}")));
+        Assert.True(outcome.Succeeded, outcome.ErrorText);
         var plan = SpineProd.Planning.ProductionPlan.Load(Path.Combine(p.PlanDir, "plan.json"));
         Assert.Equal("afterok:12[].server", Assert.Single(plan.Stages).Dependency);
     }

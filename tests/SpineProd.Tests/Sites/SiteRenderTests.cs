@@ -27,7 +27,8 @@ public sealed class SiteRenderTests
         return p;
     }
 
-    private static string Script(ScratchProduction p, string file = "submit_chunk_0.sbatch") => File.ReadAllText(Path.Combine(p.StageDir, file));
+    /// <summary>The first array's script, named as the site's scheduler names scripts (.sbatch, .pbs).</summary>
+    private static string Script(ScratchProduction p) => File.ReadAllText(Assert.Single(Directory.GetFiles(p.StageDir, "submit_chunk_0.*")));
 
     private static (ScratchProduction P, string Script) Built(string name, string properties, string? config = null)
     {

@@ -15,6 +15,7 @@ public sealed class LocalDialect : ISchedulerDialect
     public string Name => "local";
     public string SubmitCommand => "local";
     public string CancelCommand => "local";
+    public string ScriptExtension => "sbatch";
     public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
     public string TaskId(string jobId, int index) => $"{jobId}_{index.ToString(CultureInfo.InvariantCulture)}";
     public string Time(TimeSpan limit) => SlurmDialect.Time(limit);

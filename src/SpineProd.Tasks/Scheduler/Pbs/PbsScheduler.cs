@@ -12,6 +12,7 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
     public string Name => "pbs";
     public string SubmitCommand => "qsub";
     public string CancelCommand => "qdel";
+    public string ScriptExtension => "pbs";
     public string ArrayIndexVariable => PbsDialect.ArrayIndexVariable;
 
     /// <summary><c>12[].srv</c>, 3 → <c>12[3].srv</c>; a plain job (a cleanup job) is task 0 of itself.</summary>

@@ -16,6 +16,7 @@ public sealed partial class SlurmDialect : ISchedulerDialect
     public string Name => "slurm";
     public string SubmitCommand => "sbatch";
     public string CancelCommand => "scancel";
+    public string ScriptExtension => "sbatch";
     public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
 
     /// <summary><c>12_3</c>: how squeue, sacct and scancel name one task of array 12.</summary>
