@@ -28,9 +28,8 @@ public sealed class WriteReport : SpineProdTask
         var file = string.IsNullOrEmpty(ReportFile) ? Layout.ProductionLayout.Of(plan).ReportFile : Path.GetFullPath(ReportFile, Path.GetDirectoryName(ProjectFile)!);
         var watch = System.Diagnostics.Stopwatch.StartNew();
         HtmlReport.Write(model, file);
-        model.Timings.Add(("page", watch.Elapsed));
-        Log.LogMessage(MessageImportance.Low, "SpineProd report timings: {0}",
-            string.Join(", ", model.Timings.Select(t => $"{t.Phase} {t.Time.TotalSeconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} s")));
+        model.Timings.Add("page", watch);
+        Log.LogMessage(MessageImportance.Low, "SpineProd report timings: {0}", model.Timings);
         WrittenFile = file;
         foreach (var line in model.Summary(file)) Report(line);
     });
