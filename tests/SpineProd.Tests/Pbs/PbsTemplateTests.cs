@@ -22,6 +22,8 @@ public sealed class PbsTemplateTests(PbsServerFixture server)
         Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
         foreach (var input in inputNames) File.WriteAllText(Path.Combine(p.Dir, "inputs", input), "");
         p.Write($"""
+                <Scheduler>pbs</Scheduler>
+                <MaxArraySize>1000</MaxArraySize>
                 <JobTemplate>{Repo.Path_("templates", "job.pbs.scriban")}</JobTemplate>
                 <CleanupTemplate>{Repo.Path_("templates", "cleanup.pbs.scriban")}</CleanupTemplate>
                 <SpineCommand>{TestDouble}</SpineCommand>
@@ -95,6 +97,8 @@ public sealed class PbsTemplateRenderTests
         var p = new ScratchProduction("pbs-cleanup");
         p.List("reco.txt", p.Inputs(3));
         p.Write($"""
+                <Scheduler>pbs</Scheduler>
+                <MaxArraySize>1000</MaxArraySize>
                 <CleanupTemplate>{Repo.Path_("templates", "cleanup.pbs.scriban")}</CleanupTemplate>
             """, """
             <Stage Include="reco" Config="spine.yaml" OutputDir="reco" Cleanup="reco" />
