@@ -32,6 +32,8 @@ public sealed record ProductionLayout(string StateDir)
     public string MarkerDir(string stage) => Path.Combine(Markers, stage);
     /// <summary>The marker of one task: it lists the task's inputs, one a line.</summary>
     public string Marker(string stage, int task) => Path.Combine(MarkerDir(stage), task + MarkerSuffix);
+    /// <summary>The stage's markers that a Status verified, and unchanged since (<see cref="Submission.MarkerIndex"/>); beside the stage's marker folder, so it goes with the markers.</summary>
+    public string MarkerIndex(string stage) => Path.Combine(Markers, stage + ".verified");
     /// <summary>The last Status, as JSON.</summary>
     public string StatusFile => In("status.json");
     /// <summary>One row per task attempt, rewritten by every Status (<see cref="Usage.TraceFile"/>).</summary>
