@@ -19,6 +19,8 @@ public sealed class PbsTemplateTests(PbsServerFixture server)
         var p = new ScratchProduction(name);
         p.NamedInputs(inputNames);
         p.Write($"""
+                <Scheduler>pbs</Scheduler>
+                <MaxArraySize>1000</MaxArraySize>
                 <JobTemplate>{Repo.Path_("templates", "job.pbs.scriban")}</JobTemplate>
                 <CleanupTemplate>{Repo.Path_("templates", "cleanup.pbs.scriban")}</CleanupTemplate>
                 <SpineCommand>{TestDoubles.Spine}</SpineCommand>
@@ -92,6 +94,8 @@ public sealed class PbsTemplateRenderTests
         var p = new ScratchProduction("pbs-cleanup");
         p.List("reco.txt", p.Inputs(3));
         p.Write($"""
+                <Scheduler>pbs</Scheduler>
+                <MaxArraySize>1000</MaxArraySize>
                 <CleanupTemplate>{Repo.Path_("templates", "cleanup.pbs.scriban")}</CleanupTemplate>
             """, """
             <Stage Include="reco" Config="spine.yaml" OutputDir="reco" Cleanup="reco" />
