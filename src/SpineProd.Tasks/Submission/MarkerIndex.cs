@@ -180,7 +180,8 @@ public sealed class MarkerIndex
                 buffered.Flush();
             }, durable: false);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        // (AtomicFile names the file it could not write as SPN0001: here that is no error, only no index)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or Diagnostics.SpineProdException { Code: "SPN0001" }) { }
     }
 
     /// <summary>The first 8 bytes of the SHA-256 of a chunk-list line (without its line break).</summary>
