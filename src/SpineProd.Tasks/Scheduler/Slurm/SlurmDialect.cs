@@ -58,6 +58,27 @@ public sealed partial class SlurmDialect : ISchedulerDialect
         return args;
     }
 
+    /// <summary>
+    /// sbatch options that win over the script's #SBATCH lines: <c>--time</c> rounded up to a whole
+    /// minute (SLURM's granularity; under a minute as it is), <c>--mem-per-cpu</c> in whole MB.
+    /// </summary>
+    public IReadOnlyList<string> RaisedLimitOptions(ResourceRequest raised)
+    {
+        var o = new List<string>();
+        if (raised.Walltime is TimeSpan t)
+        {
+            long s = (long)Math.Ceiling(t.TotalSeconds);
+            if (s >= 60) s = (s + 59) / 60 * 60;
+            o.Add("--time=" + ResourceValues.SlurmTime(TimeSpan.FromSeconds(s)));
+        }
+        if (raised.MemoryBytes is long m)
+        {
+            long perCpu = m / Math.Max(1, raised.Cpus ?? 1);
+            o.Add("--mem-per-cpu=" + ((perCpu + (1 << 20) - 1) >> 20).ToString(CultureInfo.InvariantCulture) + "M");
+        }
+        return o;
+    }
+
     /// <summary>after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:&lt;id&gt;[_&lt;task&gt;][+&lt;min&gt;](:...)* | singleton, joined by , or ?</summary>
     [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
     public static partial Regex DependencyPattern();
