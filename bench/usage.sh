@@ -3,7 +3,8 @@
 # SLURM's answer at that scale (bench/fake-slurm/ on PATH: sbatch hands out ids, sacct prints rows
 # generated here in sacct -P's format, three a task: the task, .batch and .extern steps). Every
 # task has its completion marker, as a finished production has. Prints rows for bench/RESULTS.md.
-#   bench/usage.sh [N]        (BENCH_RUNS=3 by default)
+#   bench/usage.sh [N]        (BENCH_RUNS=3 by default; BENCH_ROWS=status for the Status rows only)
+# The production is generated once into bench/out/usage<N>/ and reused (delete it to start again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -72,8 +73,24 @@ PY
 fi
 dotnet build "$proj" -nologo -v:q >/dev/null   # plan up to date, task assembly built: not timed
 rows=$(wc -l < "$out/slurm/sacct.txt")
-r=$(python3 bench/measure.py "$runs" "" dotnet build "$proj" -nologo -t:Status)
-row "Status of $n finished tasks, sacct stand-in ($rows rows)" "$r"
 state=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['StateDir'])" "$out/obj/usage$n/plan.json")
-row "  trace.tsv written" "$(wc -l < "$state/trace.tsv") lines, $(du -h "$state/trace.tsv" | cut -f1)"
-row "  status.json written" "$(du -h "$state/status.json" | cut -f1)"
+
+# Status: cold is the first Status after the tasks ran (no marker index: every marker is opened);
+# warm is the next one (the index says which markers are unchanged since they were verified).
+status_rows() {
+  local cold="rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json'" r
+  row "load average before (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  r=$(python3 bench/measure.py "$runs" "$cold" dotnet build "$proj" -nologo -t:Status)
+  row "Status of $n finished tasks, cold ($rows sacct rows)" "$r"
+  dotnet build "$proj" -nologo -v:q -t:Status >/dev/null   # leaves the index a warm Status finds
+  r=$(python3 bench/measure.py "$runs" "" dotnet build "$proj" -nologo -t:Status)
+  row "Status of $n finished tasks, warm" "$r"
+  row "  trace.tsv written" "$(wc -l < "$state/trace.tsv") lines, $(du -h "$state/trace.tsv" | cut -f1)"
+  row "  status.json written" "$(du -h "$state/status.json" | cut -f1)"
+  row "  marker index" "$(du -ch "$state"/markers/*.verified | tail -1 | cut -f1)"
+  row "load average after (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+case "${BENCH_ROWS:-all}" in
+  status|all) status_rows ;;
+esac

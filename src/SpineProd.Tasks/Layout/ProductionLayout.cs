@@ -12,7 +12,7 @@ namespace SpineProd.Layout;
 /// the job templates (<see cref="TemplateContract"/> checks that a template's scripts use them), so a
 /// site's own template and Status can never disagree about where a task's marker or log is.
 /// </summary>
-public sealed partial record ProductionLayout(string StateDir)
+public sealed record ProductionLayout(string StateDir)
 {
     public static ProductionLayout Of(Planning.ProductionPlan plan) => new(plan.StateDir);
 
@@ -32,6 +32,8 @@ public sealed partial record ProductionLayout(string StateDir)
     public string MarkerDir(string stage) => Path.Combine(Markers, stage);
     /// <summary>The marker of one task: it lists the task's inputs, one a line.</summary>
     public string Marker(string stage, int task) => Path.Combine(MarkerDir(stage), task + MarkerSuffix);
+    /// <summary>The stage's markers that a Status verified, and unchanged since (<see cref="Submission.MarkerIndex"/>); beside the stage's marker folder, so it goes with the markers.</summary>
+    public string MarkerIndex(string stage) => Path.Combine(Markers, stage + ".verified");
     /// <summary>The last Status, as JSON.</summary>
     public string StatusFile => In("status.json");
     /// <summary>One row per task attempt, rewritten by every Status (<see cref="Usage.TraceFile"/>).</summary>
@@ -58,7 +60,7 @@ public sealed partial record ProductionLayout(string StateDir)
     /// the paths the script uses). The stage's plan folder (<c>obj/&lt;production&gt;/&lt;stage&gt;/</c>) holds
     /// the same scripts, chunk lists and config/ and is copied into it.
     /// </summary>
-    public static partial class Job
+    public static class Job
     {
         /// <summary>The scheduler's logs of every task, and each task's list of inputs.</summary>
         public const string Logs = "logs";
@@ -72,11 +74,22 @@ public sealed partial record ProductionLayout(string StateDir)
         public const string FolderMarker = ".spineprod-job-folder";
 
         public static string ChunkFile(int array) => $"files_chunk_{array}.txt";
-        public static string Script(int array) => $"submit_chunk_{array}.sbatch";
-        public static string CleanupScript(string stage) => $"cleanup_{stage}.sbatch";
-        /// <summary>Scripts and chunk lists by the names above (a plan's own files, also those of an earlier, larger plan).</summary>
-        [GeneratedRegex(@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.sbatch|cleanup_.*\.sbatch)$")]
-        public static partial Regex PlanFileName();
+        /// <summary>The job script of an array, named as its scheduler names scripts (<c>submit_chunk_0.sbatch</c>, <c>.pbs</c>).</summary>
+        public static string Script(int array, Scheduler.ISchedulerDialect scheduler) => $"submit_chunk_{array}.{scheduler.ScriptExtension}";
+        public static string CleanupScript(string stage, Scheduler.ISchedulerDialect scheduler) => $"cleanup_{stage}.{scheduler.ScriptExtension}";
+        /// <summary>The first array's script under any scheduler's name (a stage folder of the planner's, whichever scheduler planned it).</summary>
+        public static IEnumerable<string> FirstScripts => Scheduler.Schedulers.Dialects.Select(d => Script(0, d)).Distinct();
+
+        /// <summary>
+        /// Scripts and chunk lists by the names above, under every scheduler's extension (a plan's own
+        /// files, also those of an earlier, larger plan or of a plan for another scheduler).
+        /// </summary>
+        public static Regex PlanFileName() => _planFileName.Value;
+        private static readonly Lazy<Regex> _planFileName = new(() =>
+        {
+            var extensions = string.Join('|', Scheduler.Schedulers.Dialects.Select(d => Regex.Escape(d.ScriptExtension)).Distinct());
+            return new Regex($@"^(files_chunk_\d+\.txt|submit_chunk_\d+\.({extensions})|cleanup_.*\.({extensions}))$", RegexOptions.CultureInvariant);
+        });
 
         /// <summary>A path under a job folder's config/ (<paramref name="relative"/> as the config resolver names it).</summary>
         public static string ConfigFile(string relative) => Config + "/" + relative.Replace('\\', '/');

@@ -56,6 +56,9 @@ public static partial class SettingValues
         return bytes > 0;
     }
 
+    /// <summary>A size setting (<c>4g</c>, <c>4000M</c>, <c>512</c> = MB) in bytes, or null when it is not one.</summary>
+    public static long? ParseMemory(string? value) => value is not null && TryParseMemory(value, out long bytes) ? bytes : null;
+
     [GeneratedRegex(@"^(?<n>[0-9]+)(?<unit>[KMGTkmgt]?)[Bb]?$")]
     private static partial Regex MemoryPattern();
     // 90 (SLURM: minutes) | 90m | 1.5h | 2d | MM:SS | H:MM:SS | D-HH | D-HH:MM | D-HH:MM:SS

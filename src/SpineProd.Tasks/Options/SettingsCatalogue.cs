@@ -104,7 +104,7 @@ public static class SettingsCatalogue
         new("MemPerCpu", PerStage, SettingType.Memory, "Memory per CPU (`--mem-per-cpu`): `8g`, `4000M`, `512` (MB)", Default: "profile", PipelineKey: "mem_per_cpu"),
         new("MemPerNode", PerStage, SettingType.Memory, "Memory of the whole task, `--mem` (`54g`; `0` = the whole node); not with `MemPerCpu` (SPN1116)", Default: "profile's `mem`", PipelineKey: "mem_per_node"),
         new("Time", PerStage, SettingType.TimeLimit, "A task's time limit: SLURM's forms (minutes, `2:00:00`, `1-00:00:00`) or a unit (`90m`, `4h`, `2d`)", Default: "profile", PipelineKey: "time"),
-        new("Dependency", PerStage, SettingType.Text, "SLURM dependency added to every array, e.g. `afterok:12345`", PipelineKey: "dependency"),
+        new("Dependency", PerStage, SettingType.Text, "A wait added to every array, in the scheduler's own syntax: SLURM `afterok:12345`, PBS `afterok:12[].server`", PipelineKey: "dependency"),
         new("JobName", PerStage, SettingType.Text, "SLURM job name and log names",
             Default: "`spine_<detector>_<config stem>`; a stage: its name", PipelineKey: "job_name"),
         new("OutputFile", PerStage, SettingType.Path, "The `-o` given to SPINE (spine-prod's `--output`; MSBuild reserves the name `Output`: `<Output>` is MSB4004, `-p:Output=` MSB4177)",

@@ -4,7 +4,7 @@ namespace SpineProd.Planning;
 public static class Chunking
 {
     /// <summary>Cuts a stage's tasks into arrays of at most <paramref name="maxArraySize"/> tasks, each indexed 0..N-1.</summary>
-    public static void Chunk(StagePlan stage, int maxArraySize)
+    public static void Chunk(StagePlan stage, int maxArraySize, Scheduler.ISchedulerDialect scheduler)
     {
         // In long: FilesPerTask and MaxArraySize may be as large as int allows.
         // A stage whose config names its inputs is one task.
@@ -26,7 +26,7 @@ public static class Chunking
                 TaskCount = count,
                 FileCount = files,
                 ArraySpec = ArraySpec(count, stage.MaxRunningTasks),
-                Script = Layout.ProductionLayout.Job.Script(a),
+                Script = Layout.ProductionLayout.Job.Script(a, scheduler),
                 ChunkFile = Layout.ProductionLayout.Job.ChunkFile(a),
             });
         }

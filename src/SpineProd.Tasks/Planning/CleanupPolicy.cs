@@ -53,7 +53,7 @@ internal sealed class CleanupPolicy
             stage.Plan.Cleanup = new CleanupPlan
             {
                 JobName = $"cleanup_{stage.Plan.JobName}",
-                Script = Layout.ProductionLayout.Job.CleanupScript(stage.Plan.Name),
+                Script = Layout.ProductionLayout.Job.CleanupScript(stage.Plan.Name, Scheduler.Schedulers.Dialect(_request.Scheduler)),
                 Paths = paths,
                 AfterStages = downstream,
                 Account = stage.Plan.Resources.Account,

@@ -55,7 +55,7 @@ public static partial class PlanCleaner
     public static int CleanStageFolder(string stageDir, StagePlan? stage)
     {
         if (new DirectoryInfo(stageDir).LinkTarget is not null) return 0;
-        if (stage is null && !(File.Exists(Path.Combine(stageDir, Layout.ProductionLayout.Job.ChunkFile(0))) && File.Exists(Path.Combine(stageDir, Layout.ProductionLayout.Job.Script(0)))))
+        if (stage is null && !(File.Exists(Path.Combine(stageDir, Layout.ProductionLayout.Job.ChunkFile(0))) && Layout.ProductionLayout.Job.FirstScripts.Any(s => File.Exists(Path.Combine(stageDir, s)))))
             return 0;
         var files = new HashSet<string>(StringComparer.Ordinal);
         if (stage is not null)

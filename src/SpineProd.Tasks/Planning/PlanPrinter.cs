@@ -15,6 +15,7 @@ public static class PlanPrinter
             sb.AppendLine($"  stage graph (also {Path.Combine(intermediateDir, "stages.mmd")} and stages.dot):");
             sb.Append(StageGraph.Text(plan));
         }
+        var dialect = Scheduler.Schedulers.Dialect(plan.Scheduler);
         foreach (var s in plan.Stages)
         {
             var r = s.Resources;
@@ -22,7 +23,7 @@ public static class PlanPrinter
             sb.AppendLine($"Stage {s.Name}: job {s.JobName}, detector {s.Detector}");
             sb.AppendLine($"  config    {s.Config}{(s.ApplyMods.Count > 0 ? " + mods " + string.Join(", ", s.ApplyMods) : "")} -> -c {s.ConfigArgument}{(s.ConfigSha256 is null ? "" : $" (sha256 {s.ConfigSha256[..12]})")}");
             sb.AppendLine($"  profile   {s.Profile}{(s.Profile != s.ResolvedProfile ? $" = {s.ResolvedProfile}" : "")}{(r.Description is null ? "" : $" ({r.Description})")}");
-            sb.AppendLine($"  resources account={r.Account} partition={r.Partition ?? "(default)"}{(r.Qos is null ? "" : $" qos={r.Qos}")} gpus={r.Gpus} cpus-per-task={r.CpusPerTask} mem-per-cpu={(r.MemPerCpuBytes is long bytes ? Scheduler.ResourceValues.SlurmMemory(bytes) : "")} time={(r.Walltime is TimeSpan t ? Scheduler.ResourceValues.SlurmTime(t) : "")}");
+            sb.AppendLine($"  resources account={r.Account} partition={r.Partition ?? "(default)"}{(r.Qos is null ? "" : $" qos={r.Qos}")} gpus={r.Gpus} cpus-per-task={r.CpusPerTask} mem-per-cpu={(r.MemPerCpuBytes is long bytes ? dialect.Memory(bytes) : "")}{(r.MemPerNodeBytes is long node ? $" mem={(node == 0 ? "0 (the whole node)" : dialect.Memory(node))}" : "")} time={(r.Walltime is TimeSpan t ? dialect.Time(t) : "")}");
             sb.AppendLine($"  inputs    {s.FileCount} file(s), {s.FilesPerTask} per task -> {s.TaskCount} task(s) in {s.Arrays.Count} array(s){(s.MaxRunningTasks is int m ? $", at most {m} running per array" : "")}");
             sb.AppendLine($"  output    -o {s.Output}");
             if (s.Dependency is not null) sb.AppendLine($"  dependency {s.Dependency}");

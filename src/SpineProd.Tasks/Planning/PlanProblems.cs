@@ -19,8 +19,16 @@ public sealed class PlanProblems
     public void Warn(string code, string message, string? file, int line) =>
         _all.Add(new SpnDiagnostic(code, message, file, line, line > 0 ? 1 : 0));
 
-    public void Error(string code, string message, string? file, int line) =>
-        _all.Add(new SpnDiagnostic(code, message, file, line, line > 0 ? 1 : 0, IsError: true));
+    /// <summary>Records an error; the same error twice (a production's setting, checked for each of its stages) is recorded once.</summary>
+    public void Error(string code, string message, string? file, int line)
+    {
+        var d = new SpnDiagnostic(code, message, file, line, line > 0 ? 1 : 0, IsError: true);
+        if (!_all.Contains(d)) _all.Add(d);
+    }
+
+    /// <summary>A setting's value is wrong and planning may go on: the error points at the line that set it.</summary>
+    public void Error(string code, SettingValue setting, string message) =>
+        Error(code, $"{message} (from {setting.Origin}).", setting.File, setting.Line);
 
     /// <summary>Records the error and ends planning.</summary>
     [DoesNotReturn]

@@ -57,7 +57,7 @@ public sealed partial class Planner
         var catalog = _problems.Catch(() => ProfileCatalog.Load(Path.GetFullPath(profilesFile.Value, _request.ProductionDir)), profilesFile);
         _dependencies.Add(catalog.File);
         var siteSetting = production["Site"];
-        var site = _problems.Catch(() => SiteSelection.Resolve(siteSetting, _request.Scheduler, catalog, _request.SdkProfilesFile), siteSetting);
+        var site = SiteSelection.Resolve(siteSetting, _request.Scheduler, catalog, _request.SdkProfilesFile, _problems);
         if (site.File != catalog.File) _dependencies.Add(site.File);
 
         bool multiStage = _request.Stages.Count > 0;
@@ -152,13 +152,11 @@ public sealed partial class Planner
             _problems.Stop("SPN1065", taskCountSetting, "TaskCount and FilesPerTask both say how to cut the inputs; set one of them");
         int? throttle = PositiveInt(s["MaxRunningTasks"], "SPN1022", "MaxRunningTasks");
 
+        // The user's own wait is in the scheduler's syntax; Submit adds the afterok on the upstream stages' jobs to it.
         var dependency = s["Dependency"];
-        if (dependency.IsSet && !DependencyPattern().IsMatch(dependency.Value))
-            _problems.Stop("SPN1024", dependency, $"Dependency '{dependency.Value}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
-        // Submit adds ",afterok:<upstream arrays>" to a stage's own Dependency: SLURM cannot mix that with '?' (any of).
         var upstream = StageOrder.Upstream(stage);
-        if (dependency.Value.Contains('?') && upstream.Count > 0)
-            _problems.Stop("SPN4009", dependency, $"Dependency '{dependency.Value}' is an either-or (?) dependency, which SLURM cannot combine with the afterok on the stage's upstream stages; use ',' (all of)");
+        if (dependency.IsSet && Scheduler.Schedulers.Dialect(_request.Scheduler).CheckDependency(dependency.Value.Trim(), upstream.Count > 0) is { } wrong)
+            _problems.Stop(wrong.Code, dependency, wrong.Message);
 
         var (outputDir, output) = Outputs(s, stage, multiStage, jobName);
         var runtime = StageRuntime.Resolve(s, site, catalog.DefaultSpineVersion, _request.ProductionDir, resources.Gpus, _dependencies.Add, _problems);
@@ -208,7 +206,7 @@ public sealed partial class Planner
         };
         _problems.Catch(() => { spineArgs.ApplyTo(stagePlan, fromConfig, config.ConfigArgument, s.AsFunc()); return 0; });
         stagePlan.Downloads = _problems.Catch(() => SpineProd.Downloads.ConfigDownloads.Plan(config.Config, s.AsFunc()));
-        Chunking.Chunk(stagePlan, maxArraySize);
+        Chunking.Chunk(stagePlan, maxArraySize, Scheduler.Schedulers.Dialect(_request.Scheduler));
         return new PlannedStage(stage, stagePlan, list, runtime, config, template, cleanupTemplate);
     }
 
@@ -250,7 +248,4 @@ public sealed partial class Planner
         return Convert.ToHexStringLower(sha.GetHashAndReset());
     }
 
-    // after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:<id>[_<task>][+<min>](:...)* | singleton, joined by , or ?
-    [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
-    private static partial Regex DependencyPattern();
 }

@@ -13,7 +13,7 @@ namespace SpineProd.Planning;
 /// </summary>
 public sealed class ProductionPlan
 {
-    public const int FormatVersion = 2; // 2: resources as values (Walltime, MemPerCpuBytes)
+    public const int FormatVersion = 3; // 2: resources as values (Walltime, MemPerCpuBytes); 3: MemPerNodeBytes
     public int Format { get; set; } = FormatVersion;
     /// <summary>Full path of the .spineproj.</summary>
     public string ProductionFile { get; set; } = "";
@@ -185,8 +185,8 @@ public sealed class Resources
     public string? Description { get; set; }
     /// <summary>SLURM --constraint (Perlmutter: gpu, cpu, gpu&amp;hbm80g).</summary>
     public string? Constraint { get; set; }
-    /// <summary>Memory of the whole task (SLURM --mem; "0" = the whole node); when set, MemPerCpu is not used.</summary>
-    public string? Mem { get; set; }
+    /// <summary>Memory of the whole task in bytes (MemPerNode: SLURM --mem; 0 = all of the node's); when set, MemPerCpu is not used.</summary>
+    public long? MemPerNodeBytes { get; set; }
     /// <summary>Nodes of a task (SLURM --nodes, PBS select); null leaves it to the scheduler (one).</summary>
     public int? Nodes { get; set; }
     /// <summary>The site asks for GPUs per node (Perlmutter: --gpus-per-node) rather than per job (--gpus).</summary>

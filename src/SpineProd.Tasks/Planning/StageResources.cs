@@ -55,9 +55,9 @@ internal static partial class StageResources
             problems.Stop("SPN1116", memPerNode, $"MemPerCpu and MemPerNode both set the memory ({memory.Origin}, {memPerNode.Origin}); set one of them");
         string? nodeText = memPerNode.IsSet ? memPerNode.Value : memory.IsSet ? null : profile.Mem;
         if (nodeText is { Length: > 0 })
-            r.Mem = nodeText == "0" ? "0" : SettingValues.TryParseMemory(nodeText, out long nodeBytes) ? Scheduler.ResourceValues.SlurmMemory(nodeBytes)
-                : Refuse<string>("SPN1025", memPerNode, catalog, profile, $"MemPerNode '{nodeText}' is not valid: expected a size such as 54g, 4000M, or 0 for the whole node", problems);
-        string? memoryText = memory.IsSet ? memory.Value : r.Mem is not null ? null : profile.MemPerCpu;
+            r.MemPerNodeBytes = nodeText == "0" ? 0 : SettingValues.TryParseMemory(nodeText, out long nodeBytes) ? nodeBytes
+                : Refuse<long>("SPN1025", memPerNode, catalog, profile, $"MemPerNode '{nodeText}' is not valid: expected a size such as 54g, 4000M, or 0 for the whole node", problems);
+        string? memoryText = memory.IsSet ? memory.Value : r.MemPerNodeBytes is not null ? null : profile.MemPerCpu;
         if (memoryText is { Length: > 0 })
             r.MemPerCpuBytes = SettingValues.TryParseMemory(memoryText, out long bytes) ? bytes
                 : Refuse<long>("SPN1025", memory, catalog, profile, $"MemPerCpu '{memoryText}' is not valid: expected a size such as 4g, 4000M or 8G (a number alone is MB)", problems);

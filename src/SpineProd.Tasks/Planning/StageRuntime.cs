@@ -12,5 +12,5 @@ internal static class StageRuntime
 {
     public static JobRuntime Resolve(StageSettings s, SiteDefinition site, string? defaultSpineVersion, string productionDir, int gpus,
         Action<string> dependency, PlanProblems problems) =>
-        problems.Catch(() => SiteRuntime.Resolve(n => s[n], site, defaultSpineVersion, productionDir, gpus, dependency));
+        SiteRuntime.Resolve(n => s[n], site, defaultSpineVersion, productionDir, gpus, problems, dependency);
 }

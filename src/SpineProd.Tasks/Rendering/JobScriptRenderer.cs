@@ -77,6 +77,7 @@ public sealed class JobScriptRenderer
     public string Render(ProductionPlan plan, StagePlan stage, ArrayPlan array, JobRuntime runtime)
     {
         var r = stage.Resources;
+        var dialect = Scheduler.Schedulers.Dialect(plan.Scheduler);
         var markerDir = ProductionLayout.Of(plan).MarkerDir(stage.Name);
         bool container = runtime.Container != "none";
         var model = new ScriptObject
@@ -92,10 +93,10 @@ public sealed class JobScriptRenderer
             ["partition"] = r.Partition,
             ["qos"] = r.Qos,
             ["cpus_per_task"] = r.CpusPerTask,
-            // SLURM's spellings of the plan's values (a SLURM template's directives)
-            ["mem_per_cpu"] = r.MemPerCpuBytes is long m ? Scheduler.ResourceValues.SlurmMemory(m) : null,
-            ["time"] = r.Walltime is TimeSpan t ? Scheduler.ResourceValues.SlurmTime(t) : null,
-            // the same limits as plain values, for templates of schedulers that do not speak SLURM
+            // the plan's values as the production's scheduler spells them (its template's directives)
+            ["mem_per_cpu"] = r.MemPerCpuBytes is long m ? dialect.Memory(m) : null,
+            ["time"] = r.Walltime is TimeSpan t ? dialect.Time(t) : null,
+            // the same limits as plain values
             ["walltime"] = Walltime(r),
             ["mem_per_task_mb"] = MemPerTaskMb(r),
             ["gpus"] = r.Gpus,
@@ -132,7 +133,7 @@ public sealed class JobScriptRenderer
             ["modules_q"] = runtime.Modules.Count > 0 ? string.Join(" ", runtime.Modules.Select(ShellQuote.Literal)) : null,
             ["constraint"] = r.Constraint,
             ["nodes"] = r.Nodes,
-            ["mem"] = r.Mem,
+            ["mem"] = r.MemPerNodeBytes is long node ? (node == 0 ? "0" : dialect.Memory(node)) : null,
             ["gpus_per_node"] = r.GpusPerNode,
             ["system"] = r.System,
             ["place"] = r.Place,

@@ -3,7 +3,10 @@ using System.Net;
 using System.Text;
 using SpineProd.IO;
 using SpineProd.Planning;
+using SpineProd.Layout;
+using SpineProd.Scheduler;
 using SpineProd.Submission;
+using SpineProd.Usage;
 
 namespace SpineProd.Report;
 
@@ -63,7 +66,7 @@ public static class HtmlReport
             var r = s.Resources;
             h.Append($"<tr><td>{E(s.Name)}</td><td><code>{E(s.Config)}</code>{(s.ApplyMods.Count > 0 ? $" + {E(string.Join(",", s.ApplyMods))}" : "")}</td>" +
                      $"<td><code>{E(s.ConfigSha256 ?? "")}</code></td><td>{E(s.Profile == s.ResolvedProfile || s.ResolvedProfile.Length == 0 ? s.Profile : $"{s.Profile} → {s.ResolvedProfile}")}</td><td>{E(s.Detector)}</td>" +
-                     $"<td>{E($"partition {r.Partition ?? "-"}, {r.CpusPerTask} CPU(s), {r.Gpus} GPU(s), {(r.MemPerCpuBytes is long mem ? Scheduler.ResourceValues.SlurmMemory(mem) : "-")} per CPU, time {(r.Walltime is TimeSpan wall ? Scheduler.ResourceValues.SlurmTime(wall) : "-")}")}</td></tr>");
+                     $"<td>{E($"partition {r.Partition ?? "-"}, {r.CpusPerTask} CPU(s), {r.Gpus} GPU(s), {(r.MemPerCpuBytes is long mem ? Scheduler.Schedulers.Dialect(plan.Scheduler).Memory(mem) : "-")} per CPU, time {(r.Walltime is TimeSpan wall ? Scheduler.Schedulers.Dialect(plan.Scheduler).Time(wall) : "-")}")}</td></tr>");
         }
         h.Append("</table></section>\n");
 
@@ -72,8 +75,11 @@ public static class HtmlReport
         if (m.History.Count == 0) h.Append("<p class=\"muted\">Not submitted yet.</p>");
         else
         {
+            // the latest ones: a production retried for weeks keeps a page that opens
+            if (m.History.Count > MaxSubmissionsShown)
+                h.Append($"<p class=\"muted\">The last {MaxSubmissionsShown} of {m.History.Count:N0} (-t:History lists them all).</p>");
             h.Append("<table><tr><th>time</th><th>action</th><th>who</th><th>tasks</th><th>job ids</th><th>result</th></tr>");
-            foreach (var row in m.History.OrderBy(r => r.Record.Time))
+            foreach (var row in m.History.OrderBy(r => r.Record.Time).TakeLast(MaxSubmissionsShown))
             {
                 var a = row.Record;
                 h.Append($"<tr><td>{E(a.Time.ToLocalTime().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture))}</td><td>{E(a.Action)}</td><td>{E($"{a.User}@{a.Host}")}</td>" +
@@ -97,16 +103,34 @@ public static class HtmlReport
             string N(int n) => $"<td class=\"n\">{n:N0}</td>";
             h.Append($"<tr><td>{E(s.Name)}</td>{N(c.Total)}{N(c.Completed)}{N(c.Pending)}{N(c.Running)}{N(c.Failed)}{N(c.Timeout)}{N(c.OutOfMemory)}{N(c.Cancelled)}{N(c.NotSubmitted)}</tr>");
         }
-        h.Append("</table><table class=\"usage\"><tr><th>stage</th><th>attempts</th><th>run time median / max</th><th>time asked</th><th>peak memory median / max</th><th>memory asked</th><th>CPU efficiency</th><th>memory efficiency</th><th>GPU-hours</th></tr>");
+        h.Append("</table><table class=\"usage\"><tr><th>stage</th><th>attempts</th><th>run time median / p99 / max</th><th>time asked</th><th>peak memory median / p99 / max</th><th>memory asked</th><th>CPU efficiency</th><th>memory efficiency</th><th>GPU-hours used / asked</th></tr>");
         foreach (var s in plan.Stages)
         {
             var u = m.Usage[s.Name];
-            h.Append($"<tr><td>{E(s.Name)}</td><td class=\"n\">{u.Attempts:N0}{(u.Retries > 0 ? $" ({u.Retries:N0} retried)" : "")}</td>" +
-                     $"<td class=\"n\">{(u.ElapsedSeconds.Count == 0 ? "-" : $"{Units.Duration(u.ElapsedQuantile(0.5))} / {Units.Duration(u.ElapsedSeconds.Max())}")}</td><td class=\"n\">{Units.Duration(u.RequestedSeconds)}</td>" +
-                     $"<td class=\"n\">{(u.PeakMemoryBytes.Count == 0 ? "-" : $"{Units.Bytes(u.PeakMemoryQuantile(0.5))} / {Units.Bytes(u.PeakMemoryBytes.Max())}")}</td><td class=\"n\">{Units.Bytes(u.RequestedMemoryBytes)}</td>" +
-                     $"<td class=\"n\">{Pct(u.CpuEfficiency)}</td><td class=\"n\">{Pct(u.MemoryEfficiency)}</td><td class=\"n\">{(u.GpuHours is double g ? g.ToString("0.##", CultureInfo.InvariantCulture) : "-")}</td></tr>");
+            var retries = m.Charts[s.Name].Retries;
+            var (time, memory) = m.Request(s);
+            var (runs, peaks) = (u.CompletedElapsed, u.CompletedPeaks);
+            double? medianPeak = StageUsage.Percentile(peaks, 0.5);
+            h.Append($"<tr><td>{E(s.Name)}</td><td class=\"n\">{u.Attempts:N0}{(retries > 0 ? $" ({retries:N0} retried)" : "")}</td>" +
+                     $"<td class=\"n\">{(runs.Count == 0 ? "-" : $"{ReportModel.Hms(StageUsage.Percentile(runs, 0.5))} / {ReportModel.Hms(StageUsage.Percentile(runs, 0.99))} / {ReportModel.Hms(runs[^1])}")}</td>" +
+                     $"<td class=\"n\">{(time is { } asked ? ResourceValues.Hms(asked) : "-")}</td>" +
+                     $"<td class=\"n\">{(peaks.Count == 0 ? "-" : $"{StageUsage.Bytes(StageUsage.Percentile(peaks, 0.5))} / {StageUsage.Bytes(StageUsage.Percentile(peaks, 0.99))} / {StageUsage.Bytes(peaks[^1])}")}</td>" +
+                     $"<td class=\"n\">{StageUsage.Bytes(memory)}</td><td class=\"n\">{Pct(u.CpuEfficiency)}</td>" +
+                     $"<td class=\"n\">{Pct(medianPeak is { } mp && memory is > 0 ? mp / memory.Value : null)}</td>" +
+                     $"<td class=\"n\">{(u.GpuHoursUsed > 0 || u.GpuHoursRequested > 0 ? $"{ReportModel.GpuHours(u)} / {u.GpuHoursRequested.ToString("0.##", CultureInfo.InvariantCulture)}" : "-")}</td></tr>");
         }
-        h.Append("</table></section>\n");
+        h.Append("</table>");
+        // What would have fitted: Status's advice, spelled as the user would pass it
+        var advice = plan.Stages.SelectMany(s => (m.Advice.GetValueOrDefault(s.Name) ?? []).Select(a => (Stage: s.Name, Advice: a))).ToList();
+        if (advice.Count > 0)
+        {
+            h.Append("<h3>Requests that would have fitted</h3><ul class=\"advice\">");
+            foreach (var (stage, a) in advice)
+                h.Append($"<li>{(plan.Stages.Count > 1 ? $"<b>{E(stage)}</b>: " : "")}<code>{E(a.Property)}={E(a.Value)}</code>: {E(a.Why)}</li>");
+            h.Append("</ul>");
+        }
+        h.Append("<p class=\"muted\">Medians, percentiles and the largest values are of completed attempts; every attempt of every task is a row of <code>" +
+                 $"{E(ProductionLayout.Of(plan).TraceFile)}</code>.</p></section>\n");
 
         // Distributions
         h.Append("<section id=\"distributions\"><h2>Run time and peak memory against the request</h2>");
@@ -114,51 +138,80 @@ public static class HtmlReport
         foreach (var s in plan.Stages)
         {
             var u = m.Usage[s.Name];
-            if (u.ElapsedSeconds.Count == 0 && u.PeakMemoryBytes.Count == 0) continue;
+            var c = m.Charts[s.Name];
+            var (time, memory) = m.Request(s);
+            if (u.CompletedElapsed.Count + c.UnfinishedElapsed.Count == 0) continue;
             any = true;
             h.Append($"<h3>{E(s.Name)}</h3><div class=\"charts\">");
-            if (u.ElapsedSeconds.Count > 0)
-                h.Append("<figure class=\"chart run-time\">" + ReportCharts.Distribution($"{s.Name}: run time", "minutes", u.ElapsedSeconds.Select(x => x / 60).ToList(), u.RequestedSeconds / 60) + "</figure>");
-            if (u.PeakMemoryBytes.Count > 0)
-                h.Append("<figure class=\"chart peak-memory\">" + ReportCharts.Distribution($"{s.Name}: peak memory", "GiB", u.PeakMemoryBytes.Select(x => x / 1073741824.0).ToList(), u.RequestedMemoryBytes / 1073741824.0) + "</figure>");
+            h.Append("<figure class=\"chart run-time\">" + ReportCharts.Distribution($"{s.Name}: run time", ReportCharts.Quantity.Time, u.CompletedElapsed, c.UnfinishedElapsed, time?.TotalSeconds) + "</figure>");
+            if (u.CompletedPeaks.Count + c.UnfinishedPeaks.Count > 0)
+                h.Append("<figure class=\"chart peak-memory\">" + ReportCharts.Distribution($"{s.Name}: peak memory", ReportCharts.Quantity.Memory,
+                    u.CompletedPeaks.Select(p => (double)p).ToList(), c.UnfinishedPeaks, memory is long mem ? mem : null) + "</figure>");
             h.Append("</div>");
         }
-        if (!any) h.Append($"<p class=\"muted\">No usage measured yet (run <code>-t:Status</code> once tasks have run; it writes {E(UsageTrace.FileName)}).</p>");
+        if (!any) h.Append("<p class=\"muted\">No usage measured yet: no attempt has run to its end.</p>");
         h.Append("</section>\n");
 
         // Timeline
         h.Append("<section id=\"timeline\"><h2>Timeline</h2>");
-        var intervals = plan.Stages.SelectMany(s => m.Usage[s.Name].Intervals.Select(i => (s.Name, i.Start, i.End, i.Task, i.Attempt, i.State))).ToList();
-        h.Append(intervals.Count == 0 ? "<p class=\"muted\">No task has started and ended yet.</p>" : "<figure class=\"chart timeline\">" + ReportCharts.Timeline(intervals) + "</figure>");
+        h.Append(m.Charts.Values.All(c => c.Starts.Count == 0) ? "<p class=\"muted\">No task has started yet.</p>" : "<figure class=\"chart timeline\">" + ReportCharts.Timeline(m.Charts) + "</figure>");
         h.Append("</section>\n");
 
-        // Failures
+        // Failures: Status's digest (by cause, with log tails), capped so the page stays small at a million tasks
         h.Append("<section id=\"failures\"><h2>Failures</h2>");
-        if (m.Failures.Count == 0) h.Append("<p class=\"good\">No task failed.</p>");
-        else
+        var d = m.Status.Digest;
+        if (m.Status.Problems.Count == 0) h.Append("<p class=\"good\">No task failed.</p>");
+        var statusFile = ProductionLayout.Of(plan).StatusFile;
+        if (d.Groups.Count > 0)
         {
-            var problems = m.Status.Problems.Where(p => p.Status != TaskState.Pending).ToList();
-            h.Append("<table><tr><th>cause</th><th>tasks</th></tr>");
-            foreach (var g in problems.GroupBy(Cause).OrderByDescending(g => g.Count()))
-                h.Append($"<tr><td>{E(g.Key)}</td><td class=\"n\">{g.Count():N0}</td></tr>");
+            h.Append("<table class=\"causes\"><tr><th>state</th><th>exit</th><th>last line of the error log</th><th>tasks</th><th>which</th></tr>");
+            foreach (var g in d.Groups.Take(MaxCauses))
+                h.Append($"<tr><td>{E(Words(g.Status))}</td><td>{E(g.ExitCode ?? "")}</td><td><code>{E(Shorten(g.Message, 300))}</code></td><td class=\"n\">{g.Tasks.Count:N0}</td><td>{E(TaskList(g.Tasks))}</td></tr>");
             h.Append("</table>");
-            foreach (var f in m.Failures)
+            if (d.Groups.Count > MaxCauses) h.Append($"<p class=\"muted\">… and {d.Groups.Count - MaxCauses:N0} more cause(s) (all in <code>{E(statusFile)}</code>).</p>");
+            var failed = d.Groups.SelectMany(g => g.Tasks).ToList();
+            foreach (var task in failed.Take(ReportModel.MaxFailuresShown))
             {
-                var task = f.Task;
                 h.Append($"<div class=\"failure\"><h3>{E(task.Stage.Name)} task {task.Task}: {E(Submitter.ReasonLabel(task))}</h3><p>{E(task.Detail)}" +
                          $"{(task.SchedulerId is null ? "" : $" — job <code>{E(task.SchedulerId)}</code>")}</p><p>inputs: <code>{E(Shorten(string.Join(", ", task.Inputs), 400))}</code></p>");
+                if (task.Scheduler?.Usage is { } used && StageUsage.Describe(used) is { Length: > 0 } ran) h.Append($"<p>ran: {E(ran)}</p>");
                 var err = task.LogPath(error: true);
                 if (err is not null) h.Append($"<p>log: <code>{E(err)}</code></p>");
-                if (f.LogTail.Count > 0) h.Append($"<pre>{E(string.Join("\n", f.LogTail))}</pre>");
+                if (d.Tails.TryGetValue(task, out var tail)) h.Append($"<pre>{E(string.Join("\n", tail))}</pre>");
+                h.Append("</div>");
             }
-            if (problems.Count > m.Failures.Count) h.Append($"<p class=\"muted\">… and {problems.Count - m.Failures.Count:N0} more (all in status.json).</p>");
+            if (failed.Count > ReportModel.MaxFailuresShown)
+                h.Append($"<p class=\"muted\">… and {failed.Count - ReportModel.MaxFailuresShown:N0} more failed task(s) (all in <code>{E(statusFile)}</code>).</p>");
         }
+        Listed(h, d.Blocked, "blocked: waiting for, or cancelled behind, a task that did not succeed upstream");
+        Listed(h, d.Cancelled, "cancelled (scancel, -t:Cancel, preempted, or a Submit that was stopped): nothing to fix, Submit again to run them");
         h.Append("</section>\n</body></html>\n");
         return h.ToString();
     }
 
-    /// <summary>Failures grouped as a person acts on them: the state and the exit code.</summary>
-    public static string Cause(TaskInfo t) => $"{Submitter.ReasonLabel(t)}{ProductionState.FormatExit(t.Scheduler?.ExitCode)}";
+    /// <summary>Rows of the submissions table.</summary>
+    public const int MaxSubmissionsShown = 100;
+
+    /// <summary>Rows of the causes table; the rest are counted.</summary>
+    public const int MaxCauses = 50;
+
+    private static void Listed(StringBuilder h, List<TaskInfo> tasks, string what)
+    {
+        if (tasks.Count == 0) return;
+        h.Append($"<h3>{tasks.Count:N0} {E(what)}</h3><ul class=\"task-list\">");
+        foreach (var g in tasks.GroupBy(t => t.Stage.Name))
+            h.Append($"<li>{E(g.Key)} task(s) {E(TaskList(g.ToList()))}</li>");
+        h.Append("</ul>");
+    }
+
+    private static string TaskList(List<TaskInfo> tasks) => Shorten(ArraySpec.FormatRanges(tasks.Select(t => t.Task)), 200);
+
+    private static string Words(TaskState s) => s switch
+    {
+        TaskState.OutOfMemory => "out of memory",
+        TaskState.Timeout => "timed out",
+        _ => s.ToString().ToLowerInvariant(),
+    };
 
     /// <summary>The stages as boxes in columns by depth (upstream left), an arrow per DependsOn; each box says how far the stage is.</summary>
     public static string StageGraphSvg(ReportModel m)

@@ -6,9 +6,10 @@ using SpineProd.Submission;
 namespace SpineProd.Report;
 
 /// <summary>
-/// -t:Report (and the end of -t:Run): one batched status query, status.json as Status writes it, the
-/// usage trace read as a stream, the audit trail, then the HTML page. <paramref name="statusWriteFailed"/>
-/// hears why status.json could not be written (a read-only colleague still gets the page elsewhere).
+/// -t:Report (and the end of -t:Run): one batched status query (or the one Run just made), status.json
+/// and trace.tsv as Status writes them, the report's model from the same attempts, the audit trail.
+/// <paramref name="statusWriteFailed"/> hears why status.json could not be written (a read-only
+/// colleague still gets the page elsewhere).
 /// </summary>
 public static class ProductionReport
 {
@@ -18,7 +19,7 @@ public static class ProductionReport
         status ??= StatusReport.Create(plan, planDir, schedulers);
         try { status.Write(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Diagnostics.SpineProdException) { statusWriteFailed?.Invoke(e); }
-        var model = ReportModel.Create(status, UsageTrace.Read(UsageTrace.PathIn(plan.StateDir)), gitCommit);
+        var model = ReportModel.Create(status, gitCommit);
         var (rows, _) = AuditTrail.Read(plan.StateDir, status.State.Ledger);
         model.History.AddRange(rows);
         return model;

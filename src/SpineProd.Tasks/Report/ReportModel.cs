@@ -2,119 +2,59 @@ using SpineProd.Audit;
 using SpineProd.Planning;
 using SpineProd.Scheduler;
 using SpineProd.Submission;
+using SpineProd.Usage;
 
 namespace SpineProd.Report;
 
-/// <summary>What the report knows of one stage's usage: every measured attempt, summed and kept for the charts.</summary>
-public sealed class StageUsage
-{
-    public required StagePlan Stage { get; init; }
-    /// <summary>The request of the stage (the plan's, or the largest a trace row names: a retry asks for more).</summary>
-    public double? RequestedSeconds { get; set; }
-    public long? RequestedMemoryBytes { get; set; }
-    public List<double> ElapsedSeconds { get; } = new();
-    public List<double> PeakMemoryBytes { get; } = new();
-    public List<(DateTimeOffset Start, DateTimeOffset End, int Task, int Attempt, string State)> Intervals { get; } = new();
-    public int Attempts { get; set; }
-    /// <summary>Attempts beyond each task's first (resubmissions and retries).</summary>
-    public int Retries { get; set; }
-    public double CpuSeconds { get; set; }
-    /// <summary>Elapsed × allocated cores, over the attempts with a CPU time: what the CPU efficiency divides by.</summary>
-    public double CoreSeconds { get; set; }
-    public double MemoryEfficiencySum { get; set; }
-    public int MemoryEfficiencyCount { get; set; }
-    public double GpuSecondsRequested { get; set; }
-
-    public double? CpuEfficiency => CoreSeconds > 0 ? CpuSeconds / CoreSeconds : null;
-    public double? MemoryEfficiency => MemoryEfficiencyCount > 0 ? MemoryEfficiencySum / MemoryEfficiencyCount : null;
-    public double? GpuHours => GpuSecondsRequested > 0 ? GpuSecondsRequested / 3600 : null;
-
-    private double[]? _sortedElapsed, _sortedPeaks;
-    /// <summary>Run time at quantile q (0.5: the median) over the measured attempts; sorted once.</summary>
-    public double ElapsedQuantile(double q) => ReportModel.Quantile(_sortedElapsed ??= Sorted(ElapsedSeconds), q);
-    public double PeakMemoryQuantile(double q) => ReportModel.Quantile(_sortedPeaks ??= Sorted(PeakMemoryBytes), q);
-    private static double[] Sorted(List<double> values) { var a = values.ToArray(); Array.Sort(a); return a; }
-}
-
-/// <summary>A failed task in the report: the status row, and the last lines of its error log.</summary>
-public sealed record ReportFailure(TaskInfo Task, IReadOnlyList<string> LogTail);
-
 /// <summary>
-/// Everything -t:Report shows, gathered once: the plan, where every task stands (the same batched
-/// query as Status), the usage trace, the submissions and the audit trail. The HTML page and the
-/// printed summary are both drawn from it.
+/// Everything -t:Report shows, gathered once: the plan, where every task stands, what each stage
+/// used against its request and the request that would have fitted, and the failures by cause
+/// (all of it Status's own <see cref="StatusReport"/>: the same batched query, the same numbers);
+/// the charts' data from the same attempts (<see cref="TaskAttempts"/>); and the audit trail. The
+/// HTML page and the printed summary are both drawn from it.
 /// </summary>
 public sealed class ReportModel
 {
     public required StatusReport Status { get; init; }
     public ProductionPlan Plan => Status.State.Plan;
-    public Dictionary<string, StageUsage> Usage { get; } = new();
-    public List<ReportFailure> Failures { get; } = new();
+    /// <summary>Per stage: what Status measured (<see cref="StatusReport.Usage"/>).</summary>
+    public IReadOnlyDictionary<string, StageUsage> Usage => Status.Usage;
+    public IReadOnlyDictionary<string, List<Advice>> Advice => Status.Advice;
+    public Dictionary<string, StageCharts> Charts { get; } = new();
     public List<HistoryRow> History { get; } = new();
     public string SdkVersion { get; init; } = Rendering.JobScriptRenderer.Version;
     public string? GitCommit { get; set; }
     public DateTimeOffset Time => Status.Time;
-    /// <summary>How many attempts the trace file held (all stages).</summary>
-    public long TraceRows { get; private set; }
 
+    /// <summary>Failed tasks shown one by one with their log tail; the others are counted in their cause's row.</summary>
     public const int MaxFailuresShown = 50;
-    public const int LogTailLines = 15;
 
-    public static ReportModel Create(StatusReport status, IEnumerable<TaskUsage> trace, string? gitCommit = null)
+    /// <summary>The model of <paramref name="status"/>, with the charts drawn from <paramref name="attempts"/> (one pass).</summary>
+    public static ReportModel Create(StatusReport status, IEnumerable<TaskAttempt> attempts, string? gitCommit = null)
     {
         var model = new ReportModel { Status = status, GitCommit = gitCommit };
-        foreach (var stage in model.Plan.Stages)
-        {
-            var r = ResourceValues.FromPlan(stage.Resources);
-            model.Usage[stage.Name] = new StageUsage { Stage = stage, RequestedSeconds = r.Walltime?.TotalSeconds, RequestedMemoryBytes = r.MemoryBytes };
-        }
-        foreach (var row in trace)
-        {
-            model.TraceRows++;
-            if (!model.Usage.TryGetValue(row.Stage, out var u)) continue;
-            u.Attempts++;
-            if (row.Attempt > 1) u.Retries++;
-            if (row.RequestedSeconds is double rs && rs > (u.RequestedSeconds ?? 0)) u.RequestedSeconds = rs;
-            if (row.RequestedMemoryBytes is long rm && rm > (u.RequestedMemoryBytes ?? 0)) u.RequestedMemoryBytes = rm;
-            if (row.Elapsed is double e && e >= 0)
-            {
-                u.ElapsedSeconds.Add(e);
-                if (row.CpuSeconds is double cpu) { u.CpuSeconds += cpu; u.CoreSeconds += e * Math.Max(1, row.Cpus ?? u.Stage.Resources.CpusPerTask); }
-                u.GpuSecondsRequested += e * (row.Gpus ?? u.Stage.Resources.Gpus);
-            }
-            if (row.PeakMemoryBytes is long m && m >= 0)
-            {
-                u.PeakMemoryBytes.Add(m);
-                if ((row.RequestedMemoryBytes ?? u.RequestedMemoryBytes) is long req && req > 0) { u.MemoryEfficiencySum += (double)m / req; u.MemoryEfficiencyCount++; }
-            }
-            if (row.Start is { } s && (row.End ?? (row.Elapsed is double el ? s.AddSeconds(el) : null)) is { } end)
-                u.Intervals.Add((s, end, row.Task, row.Attempt, row.State));
-        }
-        foreach (var t in status.Problems.Where(p => p.Status != TaskState.Pending).Take(MaxFailuresShown))
-            model.Failures.Add(new ReportFailure(t, LogTail(t.LogPath(error: true), LogTailLines)));
+        foreach (var stage in model.Plan.Stages) model.Charts[stage.Name] = new StageCharts();
+        foreach (var a in attempts)
+            if (model.Charts.TryGetValue(a.Stage, out var c)) c.Add(a, status.Time);
         return model;
     }
 
-    /// <summary>The last lines of a log, read from its end (a log of gigabytes costs one seek); none when it cannot be read.</summary>
-    public static IReadOnlyList<string> LogTail(string? path, int lines, int maxBytes = 64 * 1024)
+    /// <summary>The model of a Status: its attempts are the ledger's, read against the Status's one snapshot.</summary>
+    public static ReportModel Create(StatusReport status, string? gitCommit = null) =>
+        Create(status, TaskAttempts.All(status.State.Ledger, status.State.Snapshot), gitCommit);
+
+    /// <summary>The largest request of the stage: the plan's, or the latest a scheduler reported (a retry asks for more).</summary>
+    public (TimeSpan? Time, long? Memory) Request(StagePlan stage)
     {
-        if (path is null) return [];
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-            if (!stream.CanSeek) return [];
-            long start = Math.Max(0, stream.Length - maxBytes);
-            stream.Seek(start, SeekOrigin.Begin);
-            var text = new StreamReader(stream).ReadToEnd();
-            var all = text.Split('\n').Select(l => l.TrimEnd('\r')).ToList();
-            if (start > 0 && all.Count > 0) all.RemoveAt(0);   // cut in the middle
-            while (all.Count > 0 && all[^1].Length == 0) all.RemoveAt(all.Count - 1);
-            return all.Skip(Math.Max(0, all.Count - lines)).ToList();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return []; }
+        var plan = ResourceValues.FromPlan(stage.Resources);
+        var u = Usage[stage.Name];
+        return (Max(plan.Walltime, u.RequestedTime), Max(plan.MemoryBytes, u.RequestedMemoryBytes));
     }
 
-    /// <summary>The summary Report and Run print: one line per stage and the totals.</summary>
+    private static T? Max<T>(T? a, T? b) where T : struct, IComparable<T> =>
+        a is { } x && b is { } y ? (x.CompareTo(y) >= 0 ? x : y) : a ?? b;
+
+    /// <summary>The summary Report and Run print: the totals, one line per stage, then the requests that would have fitted.</summary>
     public List<string> Summary(string? reportFile = null)
     {
         var lines = new List<string>();
@@ -125,17 +65,28 @@ public sealed class ReportModel
         {
             var c = Status.ByStage[stage.Name];
             var u = Usage[stage.Name];
+            var retries = Charts[stage.Name].Retries;
+            var (time, memory) = Request(stage);
             var parts = new List<string> { $"{c.Completed}/{c.Total} done{Bad(c)}" };
-            if (u.Attempts > 0) parts.Add($"{u.Attempts} attempt(s){(u.Retries > 0 ? $" ({u.Retries} retried)" : "")}");
-            if (u.ElapsedSeconds.Count > 0) parts.Add($"run time median {Units.Duration(u.ElapsedQuantile(0.5))}, max {Units.Duration(u.ElapsedSeconds.Max())} of {Units.Duration(u.RequestedSeconds)} asked");
-            if (u.PeakMemoryBytes.Count > 0) parts.Add($"peak memory max {Units.Bytes(u.PeakMemoryBytes.Max())} of {Units.Bytes(u.RequestedMemoryBytes)} asked");
-            if (u.CpuEfficiency is double ce) parts.Add($"CPU efficiency {ce:P0}");
-            if (u.GpuHours is double gh) parts.Add($"{gh:0.##} GPU-hour(s)");
+            if (u.Attempts > 0) parts.Add($"{u.Attempts} attempt(s){(retries > 0 ? $" ({retries} retried)" : "")}");
+            if (u.CompletedElapsed.Count > 0)
+                parts.Add($"run time median {Hms(StageUsage.Percentile(u.CompletedElapsed, 0.5))}, max {Hms(u.CompletedElapsed[^1])} of {(time is { } rt ? ResourceValues.Hms(rt) : "?")} asked");
+            if (u.CompletedPeaks.Count > 0) parts.Add($"peak memory max {StageUsage.Bytes(u.CompletedPeaks[^1])} of {StageUsage.Bytes(memory)} asked");
+            if (u.CpuEfficiency is double ce) parts.Add($"CPU efficiency {StageUsage.Percent(ce)}");
+            if (u.GpuHoursUsed > 0) parts.Add($"{GpuHours(u)} GPU-hour(s) used of {u.GpuHoursRequested:0.##} asked");
             lines.Add($"  {stage.Name}: {string.Join("; ", parts)}");
         }
+        foreach (var stage in Plan.Stages)
+            foreach (var a in Advice.GetValueOrDefault(stage.Name) ?? [])
+                lines.Add($"  {(Plan.Stages.Count > 1 ? stage.Name + ": " : "")}{a.Why}");
         if (reportFile is not null) lines.Add($"report: {reportFile}");
         return lines;
     }
+
+    public static string GpuHours(StageUsage u) => u.GpuHoursUsed.ToString("0.##", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Seconds as H:MM:SS, or "-" when unknown.</summary>
+    public static string Hms(double? seconds) => seconds is { } s && !double.IsNaN(s) ? ResourceValues.Hms(TimeSpan.FromSeconds(s)) : "-";
 
     private static string Bad(StatusCounts c)
     {
@@ -148,30 +99,4 @@ public sealed class ReportModel
         if (c.NotSubmitted > 0) bad.Add($"{c.NotSubmitted} never submitted");
         return bad.Count == 0 ? "" : ", " + string.Join(", ", bad);
     }
-
-    /// <summary>The value at quantile q of values sorted ascending.</summary>
-    public static double Quantile(double[] sorted, double q) =>
-        sorted.Length == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(q * sorted.Length))];
-}
-
-/// <summary>Durations and sizes as people read them.</summary>
-public static class Units
-{
-    public static string Duration(double? seconds)
-    {
-        if (seconds is not double s || double.IsNaN(s)) return "?";
-        var t = TimeSpan.FromSeconds(Math.Round(s));
-        return t.TotalHours >= 1 ? $"{(int)t.TotalHours}:{t.Minutes:00}:{t.Seconds:00}" : t.TotalMinutes >= 1 ? $"{t.Minutes}m{t.Seconds:00}s" : $"{t.Seconds}s";
-    }
-
-    public static string Bytes(double? bytes)
-    {
-        if (bytes is not double b || double.IsNaN(b)) return "?";
-        string[] unit = ["B", "KiB", "MiB", "GiB", "TiB"];
-        int i = 0;
-        while (b >= 1024 && i < unit.Length - 1) { b /= 1024; i++; }
-        return i == 0 ? $"{b:0} B" : $"{b:0.#} {unit[i]}";
-    }
-
-    public static string Bytes(long? bytes) => Bytes(bytes is long b ? (double)b : null);
 }

@@ -65,6 +65,9 @@ public sealed record LiveJob(string JobId, string JobName, string Comment, strin
 /// <summary>What a scheduler allows, as it says itself (null: unknown, the plan's defaults apply).</summary>
 public sealed record SchedulerLimits(int? MaxArraySize, string Source);
 
+/// <summary>Why a stage's <c>Dependency</c> cannot be sent as it is: an SPN code and a one-line message.</summary>
+public sealed record DependencyProblem(string Code, string Message);
+
 /// <summary>
 /// How a scheduler spells what SpineProd asks: pure functions, no commands run. The parts of a
 /// scheduler that records and messages need without a client (a task's id, a dependency as it
@@ -78,14 +81,27 @@ public interface ISchedulerDialect
     string SubmitCommand { get; }
     /// <summary>The cancel program (scancel, qdel).</summary>
     string CancelCommand { get; }
+    /// <summary>The extension of its job and cleanup scripts (<c>sbatch</c>, <c>pbs</c>): <see cref="Layout.ProductionLayout.Job.Script"/> names them.</summary>
+    string ScriptExtension { get; }
     /// <summary>The environment variable a task reads its index from.</summary>
     string ArrayIndexVariable { get; }
     /// <summary>One task of a job, as the scheduler names it and <see cref="IScheduler.Cancel"/> takes it (<c>12_3</c>, <c>12[3].srv</c>).</summary>
     string TaskId(string jobId, int index);
+    /// <summary>
+    /// Checks a user's own wait (a stage's <c>Dependency</c>) in this scheduler's syntax, before anything
+    /// is planned: null when it is fine, else what is wrong. <paramref name="alsoAfterOk"/>: Submit adds
+    /// the afterok on the stage's upstream jobs to it (<see cref="Dependency"/>), which the user's wait
+    /// must combine with.
+    /// </summary>
+    DependencyProblem? CheckDependency(string dependency, bool alsoAfterOk);
     /// <summary>The wait a request asks for, as this scheduler spells it (null: none): the ledger and logs record it.</summary>
     string? Dependency(JobRequest request);
     /// <summary>The command line a request becomes (recorded as the intent before it is sent).</summary>
     IReadOnlyList<string> CommandLine(JobRequest request);
+    /// <summary>A time limit as this scheduler's directives and options write it (SLURM <c>1-02:00:00</c>, PBS <c>26:00:00</c>).</summary>
+    string Time(TimeSpan limit);
+    /// <summary>A size as this scheduler's directives and options write it (SLURM <c>4G</c>, PBS <c>4gb</c>).</summary>
+    string Memory(long bytes);
     /// <summary>Where one task's output (or error) goes, relative to its job folder, as this scheduler's job template has it.</summary>
     string LogFile(string jobName, string jobId, int index, bool error);
     /// <summary>

@@ -43,42 +43,28 @@ public sealed record JobRequest(
 /// <summary>One scheduler job a <see cref="JobRequest"/> became, and which of its task indices it runs.</summary>
 public sealed record SubmittedJob(string JobId, ArraySpec? Tasks, IReadOnlyList<string> Argv, int Attempts, bool Reconciled);
 
-/// <summary>The plan's resources as a neutral request, and their SLURM spellings.</summary>
+/// <summary>
+/// The plan's resources as a neutral request, and the one neutral spelling people read (a duration as
+/// <c>HH:MM:SS</c>). Each scheduler spells its own directives (<see cref="ISchedulerDialect.Time"/>,
+/// <see cref="ISchedulerDialect.Memory"/>).
+/// </summary>
 public static class ResourceValues
 {
-    /// <summary><c>HH:MM:SS</c>, hours past 24 allowed (PBS walltime, SLURM --time), rounded up to a whole second.</summary>
+    /// <summary><c>HH:MM:SS</c>, hours past 24 allowed (PBS walltime, reports), rounded up to a whole second.</summary>
     public static string Hms(TimeSpan t)
     {
         long s = Math.Max(1, (long)Math.Ceiling(t.TotalSeconds));
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s / 3600:00}:{s / 60 % 60:00}:{s % 60:00}");
     }
 
-    /// <summary>SLURM's <c>--time</c>: <c>H:MM:SS</c>, or <c>D-HH:MM:SS</c> from a day on; rounded up to a whole second.</summary>
-    public static string SlurmTime(TimeSpan t)
-    {
-        long s = Math.Max(1, (long)Math.Ceiling(t.TotalSeconds));
-        long days = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
-        var c = System.Globalization.CultureInfo.InvariantCulture;
-        return days > 0 ? string.Create(c, $"{days}-{h:00}:{m:00}:{sec:00}") : string.Create(c, $"{h}:{m:00}:{sec:00}");
-    }
-
-    /// <summary>SLURM's size (<c>--mem-per-cpu</c>): the largest of T, G, M, K that divides it; whole MB at least (rounded up).</summary>
-    public static string SlurmMemory(long bytes)
-    {
-        foreach (var (unit, shift) in new[] { ("T", 40), ("G", 30), ("M", 20) })
-            if (bytes % (1L << shift) == 0) return $"{bytes >> shift}{unit}";
-        return $"{(bytes + (1L << 20) - 1) >> 20}M";
-    }
-
-    /// <summary>A size as SLURM reads it (<c>4g</c>, <c>4000M</c>, <c>512</c> = MB): bytes, or null (<see cref="Options.SettingValues.TryParseMemory"/>).</summary>
-    public static long? ParseSlurmMemory(string? value) =>
-        value is not null && Options.SettingValues.TryParseMemory(value, out long bytes) ? bytes : null;
+    /// <summary>Kept for Usage/StageUsage until it calls <see cref="Options.SettingValues.ParseMemory"/>, the one parser of a size setting.</summary>
+    public static long? ParseSlurmMemory(string? value) => Options.SettingValues.ParseMemory(value);
 
     /// <summary>The plan's resources of a stage as a neutral request (memory: the whole task's when the plan has it, 0 = the whole node: none asked; else per CPU times CPUs).</summary>
     public static ResourceRequest FromPlan(Planning.Resources r) => new()
     {
         Walltime = r.Walltime,
-        MemoryBytes = r.Mem is not null ? (ParseSlurmMemory(r.Mem) is long all && all > 0 ? all : null)
+        MemoryBytes = r.MemPerNodeBytes is long all ? (all > 0 ? all : null)
             : r.MemPerCpuBytes is long m ? m * Math.Max(1, r.CpusPerTask) : null,
         Cpus = Math.Max(1, r.CpusPerTask),
         Gpus = r.Gpus,

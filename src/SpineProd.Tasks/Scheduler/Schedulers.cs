@@ -18,6 +18,8 @@ public sealed record SchedulerSettings
     public int LocalParallelism { get; init; }
     /// <summary>A Submit's cancellation (Ctrl-C): the local scheduler then ends its running tasks and starts no more.</summary>
     public CancellationToken Stop { get; init; }
+    /// <summary>Why <see cref="Stop"/> fired (a signal, the build killed), for the local scheduler's message.</summary>
+    public Func<string>? StopReason { get; init; }
 }
 
 /// <summary>
@@ -33,10 +35,11 @@ public static class Schedulers
     [
         new(SlurmDialect.Instance, s => new SlurmClient(log: s.Log, options: s.MaxAttempts is int n ? new SlurmOptions { MaxAttempts = n } : null)),
         new(PbsSchedulerDialect.Instance, s => new PbsScheduler(log: s.Log, options: s.MaxAttempts is int n ? new PbsOptions { MaxAttempts = n } : null)),
-        new(LocalDialect.Instance, s => new LocalScheduler(s.StateDir, s.LocalParallelism, s.Stop)),
+        new(LocalDialect.Instance, s => new LocalScheduler(s.StateDir, s.LocalParallelism, s.Stop, s.StopReason)),
     ];
 
     public static IReadOnlyList<string> Names => Registry.Select(e => e.Dialect.Name).ToList();
+    public static IReadOnlyList<ISchedulerDialect> Dialects => Registry.Select(e => e.Dialect).ToList();
 
     private static Entry Find(string? name, string? file)
     {

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using SpineProd.Diagnostics;
 using SpineProd.IO;
 using SpineProd.Planning;
 using SpineProd.Rendering;
@@ -16,21 +15,29 @@ public static partial class SiteRuntime
 {
     /// <summary>
     /// Resolves the runtime; <paramref name="setting"/> reads a property with its origin (stage
-    /// metadata, -p:). <paramref name="dependency"/> is told the folders whose contents decided
-    /// something (a SpinePath's bin/), so the plan is made again when they change.
+    /// metadata, -p:). Every bad value is reported to <paramref name="problems"/> at the line that
+    /// set it, and resolving goes on, so one build names all of them (the planner writes nothing
+    /// then). <paramref name="dependency"/> is told the folders whose contents decided something (a
+    /// SpinePath's bin/), so the plan is made again when they change.
     /// </summary>
     public static JobRuntime Resolve(Func<string, SettingValue> setting, SiteDefinition site, string? defaultSpineVersion,
-        string productionDir, int gpus, Action<string>? dependency = null)
+        string productionDir, int gpus, PlanProblems problems, Action<string>? dependency = null)
     {
+        // A control character in a path or command: nothing below can use the value, so planning ends here.
+        bool controlCharacters = false;
         foreach (var name in new[] { "SpineCommand", "ContainerImage", "ContainerBindPaths", "ContainerCommand", "ContainerArgs", "SpinePath", "FlashmatchPath", "LarcvBaseDir", "Modules" })
             if (setting(name).Value.IndexOfAny(['\n', '\r', '\0']) >= 0)
-                throw Invalid("SPN1025", setting(name), $"{name} contains a newline");
+            {
+                problems.Error("SPN1025", setting(name), $"{name} contains a newline");
+                controlCharacters = true;
+            }
+        if (controlCharacters) throw new PlanProblems.Stopped();
 
         // SPINE version: spine-prod's DEFAULT_SPINE_VERSION (defaults.spine_version), or the property.
         var versionSetting = setting("SpineVersion");
         string version = (versionSetting.IsSet ? versionSetting.Value : defaultSpineVersion ?? "").TrimStart('v', 'V');
         if (version.Length > 0 && !VersionPattern().IsMatch(version))
-            throw Invalid("SPN1112", versionSetting, $"SpineVersion '{versionSetting.Value}' is not a SPINE release such as 0.17.1");
+            problems.Error("SPN1112", versionSetting, $"SpineVersion '{versionSetting.Value}' is not a SPINE release such as 0.17.1");
 
         // Local checkouts: each is bound into the container; LArCV and OpT0Finder are sourced there.
         string? spinePath = Folder(setting("SpinePath"), productionDir);
@@ -39,25 +46,28 @@ public static partial class SiteRuntime
         // The job sources <dir>/configure.sh: without it every task would fail on the node (spine-prod
         // checks the same). A $VAR path is the job's to expand, so it is not checked here.
         if (larcv is not null && !HasConfigure(larcv))
-            throw Invalid("SPN1066", setting("LarcvBaseDir"), $"LarcvBaseDir '{setting("LarcvBaseDir").Value}' has no configure.sh ({Path.Combine(larcv, "configure.sh")} {(Directory.Exists(larcv) ? "does not exist" : "is missing: the folder does not exist")}); name the LArCV installation folder that holds configure.sh");
+            problems.Error("SPN1066", setting("LarcvBaseDir"), $"LarcvBaseDir '{setting("LarcvBaseDir").Value}' has no configure.sh ({Path.Combine(larcv, "configure.sh")} {(Directory.Exists(larcv) ? "does not exist" : "is missing: the folder does not exist")}); name the LArCV installation folder that holds configure.sh");
         if (flashmatchPath is not null && !HasConfigure(flashmatchPath))
-            throw Invalid("SPN1117", setting("FlashmatchPath"), $"FlashmatchPath '{setting("FlashmatchPath").Value}' has no configure.sh ({Path.Combine(flashmatchPath, "configure.sh")} does not exist); name the OpT0Finder folder that holds configure.sh");
+            problems.Error("SPN1117", setting("FlashmatchPath"), $"FlashmatchPath '{setting("FlashmatchPath").Value}' has no configure.sh ({Path.Combine(flashmatchPath, "configure.sh")} does not exist); name the OpT0Finder folder that holds configure.sh");
 
-        var command = SpineCommand(setting("SpineCommand"), setting("SpinePath"), spinePath);
+        var command = SpineCommand(setting("SpineCommand"), setting("SpinePath"), spinePath, problems);
         if (spinePath is not null && Directory.Exists(Path.Combine(spinePath, "bin"))) dependency?.Invoke(Path.Combine(spinePath, "bin"));
 
         var containerSetting = setting("Container");
         string container = containerSetting.IsSet ? containerSetting.Value.ToLowerInvariant() : site.Container;
         if (!SiteDefinition.Containers.Contains(container))
-            throw Invalid("SPN1029", containerSetting, $"Container must be one of {string.Join(", ", SiteDefinition.Containers)}, not '{containerSetting.Value}'");
+        {
+            problems.Error("SPN1029", containerSetting, $"Container must be one of {string.Join(", ", SiteDefinition.Containers)}, not '{containerSetting.Value}'");
+            container = site.Container;
+        }
 
         var imageSetting = setting("ContainerImage");
         string image = imageSetting.IsSet ? imageSetting.Value : site.ImageFor(version) ?? "";
         if (container != "none" && image.Length == 0)
-            throw Invalid("SPN1113", imageSetting, $"Site {site.Name} names no container image ({site.File}, sites.{site.Name}.image): set <ContainerImage> to the {(container == "shifter" ? "Shifter image (docker:ghcr.io/deeplearnphysics/spine:" + version + ")" : "SIF of SPINE " + version)}, or <Container>none</Container>");
+            problems.Error("SPN1113", imageSetting, $"Site {site.Name} names no container image ({site.File}, sites.{site.Name}.image): set <ContainerImage> to the {(container == "shifter" ? "Shifter image (docker:ghcr.io/deeplearnphysics/spine:" + version + ")" : "SIF of SPINE " + version)}, or <Container>none</Container>");
 
-        bool cvmfs = Bool(setting("Cvmfs"), "SPN1120", "Cvmfs");
-        bool flashmatch = Bool(setting("Flashmatch"), "SPN1025", "Flashmatch");
+        bool cvmfs = Bool(setting("Cvmfs"), "SPN1120", "Cvmfs", problems);
+        bool flashmatch = Bool(setting("Flashmatch"), "SPN1025", "Flashmatch", problems);
 
         // Binds: the site's (or ContainerBindPaths, which replaces them, as spine-prod's --bind-paths),
         // then every local folder the job uses inside the container, and /cvmfs when asked for.
@@ -74,13 +84,11 @@ public static partial class SiteRuntime
             : Split(site.Modules);
         foreach (var m in modules)
             if (!ModulePattern().IsMatch(m))
-                throw Invalid("SPN1119", modulesSetting, $"Modules: '{m}' is not a module name (letters, digits and _ . / + -)");
+                problems.Error("SPN1119", modulesSetting, $"Modules: '{m}' is not a module name (letters, digits and _ . / + -)");
 
         var commandSetting = setting("ContainerCommand");
         var argsSetting = setting("ContainerArgs");
-        List<string> containerArgs;
-        try { containerArgs = ShellQuote.SplitWords(argsSetting.IsSet ? argsSetting.Value : site.ContainerArgs ?? ""); }
-        catch (FormatException e) { throw Invalid("SPN1028", argsSetting, $"ContainerArgs cannot be split into words: {e.Message}"); }
+        var containerArgs = Words(argsSetting.IsSet ? argsSetting.Value : site.ContainerArgs ?? "", argsSetting, "ContainerArgs", problems) ?? [];
 
         return new JobRuntime(command, container, image, string.Join(",", binds), larcv, flashmatch)
         {
@@ -137,21 +145,31 @@ public static partial class SiteRuntime
     /// SpineCommand when set; else SPINE of the local checkout SpinePath (<c>bin/spine</c>, else
     /// <c>python3 bin/run.py</c>, spine-prod's rule); else the container's <c>spine</c>.
     /// </summary>
-    private static List<string> SpineCommand(SettingValue commandSetting, SettingValue spinePathSetting, string? spinePath)
+    private static List<string> SpineCommand(SettingValue commandSetting, SettingValue spinePathSetting, string? spinePath, PlanProblems problems)
     {
         if (commandSetting.IsSet)
         {
-            List<string> words;
-            try { words = ShellQuote.SplitWords(commandSetting.Value); }
-            catch (FormatException e) { throw Invalid("SPN1028", commandSetting, $"SpineCommand cannot be split into words: {e.Message}"); }
-            if (words.Count == 0) throw Invalid("SPN1028", commandSetting, "SpineCommand is empty");
-            return words;
+            var words = Words(commandSetting.Value, commandSetting, "SpineCommand", problems);
+            if (words is []) problems.Error("SPN1028", commandSetting, "SpineCommand is empty");
+            return words is [] or null ? ["spine"] : words;
         }
         if (spinePath is null) return ["spine"];
         if (spinePath.Contains('$')) return [spinePath + "/bin/spine"];
         if (File.Exists(Path.Combine(spinePath, "bin", "spine"))) return [Path.Combine(spinePath, "bin", "spine")];
         if (File.Exists(Path.Combine(spinePath, "bin", "run.py"))) return ["python3", Path.Combine(spinePath, "bin", "run.py")];
-        throw Invalid("SPN1114", spinePathSetting, $"SpinePath '{spinePathSetting.Value}' is not a SPINE checkout: it has neither bin/spine nor bin/run.py");
+        problems.Error("SPN1114", spinePathSetting, $"SpinePath '{spinePathSetting.Value}' is not a SPINE checkout: it has neither bin/spine nor bin/run.py");
+        return ["spine"];
+    }
+
+    /// <summary>A setting split into words as bash would; a quote left open is SPN1028 (and null).</summary>
+    private static List<string>? Words(string value, SettingValue setting, string name, PlanProblems problems)
+    {
+        try { return ShellQuote.SplitWords(value); }
+        catch (FormatException e)
+        {
+            problems.Error("SPN1028", setting, $"{name} cannot be split into words: {e.Message}");
+            return null;
+        }
     }
 
     /// <summary>A literal word, or one naming job environment variables when it has a $.</summary>
@@ -162,18 +180,16 @@ public static partial class SiteRuntime
 
     private static bool HasConfigure(string folder) => folder.Contains('$') || File.Exists(Path.Combine(folder, "configure.sh"));
 
-    private static bool Bool(SettingValue s, string code, string name)
+    private static bool Bool(SettingValue s, string code, string name, PlanProblems problems)
     {
         if (!s.IsSet || s.Value.Equals("false", StringComparison.OrdinalIgnoreCase)) return false;
         if (s.Value.Equals("true", StringComparison.OrdinalIgnoreCase)) return true;
-        throw Invalid(code, s, $"{name} must be true or false, not '{s.Value}'");
+        problems.Error(code, s, $"{name} must be true or false, not '{s.Value}'");
+        return false;
     }
 
     internal static List<string> Split(string? value) =>
         (value ?? "").Split([',', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-
-    private static SpineProdException Invalid(string code, SettingValue s, string message) =>
-        new(code, $"{message} (from {s.Origin}).", s.File, s.Line, s.Line > 0 ? 1 : 0);
 
     [GeneratedRegex(@"^\d+\.\d+(\.\d+)?([.+-][A-Za-z0-9.]+)?$")]
     private static partial Regex VersionPattern();

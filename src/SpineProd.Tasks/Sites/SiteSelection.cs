@@ -1,4 +1,3 @@
-using SpineProd.Diagnostics;
 using SpineProd.Planning;
 using SpineProd.Profiles;
 
@@ -13,9 +12,10 @@ public static class SiteSelection
     /// <summary>
     /// The site's definition: from the production's profiles file when it defines sites, else from
     /// the SDK's own profiles file (a spine-prod profiles file has no <c>sites:</c>). A scheduler that
-    /// is not the site's is SPN1118 (the local scheduler runs any site's scripts here).
+    /// is not the site's is SPN1118 (the local scheduler runs any site's scripts here), and planning
+    /// goes on with the site; a site that is not defined ends it.
     /// </summary>
-    public static SiteDefinition Resolve(SettingValue siteSetting, string scheduler, ProfileCatalog catalog, string? sdkProfilesFile)
+    public static SiteDefinition Resolve(SettingValue siteSetting, string scheduler, ProfileCatalog catalog, string? sdkProfilesFile, PlanProblems problems)
     {
         string name = SiteDefinition.Canonical(siteSetting.IsSet ? siteSetting.Value : SiteDefinition.DefaultSite);
         var sites = catalog.Sites;
@@ -23,21 +23,19 @@ public static class SiteSelection
         if (sites.Count == 0 && sdkProfilesFile is not null && File.Exists(sdkProfilesFile)
             && !string.Equals(Path.GetFullPath(sdkProfilesFile), catalog.File, StringComparison.Ordinal))
         {
-            sites = ProfileCatalog.Load(sdkProfilesFile).Sites;
+            sites = problems.Catch(() => ProfileCatalog.Load(sdkProfilesFile)).Sites;
             from = $"{catalog.File} (no sites:) and the SDK's {sdkProfilesFile}";
         }
         if (!sites.TryGetValue(name, out var site))
-            throw new SpineProdException("SPN1110",
-                $"Site '{siteSetting.Value}' is not a site of {from}. Sites: {(sites.Count == 0 ? "none" : string.Join(", ", sites.Keys))} (spine-prod's nersc and anl are perlmutter and polaris) (from {siteSetting.Origin}).",
-                siteSetting.File, siteSetting.Line, siteSetting.Line > 0 ? 1 : 0);
+            problems.Stop("SPN1110", siteSetting,
+                $"Site '{siteSetting.Value}' is not a site of {from}. Sites: {(sites.Count == 0 ? "none" : string.Join(", ", sites.Keys))} (spine-prod's nersc and anl are perlmutter and polaris)");
         string sched = scheduler.Trim().ToLowerInvariant();
         // Only a site the user chose refuses another scheduler: the SDK's default site (no <Site>
         // in the production, no -p:Site) leaves a production that names its Scheduler as it was.
         bool chosen = siteSetting.Line > 0 || siteSetting.Origin.StartsWith("-p:", StringComparison.Ordinal);
         if (chosen && sched != "local" && sched != site.Scheduler)
-            throw new SpineProdException("SPN1118",
-                $"Site {site.Name} runs {site.Scheduler}, but Scheduler is {sched}: leave Scheduler unset (the site picks it), or use Scheduler=local to run the site's scripts on this machine (from {siteSetting.Origin}).",
-                siteSetting.File, siteSetting.Line, siteSetting.Line > 0 ? 1 : 0);
+            problems.Error("SPN1118", siteSetting,
+                $"Site {site.Name} runs {site.Scheduler}, but Scheduler is {sched}: leave Scheduler unset (the site picks it), or use Scheduler=local to run the site's scripts on this machine");
         return site;
     }
 

@@ -16,6 +16,7 @@ public static class JobMetadata
     public static JsonObject Create(ProductionPlan plan, StagePlan stage, SubmissionRecord submission, SubmitContext context, int numFiles)
     {
         var r = stage.Resources;
+        var dialect = Scheduler.Schedulers.Dialect(submission.Scheduler);
         var profileConfig = new JsonObject
         {
             ["partition"] = r.Partition,
@@ -23,14 +24,15 @@ public static class JobMetadata
             ["qos"] = r.Qos,
             ["gpus"] = r.Gpus,
             ["cpus_per_task"] = r.CpusPerTask,
-            // spine-prod's keys (its spellings), then the values themselves
-            ["mem_per_cpu"] = r.MemPerCpuBytes is long m ? Scheduler.ResourceValues.SlurmMemory(m) : null,
-            ["time"] = r.Walltime is TimeSpan w ? Scheduler.ResourceValues.SlurmTime(w) : null,
+            // spine-prod's keys (spelled as the job's scheduler reads them), then the values themselves
+            ["mem_per_cpu"] = r.MemPerCpuBytes is long m ? dialect.Memory(m) : null,
+            ["time"] = r.Walltime is TimeSpan w ? dialect.Time(w) : null,
             ["mem_per_cpu_bytes"] = r.MemPerCpuBytes,
             ["walltime_seconds"] = r.Walltime is TimeSpan t ? (long)Math.Ceiling(t.TotalSeconds) : null,
             ["description"] = r.Description,
             ["constraint"] = r.Constraint,
-            ["mem"] = r.Mem,
+            ["mem"] = r.MemPerNodeBytes is long node ? (node == 0 ? "0" : dialect.Memory(node)) : null,
+            ["mem_bytes"] = r.MemPerNodeBytes,
             ["nodes"] = r.Nodes,
             ["system"] = r.System,
             ["place"] = r.Place,

@@ -59,18 +59,23 @@ public static class JobVerification
             if (ask.Count == 0) continue;
             var counts = group.GroupBy(j => j.JobId).ToDictionary(g => g.Key, g => g.Max(j => j.Tasks));
             var snap = schedulers(group.Key).Query(ask, group.Min(j => j.Since), counts);
-            verified.Sources.AddRange(snap.Sources);
             var rejected = new HashSet<string>();
+            var drop = new List<(string, int)>();
             foreach (var (key, row) in snap.Tasks)
             {
-                if (!expected.TryGetValue(key.JobId, out var want)) continue;
+                if (!expected.TryGetValue(key.JobId, out var want)) { drop.Add(key); continue; }
                 var why = Mismatch(row, want, strict);
-                if (why is null) verified.Tasks[key] = row;
-                else if (rejected.Add(key.JobId))
+                if (why is null) continue;
+                if (rejected.Add(key.JobId))
                     foreign.Add(new ForeignJob(key.JobId, want.Name, want.Comment, row.Name, row.Comment, why, row.IsLive));
             }
             // One foreign row makes the whole id suspect (an array job has one name and comment).
-            foreach (var key in verified.Tasks.Keys.Where(k => rejected.Contains(k.JobId)).ToList()) verified.Tasks.Remove(key);
+            if (rejected.Count > 0) drop.AddRange(snap.Tasks.Keys.Where(k => rejected.Contains(k.JobId)));
+            foreach (var key in drop) snap.Tasks.Remove(key);
+            // What is left is verified: the first scheduler's answer is kept as it is (a million rows are not copied).
+            if (verified.Tasks.Count == 0 && verified.Sources.Count == 0) { verified = snap; continue; }
+            verified.Sources.AddRange(snap.Sources);
+            foreach (var (key, row) in snap.Tasks) verified.Tasks[key] = row;
         }
         return (verified, foreign);
     }

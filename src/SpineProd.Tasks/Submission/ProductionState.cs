@@ -24,7 +24,11 @@ public sealed class TaskInfo
     public required ArrayPlan Array { get; init; }
     public int Task { get; init; }
     public int IndexInArray => Task - Array.FirstTask;
-    public required IReadOnlyList<string> Inputs { get; init; }
+    private IReadOnlyList<string>? _inputs;
+    /// <summary>The task's inputs, read from its chunk list the first time they are asked for.</summary>
+    public IReadOnlyList<string> Inputs { get => _inputs ??= InputSource?.Inputs(Task) ?? []; init => _inputs = value; }
+    /// <summary>Where <see cref="Inputs"/> come from when they were not given.</summary>
+    public ChunkLists? InputSource { get; init; }
     public TaskState Status { get; set; }
     /// <summary>Human detail: the scheduler state, a reason, or why a marker did not count.</summary>
     public string Detail { get; set; } = "";
@@ -60,6 +64,21 @@ public sealed class TaskInfo
     public int SubmittedIndex => ArraySubmission is null ? IndexInArray : Task - ArraySubmission.FirstTask;
 }
 
+/// <summary>Named phases and how long each took: the lap since the last one (an empty name only restarts the lap).</summary>
+public sealed class Timings
+{
+    public List<(string Phase, TimeSpan Time)> Phases { get; } = new();
+
+    public void Add(string phase, System.Diagnostics.Stopwatch watch)
+    {
+        if (phase.Length > 0) Phases.Add((phase, watch.Elapsed));
+        watch.Restart();
+    }
+
+    public override string ToString() =>
+        string.Join(", ", Phases.Select(p => $"{p.Phase} {p.Time.TotalSeconds.ToString("0.000", System.Globalization.CultureInfo.InvariantCulture)} s"));
+}
+
 /// <summary>
 /// Puts together, for every task of a production, the plan (its inputs), the ledger (which job ran it
 /// last), one batched scheduler query per scheduler used, and the completion markers. A task is
@@ -71,7 +90,7 @@ public sealed class ProductionState
     public required ProductionPlan Plan { get; init; }
     public required Ledger Ledger { get; init; }
     public Dictionary<string, List<TaskInfo>> Stages { get; } = new();
-    public SchedulerSnapshot Snapshot { get; } = new();
+    public SchedulerSnapshot Snapshot { get; private init; } = new();
     /// <summary>Job ids of the ledger the scheduler reports as other jobs (reused ids, a ledger from elsewhere): never counted.</summary>
     public List<ForeignJob> Foreign { get; } = new();
     /// <summary>Live tasks no current task accounts for (submitted before the production changed, for other inputs).</summary>
@@ -90,53 +109,44 @@ public sealed class ProductionState
     /// <summary>Reads each stage's chunk lists from its plan folder: line i of array a is task a.FirstTask + i.</summary>
     public static List<IReadOnlyList<string>> ReadInputs(string planDir, StagePlan stage)
     {
-        var result = new List<IReadOnlyList<string>>(stage.TaskCount);
-        foreach (var array in stage.Arrays)
-        {
-            var file = Path.Combine(planDir, stage.Name, array.ChunkFile);
-            if (!File.Exists(file))
-                throw new Diagnostics.SpineProdException("SPN3015", $"the plan names {file}, which does not exist; build the production again (-t:Build)", file);
-            int n = 0;
-            foreach (var line in File.ReadLines(file))
-            {
-                if (n == array.TaskCount) break;
-                result.Add(line.TrimEnd('\r').Split(',', StringSplitOptions.RemoveEmptyEntries));
-                n++;
-            }
-            for (; n < array.TaskCount; n++) result.Add(System.Array.Empty<string>());
-        }
-        return result;
+        var inputs = ChunkLists.Open(planDir, stage);
+        return stage.Arrays.SelectMany(a => Enumerable.Range(a.FirstTask, a.TaskCount)).Select(inputs.Inputs).ToList();
     }
 
-    public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers)
-    {
-        var owner = plan.Owner;
-        var state = new ProductionState { Plan = plan, Ledger = ledger };
+    /// <summary>What the completion markers said, per stage (for the phase log and tests).</summary>
+    public Dictionary<string, MarkerVerdicts> Markers { get; } = new();
+    /// <summary>How long each phase took (logged at -v:d: where a slow Status spends its time).</summary>
+    public Timings Timings { get; } = new();
 
+    public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers, IClock? clock = null)
+    {
+        var now = (clock ?? SystemClock.Instance).UtcNow;
+        var owner = plan.Owner;
         // One query per scheduler that ran any of this production's arrays (its cleanup jobs ride
         // along), keeping only the jobs the scheduler confirms are the ones the ledger recorded.
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: false);
-        foreach (var (k, v) in verified.Tasks) state.Snapshot.Tasks[k] = v;
-        state.Snapshot.Sources.AddRange(verified.Sources);
+        var state = new ProductionState { Plan = plan, Ledger = ledger, Snapshot = verified };
+        state.Timings.Add("scheduler query", watch);
         state.Foreign.AddRange(foreign);
 
         var chunkCache = new Dictionary<string, string[]?>();
         var accounted = new HashSet<(string, int)>();
         foreach (var stage in plan.Stages)
         {
-            var inputs = ReadInputs(planDir, stage);
-            var markerDir = ProductionLayout.Of(plan).MarkerDir(stage.Name);
-            var markers = Directory.Exists(markerDir)
-                ? Directory.EnumerateFiles(markerDir, "*" + ProductionLayout.MarkerSuffix).Select(Path.GetFileNameWithoutExtension).ToHashSet()
-                : new HashSet<string?>();
+            var inputs = ChunkLists.Open(planDir, stage);
+            state.Timings.Add("", watch);
+            var markers = state.Markers[stage.Name] = CompletionMarkers.Check(ProductionLayout.Of(plan), stage, inputs, now);
+            state.Timings.Add($"markers of {stage.Name} ({markers.Found} found, {markers.FromIndex} unchanged since verified)", watch);
 
-            // The latest submission that covered each task number.
-            var latest = new Dictionary<int, (SubmissionRecord, StageSubmission, ArraySubmission)>();
+            // The latest submission that covered each task number (tasks are numbered 0..n-1 in a stage).
+            int taskSlots = stage.Arrays.Count == 0 ? 0 : stage.Arrays.Max(a => a.FirstTask + a.TaskCount);
+            var latestOf = new (SubmissionRecord, StageSubmission, ArraySubmission)?[taskSlots];
             foreach (var (sub, st, arr) in ledger.AllArrays())
             {
                 if (st.Stage != stage.Name || arr.State == ArraySubmissionState.NotSubmitted) continue;
                 if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
-                foreach (var t in tasks.Indices) latest[t] = (sub, st, arr);
+                foreach (var t in tasks.Indices) if (t >= 0 && t < taskSlots) latestOf[t] = (sub, st, arr);
             }
 
             var list = new List<TaskInfo>(stage.TaskCount);
@@ -145,14 +155,10 @@ public sealed class ProductionState
                 for (int i = 0; i < array.TaskCount; i++)
                 {
                     int task = array.FirstTask + i;
-                    var info = new TaskInfo { Stage = stage, Array = array, Task = task, Inputs = task < inputs.Count ? inputs[task] : [] };
-                    string? markerProblem = null;
-                    if (markers.Contains(task.ToString(System.Globalization.CultureInfo.InvariantCulture)))
-                    {
-                        markerProblem = CheckMarker(ProductionLayout.Of(plan).Marker(stage.Name, task), info.Inputs);
-                        if (markerProblem is null) { info.Status = TaskState.Completed; info.Detail = "completion marker"; }
-                    }
-                    if (latest.TryGetValue(task, out var l))
+                    var info = new TaskInfo { Stage = stage, Array = array, Task = task, InputSource = inputs };
+                    string? markerProblem = markers.Problem(task);
+                    if (markers.IsValid(task)) { info.Status = TaskState.Completed; info.Detail = "completion marker"; }
+                    if (latestOf[task] is { } l)
                     {
                         var (sub, _, arr) = l;
                         // A submission made before the production changed still speaks for this task
@@ -176,6 +182,7 @@ public sealed class ProductionState
                 }
             }
             state.Stages[stage.Name] = list;
+            state.Timings.Add($"tasks of {stage.Name}", watch);
         }
 
         // Name what blocks a task stuck behind its upstream stages: their unsuccessful tasks.

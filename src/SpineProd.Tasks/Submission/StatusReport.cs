@@ -67,8 +67,9 @@ public sealed class StatusReport
     public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
-        var state = ProductionState.Resolve(plan, planDir, ledger, schedulers);
+        var state = ProductionState.Resolve(plan, planDir, ledger, schedulers, clock);
         var report = new StatusReport { State = state, Time = (clock ?? SystemClock.Instance).UtcNow };
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         foreach (var stage in plan.Stages)
         {
             var sc = report.ByStage[stage.Name] = new StatusCounts();
@@ -88,8 +89,11 @@ public sealed class StatusReport
                     report.Problems.Add(t);
             }
         }
+        state.Timings.Add("counts", watch);
         report.Digest = FailureDigest.Build(report.Problems);
+        state.Timings.Add("failure digest", watch);
         report.AddUsage();
+        state.Timings.Add("usage", watch);
         return report;
     }
 
@@ -388,8 +392,11 @@ public sealed class StatusReport
     /// <summary>Writes status.json, and the trace file (one row per task attempt) first: status.json names it.</summary>
     public void Write()
     {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         TraceFile.Write(ProductionLayout.Of(State.Plan).TraceFile, TaskAttempts.All(State.Ledger, State.Snapshot));
+        State.Timings.Add("trace.tsv", watch);
         AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, ToJson().ToJsonString(Ledger.ReadableJson));
+        State.Timings.Add("status.json", watch);
     }
 }
 

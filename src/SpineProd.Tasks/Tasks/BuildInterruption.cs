@@ -12,8 +12,9 @@ namespace SpineProd.Tasks;
 /// instead of killing the process between an sbatch and its ledger entry.</item>
 /// <item>The `dotnet build` process killed outright: MSBuild's task host then waits for the task to
 /// end, with nobody reading its log. The task host's parent process changes (it is re-parented),
-/// which is watched here, and the Submit stops; the ledger records what was sent and that it was
-/// interrupted.</item>
+/// which <see cref="BuildGoneProbe"/> sees, and the Submit stops; the ledger records what was sent
+/// and that it was interrupted. A local Submit's tasks are ended then too (the local scheduler
+/// stops on <see cref="Token"/>).</item>
 /// </list>
 /// </summary>
 internal sealed class BuildInterruption : IDisposable
@@ -33,11 +34,11 @@ internal sealed class BuildInterruption : IDisposable
                     Cancel($"Submit was interrupted by {name}");
                 }));
         // Only in an MSBuild node (a task host): its parent is the build the user started.
-        if (ParentPid() is int parent && Environment.GetCommandLineArgs().Any(a => a.Contains("nodemode", StringComparison.OrdinalIgnoreCase)))
+        if (BuildGoneProbe.ForThisProcess() is { } build)
             _parentWatch = new Timer(_ =>
             {
-                if (ParentPid() is int now && now != parent)
-                    Cancel($"Submit stopped because the build process that started it (pid {parent}) is gone");
+                if (build.IsGone)
+                    Cancel($"Submit stopped because the build process that started it (pid {build.BuildPid}) is gone");
             }, null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
     }
 
@@ -49,22 +50,6 @@ internal sealed class BuildInterruption : IDisposable
         _reason ??= reason;
         try { _cts.Cancel(); }
         catch (ObjectDisposedException) { }   // a late signal or timer tick after the Submit ended
-    }
-
-    /// <summary>The parent process id (Linux: /proc/self/stat), or null where it cannot be read.</summary>
-    private static int? ParentPid()
-    {
-        try
-        {
-            var stat = File.ReadAllText("/proc/self/stat");
-            // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so read after the last ')'
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-            return int.TryParse(fields[1], out int ppid) ? ppid : null;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or IndexOutOfRangeException or ArgumentOutOfRangeException)
-        {
-            return null;
-        }
     }
 
     public void Dispose()

@@ -41,7 +41,9 @@ public sealed class ProductionStatus : SpineProdTask
                             $"{r.Totals.Pending} pending, {r.Totals.Running} running, {r.Totals.Failed + r.Totals.Timeout + r.Totals.OutOfMemory} failed"));
         }
         else report = StatusReport.Create(plan, planDir, schedulers);
+        var rendering = System.Diagnostics.Stopwatch.StartNew();
         foreach (var line in report.Render()) Report(line);
+        report.State.Timings.Add("table", rendering);
         // A colleague who may only read the production still gets the table: status.json is a copy of it.
         try
         {
@@ -53,6 +55,7 @@ public sealed class ProductionStatus : SpineProdTask
             Log.LogWarning(null, "SPN3023", null, ProductionLayout.Of(plan).StatusFile, 0, 0, 0, 0,
                 "The status above could not be written to {0} ({1}); nothing else needs writing for Status.", ProductionLayout.Of(plan).StatusFile, e.Message);
         }
+        Log.LogMessage(MessageImportance.Low, "SpineProd status timings: {0}", report.State.Timings);
         Complete = report.IsComplete;
         Finished = report.IsFinished;
         if (failOnProblems && report.Problems.Count > 0)

@@ -59,7 +59,7 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
             TimeFactor = Factor("RetryTimeFactor", RetryTimeFactor, xml, globals),
             MaxTime = string.IsNullOrWhiteSpace(RetryMaxTime) ? null : options.Duration("RetryMaxTime", RetryMaxTime, TimeSpan.Zero),
             MaxMemPerCpuBytes = string.IsNullOrWhiteSpace(RetryMaxMemPerCpu) ? null
-                : ResourceValues.ParseSlurmMemory(RetryMaxMemPerCpu) is long m && m > 0 ? m
+                : Options.SettingValues.ParseMemory(RetryMaxMemPerCpu) is long m && m > 0 ? m
                 : throw Invalid("RetryMaxMemPerCpu", RetryMaxMemPerCpu, "is not a memory size (8g, 4000M)", xml, globals),
         };
         int retries = options.Count("SubmitRetries", SubmitRetries, 5), parallelism = options.Count("LocalParallelism", LocalParallelism, 0);
@@ -72,7 +72,7 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
         var schedulers = Schedulers.Factory(new SchedulerSettings
         {
             StateDir = plan.StateDir, Log = m => Quietly(() => Report(m)), MaxAttempts = retries + 1,
-            LocalParallelism = parallelism, Stop = interruption.Token,
+            LocalParallelism = parallelism, Stop = interruption.Token, StopReason = () => interruption.Reason,
         }, ProjectFile);
 
         void Send(RunSubmit group)

@@ -57,6 +57,7 @@ public sealed class SubmitProduction : SpineProdTask, ICancelableTask
             MaxAttempts = retries + 1,
             LocalParallelism = parallelism,
             Stop = interruption.Token,
+            StopReason = () => interruption.Reason,
         }, ProjectFile);
         // The audit record (kept in this build's binlog) says what reached the cluster, also when
         // the Submit stops part way: it is built from the ledger, which records every job id.

@@ -76,7 +76,7 @@ public sealed class PbsTemplateRenderTests
     {
         var p = Production("pbs-render", ["a.root", "b.root"],
             "<Account>14453</Account><Partition>debug</Partition><MemPerCpu>8g</MemPerCpu><CpusPerTask>4</CpusPerTask><Gpus>1</Gpus><Time>1-02:00:00</Time>");
-        var script = File.ReadAllText(Path.Combine(p.StageDir, "submit_chunk_0.sbatch"));
+        var script = File.ReadAllText(Path.Combine(p.StageDir, "submit_chunk_0.pbs"));
 
         Assert.Contains("#PBS -A 14453\n", script);
         Assert.Contains("#PBS -q debug\n", script);
@@ -86,7 +86,7 @@ public sealed class PbsTemplateRenderTests
         Assert.Contains("${PBS_ARRAY_INDEX:?", script);
         Assert.DoesNotContain("SBATCH", script);
         Assert.DoesNotContain("SLURM", script);
-        Assert.True(ProcessRunner.Instance.Run("bash", ["-n", Path.Combine(p.StageDir, "submit_chunk_0.sbatch")], TimeSpan.FromSeconds(30)).Succeeded);
+        Assert.True(ProcessRunner.Instance.Run("bash", ["-n", Path.Combine(p.StageDir, "submit_chunk_0.pbs")], TimeSpan.FromSeconds(30)).Succeeded);
     }
 
     [Fact]

@@ -256,24 +256,6 @@ public sealed class StageResourcesTests
         Assert.Equal(("SPN1021", 9), (d.Code, d.Line));
         Assert.Contains("Time of stage 'reco'", d.Message);
     }
-
-    [Theory]
-    [InlineData(4 * 3600, "4:00:00", "04:00:00")]
-    [InlineData(600, "0:10:00", "00:10:00")]
-    [InlineData(86400 + 1800, "1-00:30:00", "24:30:00")]
-    [InlineData(0.2, "0:00:01", "00:00:01")]
-    public void SLURM_and_PBS_spell_a_time_limit(double seconds, string slurm, string hms)
-    {
-        Assert.Equal(slurm, ResourceValues.SlurmTime(TimeSpan.FromSeconds(seconds)));
-        Assert.Equal(hms, ResourceValues.Hms(TimeSpan.FromSeconds(seconds)));
-    }
-
-    [Theory]
-    [InlineData(8L << 30, "8G")]
-    [InlineData(4000L << 20, "4000M")]
-    [InlineData(1L << 40, "1T")]
-    [InlineData(100L << 10, "1M")] // SLURM's smallest useful unit: rounded up
-    public void SLURM_spells_a_size(long bytes, string slurm) => Assert.Equal(slurm, ResourceValues.SlurmMemory(bytes));
 }
 
 public sealed class StageInputsTests
@@ -395,7 +377,7 @@ public sealed class PlannerTests_OneChannel
         Assert.Contains("#SBATCH --mem-per-cpu=1500M", script);
         var saved = ProductionPlan.Load(Path.Combine(f.Dir, "obj", "plan.json"));
         Assert.Equal(TimeSpan.FromMinutes(90), saved.Stages[0].Resources.Walltime);
-        Assert.Equal(2, ProductionPlan.FormatVersion);
+        Assert.Equal(3, saved.Format);
 
         // Planned again unchanged: nothing is rewritten.
         var again = new Planner(f.Request());

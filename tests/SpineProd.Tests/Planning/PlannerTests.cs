@@ -19,7 +19,7 @@ public sealed class PlannerTests
     {
         var stage = new StagePlan { JobName = "j", FileCount = 2051, FilesPerTask = 2 };
 
-        Chunking.Chunk(stage, 1000);
+        Chunking.Chunk(stage, 1000, SpineProd.Scheduler.Slurm.SlurmDialect.Instance);
 
         Assert.Equal(1026, stage.TaskCount);
         Assert.Equal([1000, 26], stage.Arrays.Select(a => a.TaskCount));
@@ -32,7 +32,7 @@ public sealed class PlannerTests
     public void The_largest_settings_do_not_overflow()
     {
         var stage = new StagePlan { JobName = "j", FileCount = 10, FilesPerTask = int.MaxValue };
-        Chunking.Chunk(stage, int.MaxValue);
+        Chunking.Chunk(stage, int.MaxValue, SpineProd.Scheduler.Slurm.SlurmDialect.Instance);
         Assert.Equal(1, stage.TaskCount);
         Assert.Equal(10, Assert.Single(stage.Arrays).FileCount);
     }
@@ -41,7 +41,7 @@ public sealed class PlannerTests
     public void A_single_array_keeps_the_plain_job_name()
     {
         var stage = new StagePlan { JobName = "spine_icarus_latest", FileCount = 3, FilesPerTask = 1 };
-        Chunking.Chunk(stage, 1000);
+        Chunking.Chunk(stage, 1000, SpineProd.Scheduler.Slurm.SlurmDialect.Instance);
         Assert.Equal("spine_icarus_latest", Assert.Single(stage.Arrays).JobName);
     }
 }

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using SpineProd.Planning;
+using SpineProd.Scheduler;
+using SpineProd.Submission;
 using Xunit;
 using static SpineProd.Tests.Scenarios.ScenarioProduction;
 
@@ -43,8 +45,22 @@ public abstract class ProductionScenarios
         s.Write($"<FilesPerTask>2</FilesPerTask><MaxArraySize>3</MaxArraySize><JobName>{jobName}</JobName>", "<SourceList Include=\"inputs.txt\" />");
 
         Assert.Contains("submitted 5 task(s) in 2 array(s)", s.Run("Submit").Output);
+        var plan = s.Plan;
+        var stage = Assert.Single(plan.Stages);
+        Assert.Equal(2, stage.Arrays.Count);
+        var sub1 = Assert.Single(s.Ledger.Submissions);
+        Assert.Equal(Under.Name, sub1.Scheduler);
+        Assert.Equal(["0-2", "0-1"], sub1.Stages.Single().Arrays.Select(a => a.ArraySpec));
+        Assert.All(sub1.Stages.Single().Arrays, a => Assert.False(string.IsNullOrEmpty(a.JobId)));
+
         var st = s.WaitFinished();
         Assert.Equal((3, 2), (Total(st, "completed"), Total(st, "failed")));
+        // every output of every successful task (0, 2, 3), named as SPINE's split_output names them, and its marker
+        var outStem = Path.GetFileNameWithoutExtension(stage.Output);
+        foreach (var i in new[] { 0, 1, 4, 5, 6, 7 })
+            Assert.True(File.Exists(Path.Combine(stage.OutputDir, $"run_{i:D4}_{outStem}.h5")), $"no output for input {i}");
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(plan.StateDir, "markers", stage.Name), "*.done").Length);
+        AssertJobFolder(sub1, plan, inputs: 10, maxArraySize: 3);
         var problems = st["problems"]!.AsArray();
         Assert.Equal([1, 4], problems.Select(t => (int)t!["task"]!));
         foreach (var t in problems)
@@ -61,6 +77,8 @@ public abstract class ProductionScenarios
         Assert.Contains("2 task(s) did not succeed", status);
         Assert.Contains("run_0003_FAIL.root", status);
         Assert.Contains("run_0008_FAIL.root", status);
+        var json = JsonNode.Parse(File.ReadAllText(SpineProd.Layout.ProductionLayout.Of(plan).StatusFile))!;
+        Assert.Equal((3, 2), (Total(json, "completed"), Total(json, "failed")));
         var strict = s.Build("Status", [("FailOnProblems", "true")]);
         Assert.False(strict.Succeeded);
         Assert.Contains("error SPN3017", strict.Output);
@@ -72,13 +90,65 @@ public abstract class ProductionScenarios
         Assert.Contains("2 task(s) failed: 1,4", second);
         Assert.Contains("submitted 3 task(s)", second);
         Assert.Contains("All tasks complete.", s.Run("Status", ("Wait", "true"), ("PollInterval", "1"), ("WaitTimeout", "150")).Output);
+        var ledger = s.Ledger;
+        Assert.Equal(2, ledger.Submissions.Count);
+        var again = ledger.Submissions[1].Stages.Single().Arrays;
+        Assert.Equal(["1", "4-5"], again.Select(a => a.Tasks));       // exactly the failed and the new tasks
+        Assert.Equal(["1", "1-2"], again.Select(a => a.ArraySpec));   // as indices inside arrays 0 and 1
 
-        var stage = Assert.Single(s.Plan.Stages);
-        var outStem = Path.GetFileNameWithoutExtension(stage.Output);
+        stage = Assert.Single(s.Plan.Stages);
         foreach (var input in File.ReadAllLines(list))
             Assert.True(File.Exists(Path.Combine(stage.OutputDir, $"{Path.GetFileNameWithoutExtension(input)}_{outStem}.h5")), $"no output for {input}");
         Assert.Contains("Nothing to submit", s.Run("Submit").Output);
+        Assert.Equal(2, s.Ledger.Submissions.Count);
         AssertEachArraySubmittedOnce(jobName, arrays: 2, times: 2);   // the first Submit and the resubmission
+    }
+
+    /// <summary>The job folder of a submission's one stage: its chunk lists, scripts, logs folder and job_metadata.json (spine-prod's keys and SpineProd's).</summary>
+    private void AssertJobFolder(SubmissionRecord sub, ProductionPlan plan, int inputs, int maxArraySize)
+    {
+        var folder = sub.Stages.Single().JobFolder;
+        Assert.StartsWith(plan.JobsDir, folder);
+        Assert.Matches(@"\d{8}_\d{6}_", Path.GetFileName(folder));
+        var arrays = sub.Stages.Single().Arrays;
+        for (int a = 0; a < arrays.Count; a++)
+        {
+            Assert.True(File.Exists(Path.Combine(folder, $"files_chunk_{a}.txt")), $"files_chunk_{a}.txt");
+            Assert.Single(Directory.GetFiles(folder, $"submit_chunk_{a}.*"));
+        }
+        Assert.True(Directory.Exists(Path.Combine(folder, "logs")));
+        var meta = JsonNode.Parse(File.ReadAllText(Path.Combine(folder, JobMetadata.FileName)))!.AsObject();
+        foreach (var key in new[] { "spine_prod_version", "job_name", "detector", "config", "original_config", "applied_modifiers", "profile", "profile_config",
+                                    "num_files", "num_chunks", "job_ids", "output", "submitted", "command",
+                                    "resolved_profile", "config_sha256", "sdk_version", "git_commit", "user", "host", "max_array_size", "stage", "arrays" })
+            Assert.True(meta.ContainsKey(key), $"job_metadata.json has no {key}");
+        Assert.Equal(inputs, (int)meta["num_files"]!);
+        Assert.Equal(maxArraySize, (int)meta["max_array_size"]!);
+        Assert.Equal(arrays.Select(a => a.JobId), meta["job_ids"]!.AsArray().Select(x => (string?)x));
+        var array0 = meta["arrays"]!.AsArray()[0]!.AsObject();
+        Assert.Equal(arrays[0].ArraySpec, (string?)array0["tasks"]);
+        var argv = array0["submit_argv"]!.AsArray().Select(x => (string)x!).ToList();
+        foreach (var word in Under.SubmitArgvHas(folder)) Assert.Contains(word, argv);
+        Assert.Contains("-t:Submit", (string?)meta["command"]);
+    }
+
+    // ------------------------------------------------------------------ limits
+
+    /// <summary>A production that sets no MaxArraySize takes the scheduler's own (never asks a server the local scheduler does not have).</summary>
+    protected void Build_takes_MaxArraySize_from_the_scheduler_when_the_production_sets_none()
+    {
+        var s = new ScenarioProduction(Under, "maxarray");
+        s.Inputs("run_0000.root", "run_0001.root", "run_0002.root");
+        s.Write("", "<Source Include=\"inputs/*.root\" />");
+        s.Run("Build");
+        var plan = s.Plan;
+        if (!Under.HasServer)
+        {
+            Assert.NotEqual("cluster", plan.MaxArraySizeSource);
+            return;
+        }
+        Assert.Equal("cluster", plan.MaxArraySizeSource);
+        if (Under.MaxArraySize() is int expected) Assert.Equal(expected, plan.MaxArraySize);
     }
 
     // ------------------------------------------------------------------ cancel
@@ -98,6 +168,29 @@ public abstract class ProductionScenarios
 
         Assert.Equal((0, 4), (Total(after, "completed"), Total(after, "cancelled")));
         Assert.Contains("nothing to cancel", s.Run("Cancel").Output);
+    }
+
+    /// <summary>Tasks held by the user's own Dependency (a long upstream job) are pending; Cancel cancels exactly those.</summary>
+    protected void Cancel_cancels_tasks_waiting_on_a_users_dependency()
+    {
+        var held = Under.HoldJob();
+        try
+        {
+            var s = new ScenarioProduction(Under, "cancel-dependency");
+            s.Inputs(Enumerable.Range(0, 6).Select(i => $"run_{i:D4}.root").ToArray());
+            s.Write($"<FilesPerTask>2</FilesPerTask><Dependency>afterok:{held}</Dependency>", "<Source Include=\"inputs/*.root\" />");
+            s.Run("Submit");
+            Assert.Equal(3, Total(s.Status(), "pending"));
+
+            Assert.Contains("cancelled 3 pending and 0 running task(s)", s.Run("Cancel").Output);
+            var after = s.Status();
+            Assert.Equal((0, 3), (Total(after, "pending"), Total(after, "cancelled")));
+            Assert.Contains("nothing to cancel", s.Run("Cancel").Output);
+        }
+        finally
+        {
+            Under.RemoveJob(held);
+        }
     }
 
     // ------------------------------------------------------------------ pipeline with cleanup
@@ -122,6 +215,13 @@ public abstract class ProductionScenarios
         s.Run("Submit");
         var plan = s.Plan;
         var recoOut = plan.Stages[0].OutputDir;
+        // ana waits for reco's array, the cleanup for ana's
+        var sub1 = s.Ledger.Submissions.Single();
+        var recoId = sub1.Stages.Single(x => x.Stage == "reco").Arrays.Single().JobId!;
+        var anaId = sub1.Stages.Single(x => x.Stage == "ana").Arrays.Single().JobId!;
+        Assert.Contains(recoId, sub1.Stages.Single(x => x.Stage == "ana").Arrays.Single().Dependency);
+        var cleanup1 = sub1.Cleanups.Single();
+        Assert.Contains(anaId, cleanup1.Dependency);
         var held = s.WaitUntil(st => InStage(st, "reco", "pending") + InStage(st, "reco", "running") == 0 && InStage(st, "ana", "running") == 0
                                      && InStage(st, "ana", "blocked") + InStage(st, "ana", "cancelled") + InStage(st, "ana", "failed") > 0, "reco done and ana held");
         Assert.Equal((2, 1), (InStage(held, "reco", "completed"), InStage(held, "reco", "failed")));
@@ -144,13 +244,23 @@ public abstract class ProductionScenarios
         }
         Assert.True(Directory.Exists(recoOut), "the cleanup removed reco's outputs although its downstream stage did not succeed");
         Assert.Equal(2, Directory.GetFiles(recoOut, "*.h5").Length);
+        // the first task to start created the folder and recorded it for this production
         var record = File.ReadAllLines(Path.Combine(recoOut, OwnedFolder.RecordName));
         Assert.Equal(OwnedFolder.OwnerLine(s.P.ProjectFile), record[0]);
+        Assert.Equal(plan.OutputOwner, record[0]);
+        Assert.Contains("stage=reco", record);
 
         // fixed: reco's input, and ana's input made from it (the test double reads names)
         s.Fix();
         s.Fix(recoOut);
         s.Run("Submit");
+        // exactly reco's failed task goes again, and ana and a new cleanup wait for it
+        var sub2 = s.Ledger.Submissions[1];
+        var newReco = sub2.Stages.Single(x => x.Stage == "reco").Arrays.Single();
+        Assert.Equal("1", newReco.Tasks);
+        Assert.Contains(newReco.JobId!, sub2.Stages.Single(x => x.Stage == "ana").Arrays.Single().Dependency);
+        var cleanup2 = sub2.Cleanups.Single();
+        Assert.NotEqual(cleanup1.JobId, cleanup2.JobId);
         var done = s.WaitFinished();
         Assert.True((bool)done["complete"]!, Dump(done));
         Assert.Equal(3, Directory.GetFiles(plan.Stages[1].OutputDir, "*.h5").Length);
@@ -159,8 +269,69 @@ public abstract class ProductionScenarios
         Assert.False(Directory.Exists(recoOut), "the cleanup job did not remove " + recoOut);
         var cleanup = s.WaitUntil(st => (string?)Stage(st, "reco")["cleanup"]?["job_folder"] is string f
                                         && LogsOf(f).Any(l => l.Contains($"Removing: {recoOut}")), "the cleanup's log");
-        Assert.Contains("cleanup of reco: job", s.Run("Status").Output);
         Assert.NotNull(cleanup);
+        s.WaitUntilReport(r => r.State.CleanupState(cleanup2)?.Kind == TaskStateKind.Completed, "the cleanup job reported done");
+        Assert.Contains($"cleanup of reco: job {cleanup2.JobId}, done", s.Run("Status").Output);
+    }
+
+    /// <summary>
+    /// A folder that appears at the output path after the plan was made (the build could not see
+    /// it) and holds another production's file: the jobs write into it but do not record it, and the
+    /// cleanup job refuses it, so nothing in it is removed.
+    /// </summary>
+    protected void A_cleanup_job_never_removes_a_folder_its_production_did_not_create()
+    {
+        var s = new ScenarioProduction(Under, "cleanup-foreign");
+        var reco = s.Inputs("evt_0000.root", "evt_0001.root", "evt_0002.root");
+        s.P.List("reco.txt", reco);
+        s.Write("", """
+                <Stage Include="reco" Config="spine.yaml" OutputDir="reco-out" Cleanup="reco-out" />
+                <Stage Include="ana" Config="spine.yaml" InputsFrom="reco" OutputDir="ana-out" />
+                <SourceList Include="reco.txt" Stage="reco" />
+            """);
+        s.Run("Build");
+        var recoOut = s.Plan.Stages[0].OutputDir;
+        Directory.CreateDirectory(recoOut);
+        File.WriteAllText(Path.Combine(recoOut, "other_production.h5"), "not ours");
+
+        s.Run("Submit");
+        Assert.True((bool)s.WaitFinished()["complete"]!);
+        var cleanup = s.Ledger.Submissions.Single().Cleanups.Single();
+        var status = s.WaitUntilReport(r => r.State.CleanupState(cleanup)?.Kind is TaskStateKind.Completed or TaskStateKind.Failed, "the cleanup job finished");
+
+        Assert.Equal(TaskStateKind.Failed, status.State.CleanupState(cleanup)!.Kind);
+        Assert.False(File.Exists(Path.Combine(recoOut, OwnedFolder.RecordName)));
+        Assert.Equal("not ours", File.ReadAllText(Path.Combine(recoOut, "other_production.h5")));
+        Assert.Equal(3, Directory.GetFiles(recoOut, "evt_*.h5").Length);
+        Assert.Contains($"REFUSED: {recoOut}: this production did not create it", string.Join("\n", LogsOf(cleanup.JobFolder)));
+    }
+
+    // ------------------------------------------------------------------ resources
+
+    /// <summary>A task over its memory shows as out of memory; raising the limit sends it again, alone (where the scheduler enforces memory).</summary>
+    protected void A_task_over_its_memory_shows_as_out_of_memory_and_goes_again_alone_with_a_larger_limit()
+    {
+        Assert.True(Under.EnforcesMemory, $"{Under.Name} does not enforce memory here: nothing to observe");
+        var s = new ScenarioProduction(Under, "oom");
+        s.Inputs("run_OOM600.root", "run_small.root");
+        s.Write("", "<Source Include=\"inputs/*.root\" />", Under.Resources(memPerCpu: "150M"));
+
+        s.Run("Submit");
+        var st = s.WaitFinished();
+        var oom = Assert.Single(st["problems"]!.AsArray())!;
+        Assert.Equal("out_of_memory", (string?)oom["status"]);
+        Assert.Contains("run_OOM600.root", oom["inputs"]!.AsArray().Single()!.GetValue<string>());
+        Assert.Equal(1, Total(st, "out_of_memory"));
+        var status = s.Run("Status").Output;
+        Assert.Contains("OUT_OF_MEMORY", status);
+        Assert.Contains("-p:MemPerCpu=", status);
+
+        // Raising the limit changes the production; the task ran the same inputs, so it goes again, alone.
+        var again = s.Run("Submit", ("MemPerCpu", "1000M")).Output;
+        Assert.Contains("1 task(s) out of memory: 0", again);
+        Assert.Contains("submitted 1 task(s) in 1 array(s)", again);
+        Assert.Equal(1000L << 20, s.Plan.Stages.Single().Resources.MemPerCpuBytes);
+        Assert.True((bool)s.WaitFinished()["complete"]!, "not complete after the retry with more memory");
     }
 
     private static IEnumerable<string> LogsOf(string jobFolder) =>

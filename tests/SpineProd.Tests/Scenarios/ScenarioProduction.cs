@@ -87,10 +87,23 @@ public sealed class ScenarioProduction
     public ProductionPlan Plan => ProductionPlan.Load(Path.Combine(P.PlanDir, "plan.json"));
 
     /// <summary>One batched status query, as status.json writes it.</summary>
-    public JsonNode Status()
+    public JsonNode Status() => Report().ToJson();
+
+    /// <summary>One batched status query, as Status computes it (with the neutral state of cleanup jobs).</summary>
+    public StatusReport Report()
     {
         var plan = Plan;
-        return StatusReport.Create(plan, P.PlanDir, Schedulers.Factory(plan.StateDir)).ToJson();
+        return StatusReport.Create(plan, P.PlanDir, Schedulers.Factory(plan.StateDir));
+    }
+
+    /// <summary>The production's ledger: what was submitted, as SpineProd recorded it.</summary>
+    public Ledger Ledger
+    {
+        get
+        {
+            var plan = Plan;
+            return Ledger.Load(plan.StateDir, plan.ProductionName);
+        }
     }
 
     /// <summary>Asks once a second until <paramref name="done"/> holds; fails with the last answer at the deadline.</summary>
@@ -102,6 +115,19 @@ public sealed class ScenarioProduction
             var s = Status();
             if (done(s)) return s;
             Assert.True(DateTime.UtcNow < end, $"{what}: not by the deadline ({Under.Name}):\n{s.ToJsonString(new() { WriteIndented = true })}");
+            Thread.Sleep(1000);
+        }
+    }
+
+    /// <summary>Like <see cref="WaitUntil"/>, asking Status as it computes (cleanup jobs' neutral states).</summary>
+    public StatusReport WaitUntilReport(Func<StatusReport, bool> done, string what)
+    {
+        var end = DateTime.UtcNow + Deadline;
+        while (true)
+        {
+            var r = Report();
+            if (done(r)) return r;
+            Assert.True(DateTime.UtcNow < end, $"{what}: not by the deadline ({Under.Name}):\n{string.Join("\n", r.Render())}");
             Thread.Sleep(1000);
         }
     }

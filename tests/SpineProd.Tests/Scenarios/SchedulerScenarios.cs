@@ -16,6 +16,17 @@ public sealed class SlurmScenarios(ClusterFixture cluster) : ProductionScenarios
     [Fact] public void Slurm_server_down_during_a_submit() { cluster.Require(); The_server_lost_between_two_arrays_then_back_each_array_is_submitted_exactly_once(); }
     [Fact] public void Slurm_lost_reply() { cluster.Require(); A_submission_whose_reply_is_lost_is_found_on_the_server_and_not_sent_again(); }
     [Fact] public void Slurm_unanswered_submit_that_cannot_be_checked() { cluster.Require(); An_unanswered_submission_that_cannot_be_checked_is_looked_up_by_the_next_Submit_and_never_sent_twice(); }
+    [Fact] public void Slurm_max_array_size_from_the_cluster() { cluster.Require(); Build_takes_MaxArraySize_from_the_scheduler_when_the_production_sets_none(); }
+    [Fact] public void Slurm_cancel_of_tasks_waiting_on_a_users_dependency() { cluster.Require(); Cancel_cancels_tasks_waiting_on_a_users_dependency(); }
+    [Fact] public void Slurm_cleanup_refuses_a_folder_it_did_not_create() { cluster.Require(); A_cleanup_job_never_removes_a_folder_its_production_did_not_create(); }
+
+    [Fact]
+    public void Slurm_out_of_memory_then_again_alone_with_more()
+    {
+        cluster.Require();
+        if (!Under.EnforcesMemory) return;   // SPINEPROD_CLUSTER_CGROUP=0: the cluster enforces no memory
+        A_task_over_its_memory_shows_as_out_of_memory_and_goes_again_alone_with_a_larger_limit();
+    }
 }
 
 /// <summary>
@@ -29,6 +40,8 @@ public sealed class LocalScenarios : ProductionScenarios
 
     [Fact] public void Local_submit_status_and_resubmission_of_failed_and_missing_tasks() => Submit_then_status_then_resubmission_of_the_failed_and_the_missing_tasks();
     [Fact] public void Local_pipeline_with_cleanup() => A_pipeline_with_cleanup_waits_for_a_failed_task_then_finishes_and_removes_the_intermediate_files();
+    [Fact] public void Local_max_array_size_never_asks_a_cluster() => Build_takes_MaxArraySize_from_the_scheduler_when_the_production_sets_none();
+    [Fact] public void Local_cleanup_refuses_a_folder_it_did_not_create() => A_cleanup_job_never_removes_a_folder_its_production_did_not_create();
 
     [Fact]
     public void Local_cancel_after_a_run_has_nothing_to_cancel()

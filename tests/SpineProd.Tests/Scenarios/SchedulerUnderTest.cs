@@ -30,6 +30,19 @@ public abstract class SchedulerUnderTest
     /// </summary>
     public virtual bool HoldsDependentsOfAnyFailedTask => true;
 
+    /// <summary>Whether a task over its memory is killed and shows as out of memory (SLURM with task/cgroup).</summary>
+    public virtual bool EnforcesMemory => false;
+
+    /// <summary>The largest array the scheduler takes, as its own command says; null where the test does not know.</summary>
+    public virtual int? MaxArraySize() => null;
+
+    /// <summary>Words the recorded submit command line (job_metadata.json's <c>submit_argv</c>) holds for a job folder.</summary>
+    public abstract IReadOnlyList<string> SubmitArgvHas(string jobFolder);
+
+    /// <summary>Submits a job that stays held (a long upstream job a user's Dependency waits for) and returns its id.</summary>
+    public virtual string HoldJob() => throw new NotSupportedException($"no held job on {Name}");
+    public virtual void RemoveJob(string id) => throw new NotSupportedException($"no jobs to remove on {Name}");
+
     /// <summary>The client command one submission runs (sbatch, qsub).</summary>
     public abstract string SubmitCommand { get; }
 
@@ -137,6 +150,19 @@ public sealed class SlurmUnderTest : SchedulerUnderTest
     public override string StopServerCommand => $"bash '{Controller}' stop";
     public override string StartServerCommand => $"bash '{Controller}' start";
 
+    public override bool EnforcesMemory => Run("scontrol", "show", "config").Stdout.Contains("task/cgroup", StringComparison.Ordinal);
+    public override int? MaxArraySize() => SpineProd.Scheduler.Slurm.SlurmClient.ParseMaxArraySize(Run("scontrol", "show", "config").Stdout);
+    public override IReadOnlyList<string> SubmitArgvHas(string jobFolder) => ["--parsable", $"--chdir={jobFolder}"];
+
+    public override string HoldJob()
+    {
+        var hold = Run("sbatch", "--parsable", "--hold", "--account=ci", "--job-name=spineprod-test-hold", "--output=/dev/null", "--wrap=true");
+        Assert.True(hold.Succeeded, hold.Message);
+        return hold.Stdout.Trim();
+    }
+
+    public override void RemoveJob(string id) => Run("scancel", id);
+
     public override int JobsNamed(string name)
     {
         // sacct lags a job by a second or two; squeue has it at once: both, as a set of array ids
@@ -174,6 +200,8 @@ public sealed class PbsUnderTest : SchedulerUnderTest
     public override string StopServerCommand => $"bash '{ServerScript}' stop";
     public override string StartServerCommand => $"bash '{ServerScript}' start";
 
+    public override IReadOnlyList<string> SubmitArgvHas(string jobFolder) => ["-J"];
+
     public override int JobsNamed(string name)
     {
         var r = Run(Path.Combine(Pbs.PbsServerFixture.BinDir, "qselect"), "-x", "-N", name);
@@ -192,6 +220,8 @@ public sealed class LocalUnderTest : SchedulerUnderTest
     public override string Resources(string memPerCpu = "200M", string time = "00:05:00") =>
         $"<MemPerCpu>{memPerCpu}</MemPerCpu><Time>{time}</Time><Gpus>0</Gpus><CpusPerTask>1</CpusPerTask>";
     public override string StopServerCommand => throw new NotSupportedException("the local scheduler has no server");
+    /// <summary>The local scheduler records the command line SLURM would have been given.</summary>
+    public override IReadOnlyList<string> SubmitArgvHas(string jobFolder) => ["local", "--parsable", $"--chdir={jobFolder}"];
     public override string StartServerCommand => "true";
     public override int JobsNamed(string name) => throw new NotSupportedException("the local scheduler keeps no jobs");
 }

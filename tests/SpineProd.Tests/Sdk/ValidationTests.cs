@@ -16,6 +16,9 @@ public sealed class ValidationTests
         { "<MaxRunningTasks>-1</MaxRunningTasks>", "<Source Include=\"inputs/*.root\" />", "SPN1022", true },
         { "<MaxArraySize>zero</MaxArraySize>", "<Source Include=\"inputs/*.root\" />", "SPN1023", true },
         { "<Dependency>after ok 12</Dependency>", "<Source Include=\"inputs/*.root\" />", "SPN1024", true },
+        // each scheduler's own syntax: SLURM's task id is not a PBS job; the local scheduler runs no either-or
+        { "<Scheduler>pbs</Scheduler><Dependency>afterok:12_3</Dependency>", "<Source Include=\"inputs/*.root\" />", "SPN1024", true },
+        { "<Scheduler>local</Scheduler><Dependency>afterok:1?afterok:2</Dependency>", "<Source Include=\"inputs/*.root\" />", "SPN1024", true },
         { "<JobName>a;rm -rf /</JobName>", "<Source Include=\"inputs/*.root\" />", "SPN1025", true },
         { "<Account>ml`id`</Account>", "<Source Include=\"inputs/*.root\" />", "SPN1025", true },
         { "<Profile>s3df_nonesuch</Profile>", "<Source Include=\"inputs/*.root\" />", "SPN1305", true },

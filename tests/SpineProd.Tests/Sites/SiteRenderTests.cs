@@ -27,7 +27,8 @@ public sealed class SiteRenderTests
         return p;
     }
 
-    private static string Script(ScratchProduction p, string file = "submit_chunk_0.sbatch") => File.ReadAllText(Path.Combine(p.StageDir, file));
+    /// <summary>The first array's script, named as the site's scheduler names scripts (.sbatch, .pbs).</summary>
+    private static string Script(ScratchProduction p) => File.ReadAllText(Assert.Single(Directory.GetFiles(p.StageDir, "submit_chunk_0.*")));
 
     private static (ScratchProduction P, string Script) Built(string name, string properties, string? config = null)
     {
@@ -271,6 +272,35 @@ public sealed class SiteRenderTests
         Refused("site-cvmfs", "<Cvmfs>yes</Cvmfs>", "SPN1120", "true or false", "Cvmfs");
         Refused("site-modules", "<Modules>apptainer;bad name!</Modules>", "SPN1119", "not a module name", "Modules");
         Refused("site-constraint", "<Constraint>gpu;rm</Constraint>", "SPN1025", "Constraint", "Constraint");
+    }
+
+    [Fact]
+    public void Every_site_mistake_is_named_in_one_build_once_with_the_plans_other_problems_and_nothing_is_written()
+    {
+        // three runtime values of the production and a missing input, in a two-stage pipeline: each named once, at its line
+        var p = new ScratchProduction("site-all-mistakes");
+        p.Inputs(2);
+        p.Write("""
+                <SpineVersion>latest</SpineVersion>
+                <Cvmfs>yes</Cvmfs>
+                <Modules>apptainer;bad name!</Modules>
+            """, """
+                <Stage Include="reco" Config="spine.yaml" OutputDir="out_reco" />
+                <Stage Include="ana" Config="spine.yaml" InputsFrom="reco" OutputDir="out_ana" />
+                <Source Include="inputs/*.root" Stage="reco" />
+                <Source Include="inputs/gone.root" Stage="reco" />
+            """);
+        var outcome = p.Build();
+        Assert.False(outcome.Succeeded);
+        var lines = File.ReadAllLines(p.ProjectFile);
+        int Line(string text) => Array.FindIndex(lines, l => l.Contains(text)) + 1;
+        Assert.Equal(
+            new[] { ("SPN1011", Line("gone.root")), ("SPN1112", Line("<SpineVersion>")), ("SPN1119", Line("<Modules>")), ("SPN1120", Line("<Cvmfs>")) },
+            outcome.Errors.Select(e => (e.Code, e.LineNumber)).OrderBy(e => e.Code).ToArray());
+        Assert.All(outcome.Errors, e => Assert.Equal(p.ProjectFile, e.File));
+        Assert.All(outcome.Errors, e => Assert.DoesNotContain("   at ", e.Message));
+        Assert.False(File.Exists(Path.Combine(p.PlanDir, "plan.json")), "a refused production leaves no plan");
+        Assert.False(Directory.Exists(Path.Combine(p.PlanDir, "reco")), "nor any stage's scripts");
     }
 
     [Fact]

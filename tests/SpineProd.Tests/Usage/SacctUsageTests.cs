@@ -115,4 +115,25 @@ public sealed class SacctUsageTests
         Assert.Equal(500L << 20, t.Usage!.PeakMemoryBytes);
         Assert.Null(t.Usage.End);
     }
+
+    [Theory]
+    [InlineData("2026-11-29T11:26:32", true)]
+    [InlineData("2024-02-29T23:59:59", true)]
+    [InlineData("2026-02-29T11:26:32", false)]
+    [InlineData("2026-13-01T00:00:00", false)]
+    [InlineData("2026-11-29T24:00:00", false)]
+    [InlineData("2026-11-29 11:26:32", false)]
+    [InlineData("Unknown", false)]
+    [InlineData("None", false)]
+    [InlineData("", false)]
+    public void Start_and_end_are_local_times_or_nothing(string text, bool valid)
+    {
+        var t = SacctRows.ParseTime(text);
+        Assert.Equal(valid, t is not null);
+        if (t is { } v)
+        {
+            var local = DateTime.ParseExact(text, "yyyy-MM-dd'T'HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeLocal);
+            Assert.Equal(new DateTimeOffset(local), v);
+        }
+    }
 }

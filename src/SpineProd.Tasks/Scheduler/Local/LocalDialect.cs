@@ -15,8 +15,16 @@ public sealed class LocalDialect : ISchedulerDialect
     public string Name => "local";
     public string SubmitCommand => "local";
     public string CancelCommand => "local";
+    public string ScriptExtension => "sbatch";
     public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
     public string TaskId(string jobId, int index) => $"{jobId}_{index.ToString(CultureInfo.InvariantCulture)}";
+    public string Time(TimeSpan limit) => SlurmDialect.Time(limit);
+    public string Memory(long bytes) => SlurmDialect.Memory(bytes);
+    /// <summary>SLURM's syntax on its own job ids, all of them (<c>,</c>): it waits on afterok and afternotok and takes the others as met, with no either-or (<c>?</c>).</summary>
+    public DependencyProblem? CheckDependency(string dependency, bool alsoAfterOk) =>
+        dependency.Contains('?')
+            ? new("SPN1024", $"Dependency '{dependency}' is an either-or (?) dependency, which the local scheduler does not run; use ',' (all of)")
+            : SlurmDialect.CheckDependency(dependency, alsoAfterOk);
     public string? Dependency(JobRequest request) => SlurmDialect.Dependency(request);
     public string LogFile(string jobName, string jobId, int index, bool error) => SlurmDialect.Instance.LogFile(jobName, jobId, index, error);
     public IReadOnlyList<string> CommandLine(JobRequest request) => ["local", .. SlurmDialect.SbatchArgs(request)];

@@ -25,18 +25,18 @@ public sealed class LocalScheduler : IScheduler
     private readonly string _stateFile;
     private readonly int _parallelism;
     private readonly CancellationToken _stop;
-    private readonly Func<bool>? _buildGone;
+    private readonly Func<string>? _stopReason;
     private readonly object _gate = new();
 
-    /// <param name="stop">Ends the running tasks and starts no more (Ctrl-C, a test).</param>
-    /// <param name="buildGone">Polled while tasks run: true once the build that runs this Submit is gone
-    /// (default: <see cref="LocalTaskProcess.BuildGoneProbe"/>).</param>
-    public LocalScheduler(string stateDir, int parallelism = 0, CancellationToken stop = default, Func<bool>? buildGone = null)
+    /// <param name="stop">Ends the running tasks and starts no more: Ctrl-C, a signal, the build that runs
+    /// this Submit killed (the Submit task's BuildInterruption watches all of them), a test.</param>
+    /// <param name="stopReason">Why <paramref name="stop"/> fired, for SPN3040.</param>
+    public LocalScheduler(string stateDir, int parallelism = 0, CancellationToken stop = default, Func<string>? stopReason = null)
     {
         _stateFile = new Layout.ProductionLayout(stateDir).LocalSchedulerState;
         _parallelism = parallelism > 0 ? parallelism : Math.Max(1, Environment.ProcessorCount);
         _stop = stop;
-        _buildGone = buildGone ?? LocalTaskProcess.BuildGoneProbe();
+        _stopReason = stopReason;
     }
 
     /// <summary>Between SIGTERM and SIGKILL when a task is ended (SLURM's KillWait).</summary>
@@ -249,17 +249,10 @@ public sealed class LocalScheduler : IScheduler
         // Only the jobs this process recorded: those of a Submit that died are reported cancelled
         // (Query) and resubmitted, never run behind the user's back. Each job is re-read before it
         // runs, so a Cancel in between is honoured.
-        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(_stop);
-        bool buildGone = false;
         int ended = 0;
-        using var watch = _buildGone is null ? null : new Timer(_ =>
-        {
-            try { if (!stopping.IsCancellationRequested && _buildGone()) { buildGone = true; stopping.Cancel(); } }
-            catch (ObjectDisposedException) { }
-        }, null, 250, 250);
         foreach (var id in ids)
         {
-            if (stopping.IsCancellationRequested) break;
+            if (_stop.IsCancellationRequested) break;
             LocalJob job;
             lock (_gate) job = Load().Jobs.First(j => j.Id == id);
             var pending = job.Tasks.Where(t => t.State == "PENDING").ToList();
@@ -277,9 +270,9 @@ public sealed class LocalScheduler : IScheduler
             int done = 0, step = pending.Count <= 20 ? 1 : (pending.Count + 9) / 10;
             try
             {
-                Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width, CancellationToken = stopping.Token }, t =>
+                Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width, CancellationToken = _stop }, t =>
                 {
-                    if (RunTask(job, t, options, stopping.Token)) { Interlocked.Increment(ref ended); return; }
+                    if (RunTask(job, t, options, _stop)) { Interlocked.Increment(ref ended); return; }
                     int n = Interlocked.Increment(ref done);
                     if (n % step == 0 || n == pending.Count)
                         progress?.Invoke($"local job {job.Id} ({job.Name}): {n} of {pending.Count} task(s) done");
@@ -287,7 +280,7 @@ public sealed class LocalScheduler : IScheduler
             }
             catch (OperationCanceledException) { }
         }
-        if (!stopping.IsCancellationRequested) return;
+        if (!_stop.IsCancellationRequested) return;
 
         int never = 0;
         lock (_gate)
@@ -300,9 +293,8 @@ public sealed class LocalScheduler : IScheduler
             }
             Save(state);
         }
-        var cause = buildGone ? "the build running it was killed" : "it was cancelled";
         throw new SpineProdException("SPN3040",
-            $"the local Submit stopped because {cause}: {ended} running task(s) were ended (their whole process groups) and {never} never started; Submit again to run them",
+            $"the local Submit stopped ({_stopReason?.Invoke() ?? "it was cancelled"}): {ended} running task(s) were ended (their whole process groups) and {never} never started; Submit again to run them",
             _stateFile);
     }
 
@@ -356,7 +348,7 @@ public sealed class LocalScheduler : IScheduler
             if (t.State != "PENDING") { cancelled = true; return; }
             (t.State, t.Start, t.Node, t.Cpus) = ("RUNNING", start, Environment.MachineName, cpus);
             t.RequestedSeconds = options.TimeLimit?.TotalSeconds;
-            t.RequestedMemoryBytes = ResourceValues.ParseSlurmMemory(options.MemPerCpu) * cpus;
+            t.RequestedMemoryBytes = Options.SettingValues.ParseMemory(options.MemPerCpu) * cpus;
             t.Gpus = int.TryParse(options.Gpus, NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
         });
         if (cancelled) return false;

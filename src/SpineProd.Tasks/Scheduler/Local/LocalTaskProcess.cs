@@ -165,20 +165,4 @@ public static class LocalTaskProcess
 
     [DllImport("libc", SetLastError = true)]
     private static extern int kill(int pid, int sig);
-
-    [DllImport("libc")]
-    private static extern int getppid();
-
-    /// <summary>
-    /// When this process is an MSBuild node or task host (<c>/nodemode:</c>), a probe that turns true
-    /// once the build that started it is gone: a killed <c>dotnet build</c> leaves its task host
-    /// running the task to its end. Null in the build's own process, whose death the lifeline covers.
-    /// </summary>
-    public static Func<bool>? BuildGoneProbe()
-    {
-        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) return null;
-        if (!Environment.GetCommandLineArgs().Any(a => a.Contains("nodemode:", StringComparison.OrdinalIgnoreCase))) return null;
-        int parent = getppid();
-        return parent <= 1 ? null : () => getppid() != parent;
-    }
 }

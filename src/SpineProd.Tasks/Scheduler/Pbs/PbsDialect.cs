@@ -103,6 +103,10 @@ public static partial class PbsDialect
         return o;
     }
 
+    /// <summary>A user's <c>depend=</c> clauses (qsub(1B) -W depend): job ids with an optional server (<c>@server</c> too).</summary>
+    [GeneratedRegex(@"^(((after|afterok|afternotok|afterany|before|beforeok|beforenotok|beforeany|runone)(:\d+(\[\])?(\.[A-Za-z0-9][A-Za-z0-9._-]*)?(@[A-Za-z0-9][A-Za-z0-9._-]*)?)+)|on:\d+)(,(((after|afterok|afternotok|afterany|before|beforeok|beforenotok|beforeany|runone)(:\d+(\[\])?(\.[A-Za-z0-9][A-Za-z0-9._-]*)?(@[A-Za-z0-9][A-Za-z0-9._-]*)?)+)|on:\d+))*$")]
+    public static partial Regex DependencyPattern();
+
     /// <summary><c>depend=afterok:1[].srv:2.srv</c>; an array's id (<c>N[]</c>) waits for all its subjobs.</summary>
     public static string AfterOk(IEnumerable<string> jobIds) => "depend=afterok:" + string.Join(':', jobIds);
 

@@ -12,6 +12,7 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
     public string Name => "pbs";
     public string SubmitCommand => "qsub";
     public string CancelCommand => "qdel";
+    public string ScriptExtension => "pbs";
     public string ArrayIndexVariable => PbsDialect.ArrayIndexVariable;
 
     /// <summary><c>12[].srv</c>, 3 → <c>12[3].srv</c>; a plain job (a cleanup job) is task 0 of itself.</summary>
@@ -20,6 +21,17 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
         int open = jobId.IndexOf("[]", StringComparison.Ordinal);
         return open < 0 ? jobId : jobId[..(open + 1)] + index.ToString(CultureInfo.InvariantCulture) + jobId[(open + 1)..];
     }
+
+    /// <summary>
+    /// <c>-W depend=</c>'s value without <c>depend=</c>: <c>type:id[:id...]</c> joined by <c>,</c>, the types
+    /// of qsub(1B), job ids as qsub prints them (a whole array <c>N[]</c>, never one subjob); <c>on:N</c>.
+    /// </summary>
+    public DependencyProblem? CheckDependency(string dependency, bool alsoAfterOk) =>
+        PbsDialect.DependencyPattern().IsMatch(dependency) ? null
+            : new("SPN1024", $"Dependency '{dependency}' is not PBS dependency syntax (e.g. afterok:1234.server or afterok:12[].server:13.server,afterany:14.server; a whole array, never one subjob)");
+
+    public string Time(TimeSpan limit) => PbsDialect.Walltime(limit);
+    public string Memory(long bytes) => PbsDialect.Size(bytes);
 
     /// <summary>The <c>depend=</c> value: the user's own clauses and afterok on every upstream job.</summary>
     public string? Dependency(JobRequest request)

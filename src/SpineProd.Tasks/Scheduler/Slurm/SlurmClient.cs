@@ -190,12 +190,13 @@ public sealed class SlurmClient : IScheduler
         var args = new List<string> { "-P", "-n", "-j", ids, "--format=" + SacctRows.Format };
         if (submittedAfter is DateTimeOffset after)
             args.AddRange(["-S", after.ToLocalTime().AddMinutes(-5).ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)]);
-        var rows = new SacctRows();
+        var rows = new SacctRows(expectedTasks?.Values.Sum() ?? 0);
         Calls[_options.Sacct] = Calls.GetValueOrDefault(_options.Sacct) + 1;
         var sa = _runner.RunLines(_options.Sacct, args, _options.CommandTimeout, rows.Add);
         if (sa.Succeeded)
         {
             snap.Sources.Add("sacct");
+            snap.Tasks.EnsureCapacity(rows.Count);
             foreach (var t in rows.Tasks()) snap.Tasks[(t.ArrayJobId, t.ArrayIndex)] = t;
         }
 

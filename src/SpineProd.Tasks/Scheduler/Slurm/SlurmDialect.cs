@@ -16,6 +16,7 @@ public sealed partial class SlurmDialect : ISchedulerDialect
     public string Name => "slurm";
     public string SubmitCommand => "sbatch";
     public string CancelCommand => "scancel";
+    public string ScriptExtension => "sbatch";
     public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
 
     /// <summary><c>12_3</c>: how squeue, sacct and scancel name one task of array 12.</summary>
@@ -69,7 +70,7 @@ public sealed partial class SlurmDialect : ISchedulerDialect
         {
             long s = (long)Math.Ceiling(t.TotalSeconds);
             if (s >= 60) s = (s + 59) / 60 * 60;
-            o.Add("--time=" + ResourceValues.SlurmTime(TimeSpan.FromSeconds(s)));
+            o.Add("--time=" + Time(TimeSpan.FromSeconds(s)));
         }
         if (raised.MemoryBytes is long m)
         {
@@ -79,11 +80,43 @@ public sealed partial class SlurmDialect : ISchedulerDialect
         return o;
     }
 
+    DependencyProblem? ISchedulerDialect.CheckDependency(string dependency, bool alsoAfterOk) => CheckDependency(dependency, alsoAfterOk);
+
+    /// <summary>SLURM's <c>--dependency</c> syntax; an either-or (<c>?</c>) cannot take the afterok Submit adds (SLURM allows one separator).</summary>
+    public static DependencyProblem? CheckDependency(string dependency, bool alsoAfterOk)
+    {
+        if (!DependencyPattern().IsMatch(dependency))
+            return new("SPN1024", $"Dependency '{dependency}' is not SLURM dependency syntax (e.g. afterok:12345 or afterok:1:2,afterany:3)");
+        if (alsoAfterOk && dependency.Contains('?'))
+            return new("SPN4009", $"Dependency '{dependency}' is an either-or (?) dependency, which SLURM cannot combine with the afterok on the stage's upstream stages; use ',' (all of)");
+        return null;
+    }
+
     /// <summary>after|afterany|afterburstbuffer|aftercorr|afternotok|afterok:&lt;id&gt;[_&lt;task&gt;][+&lt;min&gt;](:...)* | singleton, joined by , or ?</summary>
     [GeneratedRegex(@"^((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton)([,?]((after|afterany|afterburstbuffer|aftercorr|afternotok|afterok)(:\d+(_\d+)?(\+\d+)?)+|singleton))*$")]
     public static partial Regex DependencyPattern();
 
     // ---------------------------------------------------------------- values
+
+    string ISchedulerDialect.Time(TimeSpan limit) => Time(limit);
+    string ISchedulerDialect.Memory(long bytes) => Memory(bytes);
+
+    /// <summary>SLURM's <c>--time</c>: <c>H:MM:SS</c>, or <c>D-HH:MM:SS</c> from a day on; rounded up to a whole second.</summary>
+    public static string Time(TimeSpan t)
+    {
+        long s = Math.Max(1, (long)Math.Ceiling(t.TotalSeconds));
+        long days = s / 86400, h = s / 3600 % 24, m = s / 60 % 60, sec = s % 60;
+        var c = CultureInfo.InvariantCulture;
+        return days > 0 ? string.Create(c, $"{days}-{h:00}:{m:00}:{sec:00}") : string.Create(c, $"{h}:{m:00}:{sec:00}");
+    }
+
+    /// <summary>SLURM's size (<c>--mem-per-cpu</c>, <c>--mem</c>): the largest of T, G, M that divides it; whole MB at least (rounded up).</summary>
+    public static string Memory(long bytes)
+    {
+        foreach (var (unit, shift) in new[] { ("T", 40), ("G", 30), ("M", 20) })
+            if (bytes % (1L << shift) == 0) return $"{bytes >> shift}{unit}";
+        return $"{(bytes + (1L << 20) - 1) >> 20}M";
+    }
 
     /// <summary>SLURM time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S; 0/UNLIMITED = none.</summary>
     public static TimeSpan? ParseTime(string value)
