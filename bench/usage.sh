@@ -91,6 +91,26 @@ status_rows() {
   row "load average after (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# Report (-t:Report): the same one query as Status, status.json and trace.tsv, then the HTML page drawn
+# from the same attempts. Cold: after the tasks ran (no status.json, trace.tsv or marker index);
+# warm: after a Status. The page's size must not grow with the production (aggregated charts,
+# capped tables).
+report_rows() {
+  local page=$state/report.html r
+  row "load average before (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  r=$(python3 bench/measure.py "$runs" "rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json' '$page'" dotnet build "$proj" -nologo -t:Report)
+  row "Report of $n finished tasks, cold" "$r"
+  dotnet build "$proj" -nologo -v:q -t:Status >/dev/null   # what a warm Report finds
+  r=$(python3 bench/measure.py "$runs" "" dotnet build "$proj" -nologo -t:Report)
+  row "Report of $n finished tasks, warm" "$r"
+  row "  report.html written" "$(du -h "$page" | cut -f1)"
+  row "  of it in the report (-v:d)" "$(dotnet build "$proj" -nologo -v:d -t:Report | grep -o 'SpineProd report timings: .*' | head -1)"
+  row "load average after (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 case "${BENCH_ROWS:-all}" in
   status|all) status_rows ;;
+esac
+case "${BENCH_ROWS:-all}" in
+  report|all) report_rows ;;
 esac

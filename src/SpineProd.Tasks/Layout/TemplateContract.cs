@@ -20,78 +20,71 @@ public static class TemplateContract
         string JobName,        // the array's job name, in its SLURM log names
         string? OwnerLine);    // set when the stage has a Cleanup: the output folder's ownership record must be written
 
-    /// <summary>Throws the first breach of the contract by <paramref name="script"/>, rendered from the template at <paramref name="templatePath"/>.</summary>
-    public static void CheckJob(string script, JobExpectations expect, string templatePath, string templateText)
+    /// <summary>Throws the first breach of the contract by <paramref name="script"/>, rendered from the template at <paramref name="templatePath"/> for <paramref name="scheduler"/>.</summary>
+    public static void CheckJob(string script, JobExpectations expect, Scheduler.ISchedulerDialect scheduler, string templatePath, string templateText)
     {
         if (!Mentions(script, expect.MarkerDir) || !script.Contains(ProductionLayout.MarkerSuffix, StringComparison.Ordinal))
             throw Breach("SPN0040", templatePath, templateText, "marker_dir",
                 $"writes no completion marker where Status reads it ({expect.MarkerDir}/<task>{ProductionLayout.MarkerSuffix}, listing the task's inputs, when SPINE exits 0): " +
-                "Status would count no task done and every Submit would send every task again. Use {{ marker_dir_q }} as templates/job.sbatch.scriban does");
+                "Status would count no task done and every Submit would send every task again. Use {{ marker_dir_q }} as the SDK's templates/job.*.scriban do");
         if (!Mentions(script, expect.ChunkFile))
             throw Breach("SPN0042", templatePath, templateText, "chunk_file",
                 $"does not read the task's inputs from the plan's chunk list ({expect.ChunkFile}, one line per array index): " +
-                "the tasks Status and resubmission track would not be the ones that ran. Use {{ chunk_file_q }} as templates/job.sbatch.scriban does");
-        CheckLogs(script, templatePath, templateText, expect.JobName,
-            ProductionLayout.Job.SlurmTaskLog(expect.JobName, "out"), ProductionLayout.Job.SlurmTaskLog(expect.JobName, "err"), exact: true);
+                "the tasks Status and resubmission track would not be the ones that ran. Use {{ chunk_file_q }} as the SDK's templates/job.*.scriban do");
+        CheckLogs(script, scheduler, templatePath, templateText, expect.JobName);
         if (expect.OwnerLine is { } owner && !(script.Contains(Planning.OwnedFolder.RecordName, StringComparison.Ordinal) && Mentions(script, owner)))
             throw Breach("SPN0043", templatePath, templateText, "owner_record",
                 $"does not record that the stage's jobs created its output folder ({Planning.OwnedFolder.RecordName} naming the production), and the stage has a Cleanup: " +
-                "the cleanup job would refuse the folder. Write the record with {{ owner_record }} and {{ owner_q }} as templates/job.sbatch.scriban does");
+                "the cleanup job would refuse the folder. Write the record with {{ owner_record }} and {{ owner_q }} as the SDK's templates/job.*.scriban do");
     }
 
     /// <summary>Throws the first breach of the contract by a rendered cleanup script.</summary>
-    public static void CheckCleanup(string script, string ownerLine, string templatePath, string templateText)
+    public static void CheckCleanup(string script, string ownerLine, Scheduler.ISchedulerDialect scheduler, string templatePath, string templateText)
     {
         if (!(script.Contains(Planning.OwnedFolder.RecordName, StringComparison.Ordinal) && Mentions(script, ownerLine)))
             throw Breach("SPN0044", templatePath, templateText, "owner_record",
                 $"does not check the ownership record ({Planning.OwnedFolder.RecordName} naming the production) before it removes a folder: " +
-                "it could remove a folder this production did not create. Check {{ owner_record }} against {{ owner_q }} as templates/cleanup.sbatch.scriban does");
-        CheckLogs(script, templatePath, templateText, null, ProductionLayout.Job.Logs + "/", ProductionLayout.Job.Logs + "/", exact: false);
+                "it could remove a folder this production did not create. Check {{ owner_record }} against {{ owner_q }} as the SDK's templates/cleanup.*.scriban do");
+        CheckLogs(script, scheduler, templatePath, templateText, null);
     }
 
     /// <summary>
-    /// The scheduler's log directives: SLURM's <c>#SBATCH --output/--error</c> (also what the local
-    /// scheduler reads), or PBS's <c>#PBS -o/-e</c> when the script has PBS directives. Exact: the
-    /// task logs' names Status prints (SLURM's <c>%x</c> is the job name, so it may stand for it);
-    /// otherwise a folder they must be in.
+    /// The scheduler's log directives (its <see cref="Scheduler.ISchedulerDialect.DirectivePrefix"/> lines:
+    /// SLURM's <c>--output/--error</c>, PBS's <c>-o/-e</c>) send the logs where Status finds them: the
+    /// dialect says what it names (an array's task logs: <paramref name="jobName"/>; a cleanup job: null).
+    /// A scheduler whose scripts carry no directives names its logs itself: nothing to check.
     /// </summary>
-    private static void CheckLogs(string script, string templatePath, string templateText, string? jobName, string output, string error, bool exact)
+    private static void CheckLogs(string script, Scheduler.ISchedulerDialect scheduler, string templatePath, string templateText, string? jobName)
     {
-        var directives = Directives(script);
-        bool pbs = directives.Any(d => d.Prefix == "#PBS") && !directives.Any(d => d.Prefix == "#SBATCH");
-        foreach (var (stream, expected, long_, short_) in new[] { ("output", output, "--output", "-o"), ("error", error, "--error", "-e") })
+        if (scheduler.DirectivePrefix is not { } prefix) return;
+        var directives = Directives(script, prefix);
+        foreach (var error in new[] { false, true })
         {
+            var (long_, short_) = scheduler.LogOption(error);
             string? value = null;
-            foreach (var d in directives.Where(d => d.Prefix == (pbs ? "#PBS" : "#SBATCH")))
-                value = OptionValue(d.Words, pbs ? null : long_, short_) ?? value;
+            foreach (var words in directives)
+                value = OptionValue(words, long_, short_) ?? value;
             if (value is not null && value.StartsWith("./", StringComparison.Ordinal)) value = value[2..];
-            if (value is not null && !pbs && jobName is not null) value = value.Replace("%x", jobName, StringComparison.Ordinal);
-            bool ok = pbs ? value is not null && value.StartsWith(ProductionLayout.Job.Logs + "/", StringComparison.Ordinal)
-                : exact ? value == expected : value is not null && value.StartsWith(expected, StringComparison.Ordinal);
-            if (ok) continue;
-            string want = pbs ? $"#PBS {short_} {ProductionLayout.Job.Logs}/" : exact ? $"#SBATCH {long_}={expected}" : $"#SBATCH {long_}={expected}<name>";
-            throw Breach("SPN0041", templatePath, templateText, pbs ? $"#PBS {short_}" : long_,
-                $"sends the {stream} log {(value is null ? "nowhere SpineProd looks (the scheduler's default)" : $"to {value}")}, not where Status finds it: " +
-                $"write {want} (the job folder's {ProductionLayout.Job.Logs}/ folder; templates/job.sbatch.scriban and job.pbs.scriban show it)");
+            if (value is not null && scheduler.LogDirectiveFindsLogs(value, jobName, error)) continue;
+            throw Breach("SPN0041", templatePath, templateText, long_ ?? $"{prefix} {short_}",
+                $"sends the {(error ? "error" : "output")} log {(value is null ? "nowhere SpineProd looks (the scheduler's default)" : $"to {value}")}, not where Status finds it: " +
+                $"write {scheduler.LogDirectiveExample(jobName, error)} (the job folder's {ProductionLayout.Job.Logs}/ folder; the SDK's templates/job.{scheduler.ScriptExtension}.scriban shows it)");
         }
     }
 
-    private sealed record Directive(string Prefix, IReadOnlyList<string> Words);
-
-    /// <summary>The scheduler directives of a script: its #SBATCH or #PBS lines before the first command (as sbatch and qsub read them).</summary>
-    private static List<Directive> Directives(string script)
+    /// <summary>The words of a script's directives with <paramref name="prefix"/>, before the first command (as sbatch and qsub read them).</summary>
+    private static List<IReadOnlyList<string>> Directives(string script, string prefix)
     {
-        var found = new List<Directive>();
+        var found = new List<IReadOnlyList<string>>();
         foreach (var raw in script.Split('\n'))
         {
             var line = raw.Trim();
             if (line.Length > 0 && !line.StartsWith('#')) break;
-            foreach (var prefix in new[] { "#SBATCH", "#PBS" })
-                if (line.StartsWith(prefix + " ", StringComparison.Ordinal) || line.StartsWith(prefix + "\t", StringComparison.Ordinal))
-                {
-                    try { found.Add(new Directive(prefix, ShellQuote.SplitWords(line[prefix.Length..]))); }
-                    catch (FormatException) { }   // unbalanced quotes: the scheduler refuses the line too
-                }
+            if (line.StartsWith(prefix + " ", StringComparison.Ordinal) || line.StartsWith(prefix + "\t", StringComparison.Ordinal))
+            {
+                try { found.Add(ShellQuote.SplitWords(line[prefix.Length..])); }
+                catch (FormatException) { }   // unbalanced quotes: the scheduler refuses the line too
+            }
         }
         return found;
     }

@@ -146,7 +146,7 @@ public sealed class JobScriptRenderer
         };
         var script = Render(model);
         TemplateContract.CheckJob(script, new TemplateContract.JobExpectations(markerDir, array.ChunkFile, array.JobName,
-            stage.Cleanup is null ? null : plan.OutputOwner), _templatePath, _templateText);
+            stage.Cleanup is null ? null : plan.OutputOwner), dialect, _templatePath, _templateText);
         return script;
     }
 
@@ -200,7 +200,7 @@ public sealed class JobScriptRenderer
             ["log_error"] = ProductionLayout.Job.SlurmCleanupLog(cleanup.JobName, "err"),
         };
         var script = Render(model);
-        TemplateContract.CheckCleanup(script, plan.OutputOwner, _templatePath, _templateText);
+        TemplateContract.CheckCleanup(script, plan.OutputOwner, Scheduler.Schedulers.Dialect(plan.Scheduler), _templatePath, _templateText);
         return script;
     }
 

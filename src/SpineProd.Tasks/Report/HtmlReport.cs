@@ -149,6 +149,7 @@ public static class HtmlReport
                     u.CompletedPeaks.Select(p => (double)p).ToList(), c.UnfinishedPeaks, memory is long mem ? mem : null) + "</figure>");
             h.Append("</div>");
         }
+        if (any) h.Append("<p class=\"muted\">Blue: completed attempts; red, stacked on them: attempts that failed, timed out, ran out of memory or were cancelled.</p>");
         if (!any) h.Append("<p class=\"muted\">No usage measured yet: no attempt has run to its end.</p>");
         h.Append("</section>\n");
 

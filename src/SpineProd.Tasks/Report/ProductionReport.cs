@@ -19,9 +19,12 @@ public static class ProductionReport
         status ??= StatusReport.Create(plan, planDir, schedulers);
         try { status.Write(); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or Diagnostics.SpineProdException) { statusWriteFailed?.Invoke(e); }
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var model = ReportModel.Create(status, gitCommit);
+        model.Timings.Add("report model", watch);
         var (rows, _) = AuditTrail.Read(plan.StateDir, status.State.Ledger);
         model.History.AddRange(rows);
+        model.Timings.Add("audit trail", watch);
         return model;
     }
 }

@@ -65,11 +65,7 @@ public static class ReportCharts
             if (other[i] > 0) otherBars.Items.Add(new RectangleBarItem(i * width, done[i], (i + 1) * width, done[i] + other[i]));
         }
         model.Series.Add(doneBars);
-        if (otherBars.Items.Count > 0)
-        {
-            model.Series.Add(otherBars);
-            model.Legends.Add(new OxyPlot.Legends.Legend { LegendPosition = OxyPlot.Legends.LegendPosition.TopRight, LegendBackground = OxyColor.FromAColor(220, OxyColors.White), LegendFontSize = 10 });
-        }
+        if (otherBars.Items.Count > 0) model.Series.Add(otherBars);   // the page says what the colours are (a legend would hide bars)
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Bottom, Title = unit, Minimum = 0, Maximum = hi });
         model.Axes.Add(new LinearAxis { Position = AxisPosition.Left, Title = "attempts", Minimum = 0, MinimumPadding = 0, AbsoluteMinimum = 0 });
         if (request is double r && requestShown)

@@ -25,6 +25,8 @@ public sealed class ReportModel
     public string SdkVersion { get; init; } = Rendering.JobScriptRenderer.Version;
     public string? GitCommit { get; set; }
     public DateTimeOffset Time => Status.Time;
+    /// <summary>Where Status and the report spent their time (logged at -v:d as <c>SpineProd report timings:</c>).</summary>
+    public Timings Timings => Status.State.Timings;
 
     /// <summary>Failed tasks shown one by one with their log tail; the others are counted in their cause's row.</summary>
     public const int MaxFailuresShown = 50;

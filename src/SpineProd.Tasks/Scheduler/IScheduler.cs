@@ -102,6 +102,17 @@ public interface ISchedulerDialect
     string Time(TimeSpan limit);
     /// <summary>A size as this scheduler's directives and options write it (SLURM <c>4G</c>, PBS <c>4gb</c>).</summary>
     string Memory(long bytes);
+    /// <summary>The prefix of its scripts' directive lines (<c>#SBATCH</c>, <c>#PBS</c>); null when its scripts carry none.</summary>
+    string? DirectivePrefix { get; }
+    /// <summary>The directive option that sends a job's output (or error) log: long and short form (SLURM <c>--output</c>/<c>-o</c>, PBS <c>-o</c>).</summary>
+    (string? Long, string Short) LogOption(bool error);
+    /// <summary>
+    /// Whether a log directive's <paramref name="value"/> sends the logs where <see cref="LogFile"/> finds
+    /// them: for an array's tasks (<paramref name="jobName"/>) or for a cleanup job (null), and how to write it if not.
+    /// </summary>
+    bool LogDirectiveFindsLogs(string value, string? jobName, bool error);
+    /// <summary>The log directive a template should write (for messages): <c>#SBATCH --output=logs/x_%A_%a.out</c>, <c>#PBS -o logs/</c>.</summary>
+    string LogDirectiveExample(string? jobName, bool error);
     /// <summary>Where one task's output (or error) goes, relative to its job folder, as this scheduler's job template has it.</summary>
     string LogFile(string jobName, string jobId, int index, bool error);
     /// <summary>

@@ -26,7 +26,10 @@ public sealed class WriteReport : SpineProdTask
             Log.LogWarning(null, "SPN3023", null, Layout.ProductionLayout.Of(plan).StatusFile, 0, 0, 0, 0,
                 "status.json could not be written ({0}); the report is written all the same.", e.Message));
         var file = string.IsNullOrEmpty(ReportFile) ? Layout.ProductionLayout.Of(plan).ReportFile : Path.GetFullPath(ReportFile, Path.GetDirectoryName(ProjectFile)!);
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         HtmlReport.Write(model, file);
+        model.Timings.Add("page", watch);
+        Log.LogMessage(MessageImportance.Low, "SpineProd report timings: {0}", model.Timings);
         WrittenFile = file;
         foreach (var line in model.Summary(file)) Report(line);
     });

@@ -19,21 +19,13 @@ public abstract class EndToEndScenarios
 {
     protected abstract string Scheduler { get; }
     protected static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
-    protected static readonly string TestDouble = Repo.Path_("tests", "doubles", "spine-test-double.sh");
+    protected static readonly string TestDouble = TestDoubles.Spine;
 
     /// <summary>A production of <paramref name="count"/> inputs; those whose index is in <paramref name="failing"/> make the test double fail.</summary>
     protected ScratchProduction Production(string name, int count, IReadOnlyCollection<int> failing, string extraProperties = "")
     {
         var p = new ScratchProduction($"{Scheduler}-{name}");
-        var dir = Path.Combine(p.Dir, "inputs");
-        Directory.CreateDirectory(dir);
-        var inputs = new List<string>();
-        for (int i = 0; i < count; i++)
-        {
-            var f = Path.Combine(dir, failing.Contains(i) ? $"run_{i:D4}_FAIL.root" : $"run_{i:D4}.root");
-            File.WriteAllText(f, "");
-            inputs.Add(f);
-        }
+        var inputs = p.NamedInputs(Enumerable.Range(0, count).Select(i => failing.Contains(i) ? $"run_{i:D4}_FAIL.root" : $"run_{i:D4}.root"));
         p.List("inputs.txt", inputs);
         // Resources the test cluster accepts (account ci exists in its accounting DB).
         p.Write($"""
@@ -55,8 +47,7 @@ public abstract class EndToEndScenarios
     protected static ScratchProduction ClusterProductionOf(string name, string resources, params string[] inputNames)
     {
         var p = new ScratchProduction(name);
-        Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
-        foreach (var input in inputNames) File.WriteAllText(Path.Combine(p.Dir, "inputs", input), "");
+        p.NamedInputs(inputNames);
         p.Write($"""
                 <Scheduler>slurm</Scheduler>
                 <SpineCommand>{TestDouble}</SpineCommand>

@@ -100,21 +100,32 @@ public sealed class SpineProdFidelityTests
         Assert.True(e.LineNumber > 0, outcome.ErrorText);
     }
 
-    [Fact]
-    public void Pipeline_YAML_mistakes_are_at_the_YAML_key_with_YAML_advice()
+    /// <summary>
+    /// A spine-prod pipeline of two stages over two inputs: reco (its files, then
+    /// <paramref name="recoKey"/> on line 5) and ana (<paramref name="anaKey"/>), beside a production
+    /// the test writes.
+    /// </summary>
+    private static (ScratchProduction P, string Yaml) RecoAnaPipeline(string name, string recoKey, string anaKey)
     {
-        var p = new ScratchProduction("fidelity-yaml-lines");
+        var p = new ScratchProduction(name);
         p.Inputs(2);
         var rel = p.RepoRelativeDir;
-        var yaml = p.Pipeline($"""
+        var reco = recoKey.Length == 0 ? "" : $"\n    {recoKey}";
+        return (p, p.Pipeline($"""
             stages:
               - name: reco
                 config: {rel}/spine.yaml
-                files: [{rel}/inputs/*.root]
+                files: [{rel}/inputs/*.root]{reco}
               - name: ana
                 config: {rel}/spine.yaml
-                depends_on: [reco]
-            """);
+                {anaKey}
+            """));
+    }
+
+    [Fact]
+    public void Pipeline_YAML_mistakes_are_at_the_YAML_key_with_YAML_advice()
+    {
+        var (p, yaml) = RecoAnaPipeline("fidelity-yaml-lines", recoKey: "", anaKey: "depends_on: [reco]");
         p.Write("<Scheduler>local</Scheduler>", "<Source Include=\"nothing/*.root\" />");
 
         var outcome = p.BuildWithPipeline(yaml);
@@ -129,19 +140,7 @@ public sealed class SpineProdFidelityTests
     [Fact]
     public void A_refused_cleanup_path_in_a_pipeline_is_at_its_cleanup_line()
     {
-        var p = new ScratchProduction("fidelity-yaml-cleanup");
-        p.Inputs(2);
-        var rel = p.RepoRelativeDir;
-        var yaml = p.Pipeline($"""
-            stages:
-              - name: reco
-                config: {rel}/spine.yaml
-                files: [{rel}/inputs/*.root]
-                cleanup: /tmp
-              - name: ana
-                config: {rel}/spine.yaml
-                inputs_from: reco
-            """);
+        var (p, yaml) = RecoAnaPipeline("fidelity-yaml-cleanup", recoKey: "cleanup: /tmp", anaKey: "inputs_from: reco");
         p.Write("<Scheduler>local</Scheduler>", "");
 
         var outcome = p.BuildWithPipeline(yaml);

@@ -40,6 +40,16 @@ public sealed class ScratchProduction
         return files;
     }
 
+    /// <summary>Empty input files with these names under inputs/ (names ask the SPINE test double to misbehave: FAIL, SLEEPn, OOMn); returns their paths.</summary>
+    public List<string> NamedInputs(IEnumerable<string> names)
+    {
+        var dir = Path.Combine(Dir, "inputs");
+        Directory.CreateDirectory(dir);
+        var files = names.Select(n => Path.Combine(dir, n)).ToList();
+        foreach (var f in files) File.WriteAllText(f, "");
+        return files;
+    }
+
     public string List(string name, IEnumerable<string> lines)
     {
         var path = Path.Combine(Dir, name);

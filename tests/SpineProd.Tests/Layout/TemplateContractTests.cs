@@ -30,7 +30,7 @@ public sealed class TemplateContractTests
         public string[] Inputs { get; }
         public JobRuntime Runtime { get; } = new([TestDouble], "none", "", "", null, false);
 
-        public Fixture(bool cleanup = false)
+        public Fixture(bool cleanup = false, string scheduler = "slurm")
         {
             var production = Path.Combine(Dir, "prod.spineproj");
             File.WriteAllText(production, "<Project />");
@@ -43,7 +43,7 @@ public sealed class TemplateContractTests
             var output = layout.DefaultOutputDir(null);
             Plan = new ProductionPlan
             {
-                ProductionFile = production, ProductionName = "prod", StateDir = state, JobsDir = Path.Combine(Dir, "jobs"),
+                ProductionFile = production, ProductionName = "prod", StateDir = state, JobsDir = Path.Combine(Dir, "jobs"), Scheduler = scheduler,
                 OutputOwner = OwnedFolder.OwnerLine(production),
                 Stages =
                 [
@@ -109,11 +109,11 @@ public sealed class TemplateContractTests
     }
 
     [Theory]
-    [InlineData("job.sbatch.scriban", "cleanup.sbatch.scriban")]
-    [InlineData("job.pbs.scriban", "cleanup.pbs.scriban")]
-    public void Every_shipped_template_keeps_the_contract(string jobTemplate, string cleanupTemplate)
+    [InlineData("slurm", "job.sbatch.scriban", "cleanup.sbatch.scriban")]
+    [InlineData("pbs", "job.pbs.scriban", "cleanup.pbs.scriban")]
+    public void Every_shipped_template_keeps_the_contract(string scheduler, string jobTemplate, string cleanupTemplate)
     {
-        var f = new Fixture(cleanup: true);
+        var f = new Fixture(cleanup: true, scheduler);
         Assert.Contains(ProductionLayout.Of(f.Plan).MarkerDir("reco"), f.RenderJob(Repo.Path_("templates", jobTemplate)));
         Assert.Contains(OwnedFolder.RecordName, f.RenderCleanup(Repo.Path_("templates", cleanupTemplate)));
     }
@@ -170,11 +170,23 @@ public sealed class TemplateContractTests
     [Fact]
     public void A_PBS_template_must_send_its_logs_to_the_job_folders_logs()
     {
-        var f = new Fixture();
+        var f = new Fixture(scheduler: "pbs");
         var template = f.Template("job.pbs.scriban", t => t.Replace("#PBS -o logs/", "#PBS -o /home/me/"));
         var e = Assert.Throws<SpineProdException>(() => f.RenderJob(template));
         Assert.Equal("SPN0041", e.Code);
         Assert.Contains("#PBS -o logs/", e.Message);
+    }
+
+    /// <summary>The scheduler's dialect says which directives count: #SBATCH lines are comments to qsub, #PBS lines to sbatch.</summary>
+    [Theory]
+    [InlineData("pbs", "job.sbatch.scriban", "#PBS -o logs/")]
+    [InlineData("slurm", "job.pbs.scriban", "#SBATCH --output=logs/spine_reco_%A_%a.out")]
+    public void A_template_of_another_scheduler_sends_its_logs_nowhere_Status_looks(string scheduler, string template, string advice)
+    {
+        var f = new Fixture(scheduler: scheduler);
+        var e = Assert.Throws<SpineProdException>(() => f.RenderJob(Repo.Path_("templates", template)));
+        Assert.Equal("SPN0041", e.Code);
+        Assert.Contains(advice, e.Message);
     }
 
     /// <summary>

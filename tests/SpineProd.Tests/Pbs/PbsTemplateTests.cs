@@ -14,17 +14,16 @@ namespace SpineProd.Tests.Pbs;
 [Collection("pbs")]
 public sealed class PbsTemplateTests(PbsServerFixture server)
 {
-    private static readonly string TestDouble = Repo.Path_("tests", "doubles", "spine-test-double.sh");
-
     internal static ScratchProduction Production(string name, IEnumerable<string> inputNames, string resources)
     {
         var p = new ScratchProduction(name);
-        Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
-        foreach (var input in inputNames) File.WriteAllText(Path.Combine(p.Dir, "inputs", input), "");
+        p.NamedInputs(inputNames);
         p.Write($"""
+                <Scheduler>pbs</Scheduler>
+                <MaxArraySize>1000</MaxArraySize>
                 <JobTemplate>{Repo.Path_("templates", "job.pbs.scriban")}</JobTemplate>
                 <CleanupTemplate>{Repo.Path_("templates", "cleanup.pbs.scriban")}</CleanupTemplate>
-                <SpineCommand>{TestDouble}</SpineCommand>
+                <SpineCommand>{TestDoubles.Spine}</SpineCommand>
                 {resources}
             """, "<Source Include=\"inputs/*.root\" />");
         var outcome = p.Build();
@@ -95,6 +94,8 @@ public sealed class PbsTemplateRenderTests
         var p = new ScratchProduction("pbs-cleanup");
         p.List("reco.txt", p.Inputs(3));
         p.Write($"""
+                <Scheduler>pbs</Scheduler>
+                <MaxArraySize>1000</MaxArraySize>
                 <CleanupTemplate>{Repo.Path_("templates", "cleanup.pbs.scriban")}</CleanupTemplate>
             """, """
             <Stage Include="reco" Config="spine.yaml" OutputDir="reco" Cleanup="reco" />

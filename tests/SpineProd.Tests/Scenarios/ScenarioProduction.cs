@@ -15,7 +15,7 @@ namespace SpineProd.Tests.Scenarios;
 /// </summary>
 public sealed class ScenarioProduction
 {
-    public static readonly string TestDouble = Repo.Path_("tests", "doubles", "spine-test-double.sh");
+    public static readonly string TestDouble = TestDoubles.Spine;
     public static readonly TimeSpan Deadline = TimeSpan.FromSeconds(180);
 
     public ScratchProduction P { get; }
@@ -31,11 +31,7 @@ public sealed class ScenarioProduction
     }
 
     /// <summary>Empty input files under inputs/ (their names ask the test double to misbehave: FAIL, SLEEPn).</summary>
-    public List<string> Inputs(params string[] names)
-    {
-        foreach (var n in names) File.WriteAllText(Path.Combine(InputDir, n), "");
-        return names.Select(n => Path.Combine(InputDir, n)).ToList();
-    }
+    public List<string> Inputs(params string[] names) => P.NamedInputs(names);
 
     /// <summary>Writes the .spineproj: the scheduler, the test double as SPINE, the scheduler's resources, then the given XML.</summary>
     public ScenarioProduction Write(string properties, string items, string? resources = null)

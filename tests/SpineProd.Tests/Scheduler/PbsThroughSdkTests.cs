@@ -17,7 +17,6 @@ namespace SpineProd.Tests.Scheduler;
 [Collection("pbs")]
 public sealed class PbsThroughSdkTests(PbsServerFixture server)
 {
-    private static readonly string TestDouble = Repo.Path_("tests", "doubles", "spine-test-double.sh");
     private static readonly Dictionary<string, string?> PbsOnPath = new()
     {
         ["PATH"] = PbsServerFixture.BinDir + ":" + Environment.GetEnvironmentVariable("PATH"),
@@ -26,11 +25,10 @@ public sealed class PbsThroughSdkTests(PbsServerFixture server)
     private static ScratchProduction Production(string name, params string[] inputs)
     {
         var p = new ScratchProduction(name);
-        Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
-        foreach (var input in inputs) File.WriteAllText(Path.Combine(p.Dir, "inputs", input), "");
+        p.NamedInputs(inputs);
         p.Write($"""
                 <Scheduler>pbs</Scheduler>
-                <SpineCommand>{TestDouble}</SpineCommand>
+                <SpineCommand>{TestDoubles.Spine}</SpineCommand>
                 <Account>ci</Account><Partition>workq</Partition><MemPerCpu>200M</MemPerCpu><CpusPerTask>1</CpusPerTask><Gpus>0</Gpus><Time>00:05:00</Time>
             """, "<Source Include=\"inputs/*.root\" />");
         return p;

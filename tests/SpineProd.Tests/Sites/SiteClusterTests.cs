@@ -16,7 +16,6 @@ namespace SpineProd.Tests.Sites;
 public sealed class SiteClusterTests(ClusterFixture cluster) : EndToEndScenarios
 {
     protected override string Scheduler => "slurm";
-    private static readonly string ContainerDouble = Repo.Path_("tests", "doubles", "container-test-double.sh");
 
     private static ScratchProduction SiteProduction(string name, string properties, int inputs = 3)
     {
@@ -25,7 +24,7 @@ public sealed class SiteClusterTests(ClusterFixture cluster) : EndToEndScenarios
         p.Write($"""
                 <Container></Container>
                 <SpineCommand>{TestDouble}</SpineCommand>
-                <ContainerCommand>{ContainerDouble}</ContainerCommand>
+                <ContainerCommand>{TestDoubles.Container}</ContainerCommand>
                 {properties}
             """, "<Source Include=\"inputs/*.root\" />");
         return p;

@@ -17,9 +17,6 @@ namespace SpineProd.Tests.Sites;
 [Collection("pbs")]
 public sealed class SitePbsTests(PbsServerFixture server)
 {
-    private static readonly string SpineDouble = Repo.Path_("tests", "doubles", "spine-test-double.sh");
-    private static readonly string ContainerDouble = Repo.Path_("tests", "doubles", "container-test-double.sh");
-
     /// <summary>Polaris's custom resources (a string resource per chunk, and a job-wide one), as ALCF defines them.</summary>
     private static void DefinePolarisResources()
     {
@@ -42,8 +39,8 @@ public sealed class SitePbsTests(PbsServerFixture server)
                 <Site>polaris</Site>
                 <Container></Container>
                 <ContainerImage>{image}</ContainerImage>
-                <ContainerCommand>{ContainerDouble}</ContainerCommand>
-                <SpineCommand>{SpineDouble}</SpineCommand>
+                <ContainerCommand>{TestDoubles.Container}</ContainerCommand>
+                <SpineCommand>{TestDoubles.Spine}</SpineCommand>
                 <Modules>none</Modules>
                 <Partition>workq</Partition>
                 <CpusPerTask>1</CpusPerTask>

@@ -18,6 +18,11 @@ public sealed class LocalDialect : ISchedulerDialect
     public string ScriptExtension => "sbatch";
     public string ArrayIndexVariable => "SLURM_ARRAY_TASK_ID";
     public string TaskId(string jobId, int index) => $"{jobId}_{index.ToString(CultureInfo.InvariantCulture)}";
+    // It reads the SLURM job template's #SBATCH lines for its log files.
+    public string? DirectivePrefix => SlurmDialect.Instance.DirectivePrefix;
+    public (string? Long, string Short) LogOption(bool error) => SlurmDialect.Instance.LogOption(error);
+    public bool LogDirectiveFindsLogs(string value, string? jobName, bool error) => SlurmDialect.Instance.LogDirectiveFindsLogs(value, jobName, error);
+    public string LogDirectiveExample(string? jobName, bool error) => SlurmDialect.Instance.LogDirectiveExample(jobName, error);
     public string Time(TimeSpan limit) => SlurmDialect.Time(limit);
     public string Memory(long bytes) => SlurmDialect.Memory(bytes);
     /// <summary>SLURM's syntax on its own job ids, all of them (<c>,</c>): it waits on afterok and afternotok and takes the others as met, with no either-or (<c>?</c>).</summary>

@@ -30,6 +30,12 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
         PbsDialect.DependencyPattern().IsMatch(dependency) ? null
             : new("SPN1024", $"Dependency '{dependency}' is not PBS dependency syntax (e.g. afterok:1234.server or afterok:12[].server:13.server,afterany:14.server; a whole array, never one subjob)");
 
+    public string? DirectivePrefix => "#PBS";
+    public (string? Long, string Short) LogOption(bool error) => (null, error ? "-e" : "-o");
+    /// <summary>PBS names the files itself (<c>&lt;job id&gt;.OU</c>, <see cref="LogFile"/>): the directive names the folder, logs/.</summary>
+    public bool LogDirectiveFindsLogs(string value, string? jobName, bool error) => value.StartsWith(Layout.ProductionLayout.Job.Logs + "/", StringComparison.Ordinal);
+    public string LogDirectiveExample(string? jobName, bool error) => $"#PBS {LogOption(error).Short} {Layout.ProductionLayout.Job.Logs}/";
+
     public string Time(TimeSpan limit) => PbsDialect.Walltime(limit);
     public string Memory(long bytes) => PbsDialect.Size(bytes);
 

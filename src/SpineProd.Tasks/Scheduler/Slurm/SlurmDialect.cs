@@ -26,6 +26,17 @@ public sealed partial class SlurmDialect : ISchedulerDialect
     public string LogFile(string jobName, string jobId, int index, bool error) =>
         Layout.ProductionLayout.Job.TaskLog("", jobName, jobId, index, error ? "err" : "out");
 
+    public string? DirectivePrefix => "#SBATCH";
+    public (string? Long, string Short) LogOption(bool error) => error ? ("--error", "-e") : ("--output", "-o");
+
+    /// <summary>An array's task logs exactly as <see cref="LogFile"/> names them (<c>%x</c> is the job name); a cleanup job's anywhere in logs/.</summary>
+    public bool LogDirectiveFindsLogs(string value, string? jobName, bool error) =>
+        jobName is null ? value.StartsWith(Layout.ProductionLayout.Job.Logs + "/", StringComparison.Ordinal)
+            : value.Replace("%x", jobName, StringComparison.Ordinal) == Layout.ProductionLayout.Job.SlurmTaskLog(jobName, error ? "err" : "out");
+
+    public string LogDirectiveExample(string? jobName, bool error) =>
+        $"#SBATCH {LogOption(error).Long}={(jobName is null ? Layout.ProductionLayout.Job.Logs + "/<name>" : Layout.ProductionLayout.Job.SlurmTaskLog(jobName, error ? "err" : "out"))}";
+
     string? ISchedulerDialect.Dependency(JobRequest request) => Dependency(request);
     IReadOnlyList<string> ISchedulerDialect.CommandLine(JobRequest request) => ["sbatch", .. SbatchArgs(request)];
 
