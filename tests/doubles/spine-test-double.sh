@@ -24,6 +24,8 @@
 #     FAIL      exit 1 before writing that input's output ... unless "fixed" (below)
 #     SLEEP<n>  sleep n seconds first
 #     OOM<n>    hold n MiB of memory (default 1024) for a moment, for out-of-memory tests
+#     HOLD<s>   with OOM: keep holding it s seconds (a scheduler that samples memory, as PBS's MOM
+#               does every 1-2 s here, must see it; a cgroup limit, as SLURM's, needs no HOLD)
 # - "Fixed" (a test lets the failing inputs succeed): env SPINE_TEST_DOUBLE_FIXED=1, or a file
 #   named spine-test-double.fixed in the failing input's folder.
 set -uo pipefail
@@ -83,7 +85,8 @@ while IFS= read -r input || [ -n "$input" ]; do
     mib=${BASH_REMATCH[1]:-1024}; [ -n "$mib" ] || mib=1024
     echo "spine-test-double: holding ${mib} MiB for $input"
     # tail buffers the whole newline-free stream in memory: a bounded, dependency-free hog
-    if ! head -c "${mib}M" /dev/zero | tail -n 1 >/dev/null; then
+    hold=0; if [[ "$name" =~ HOLD([0-9]+) ]]; then hold=${BASH_REMATCH[1]}; fi
+    if ! { head -c "${mib}M" /dev/zero; sleep "$hold"; } | tail -n 1 >/dev/null; then
       echo "spine-test-double: killed while holding ${mib} MiB (out of memory)" >&2
       exit 137
     fi

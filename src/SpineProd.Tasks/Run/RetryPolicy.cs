@@ -21,50 +21,33 @@ public sealed record RetrySettings
     public long? MaxMemPerCpuBytes { get; init; }
 }
 
-/// <summary>What one retry asks for: null values keep the plan's.</summary>
+/// <summary>
+/// What one retry asks for, as values (null keeps the plan's): a time limit, and memory per CPU in
+/// whole MiB. The scheduler's dialect spells them (<see cref="ISchedulerDialect.RaisedLimitOptions"/>).
+/// </summary>
 public sealed record RaisedLimits(TimeSpan? Time, long? MemPerCpuBytes)
 {
     public static readonly RaisedLimits None = new(null, null);
     public bool IsNone => Time is null && MemPerCpuBytes is null;
 
     /// <summary>
-    /// The submit options that raise the limits, in the scheduler's words; they win over the script's
-    /// own lines. SLURM (and the local scheduler, which reads sbatch's): <c>--time</c>,
-    /// <c>--mem-per-cpu</c>. PBS: <c>-l walltime</c>, and memory as the whole <c>-l select</c> chunk of
-    /// the job template (a command-line select replaces the script's).
+    /// The raised limits of a stage's task as a neutral request: the time, and the memory of the whole
+    /// task with the CPUs and GPUs it is spread over (a scheduler that asks for them in one chunk, as
+    /// PBS's select, needs all three).
     /// </summary>
-    public IReadOnlyList<string> Options(string scheduler, Planning.Resources r)
+    public ResourceRequest Request(Planning.Resources r)
     {
-        if (scheduler != "pbs") return SbatchOptions();
-        var o = new List<string>();
-        if (Time is TimeSpan t) o.AddRange(["-l", "walltime=" + ResourceValues.Hms(t)]);
-        if (MemPerCpuBytes is long m)
-        {
-            int cpus = Math.Max(1, r.CpusPerTask);
-            o.AddRange(["-l", $"select=1:ncpus={cpus}:mem={((m + (1 << 20) - 1) >> 20) * cpus}mb" + (r.Gpus > 0 ? $":ngpus={r.Gpus}" : "")]);
-        }
-        return o;
+        int cpus = Math.Max(1, r.CpusPerTask);
+        return MemPerCpuBytes is long m
+            ? new ResourceRequest { Walltime = Time, MemoryBytes = m * cpus, Cpus = cpus, Gpus = r.Gpus > 0 ? r.Gpus : null }
+            : new ResourceRequest { Walltime = Time };
     }
 
-    /// <summary>sbatch's options (which the local scheduler reads too): they win over the script's #SBATCH lines.</summary>
-    public IReadOnlyList<string> SbatchOptions()
-    {
-        var o = new List<string>();
-        if (Time is TimeSpan t) o.Add("--time=" + SlurmTime(t));
-        if (MemPerCpuBytes is long m) o.Add($"--mem-per-cpu={(m + (1 << 20) - 1) >> 20}M");
-        return o;
-    }
+    /// <summary>A memory per CPU a person would write: whole MiB, rounded up.</summary>
+    public static long WholeMiB(long bytes) => (bytes + (1L << 20) - 1) >> 20 << 20;
 
     public override string ToString() => IsNone ? "the plan's limits"
-        : string.Join(" and ", new[] { Time is TimeSpan t ? $"time {SlurmTime(t)}" : null, MemPerCpuBytes is long m ? $"{(m + (1 << 20) - 1) >> 20}M per CPU" : null }.OfType<string>());
-
-    /// <summary>SLURM's spelling (ResourceValues.SlurmTime) of the limit rounded up to a whole minute (SLURM's granularity) unless under a minute.</summary>
-    public static string SlurmTime(TimeSpan t)
-    {
-        long s = (long)Math.Ceiling(t.TotalSeconds);
-        if (s >= 60) s = (s + 59) / 60 * 60;
-        return Scheduler.ResourceValues.SlurmTime(TimeSpan.FromSeconds(s));
-    }
+        : string.Join(" and ", new[] { Time is TimeSpan t ? $"time {ResourceValues.Hms(t)}" : null, MemPerCpuBytes is long m ? $"{m >> 20}M per CPU" : null }.OfType<string>());
 }
 
 /// <summary>A task's fate in this round: sent (with these limits) or left as it is, and why in words.</summary>
@@ -160,7 +143,7 @@ public sealed class RetryPolicy(RetrySettings settings, Func<StagePlan, Partitio
             {
                 long last = Cap((long)(baseMem * Math.Pow(settings.MemoryFactor, ooms - 1)), memCap), next = Cap((long)(baseMem * Math.Pow(settings.MemoryFactor, ooms)), memCap);
                 if (next <= last && t.Scheduler?.Kind == TaskStateKind.OutOfMemory) atCap = $"the memory limit ({(last >> 20)}M per CPU{CapSource(settings.MaxMemPerCpuBytes, partition?.MaxMemPerCpuBytes, t)})";
-                mem = next;
+                mem = WholeMiB(next);
             }
         }
         TimeSpan? time = null;
@@ -170,7 +153,7 @@ public sealed class RetryPolicy(RetrySettings settings, Func<StagePlan, Partitio
             else
             {
                 TimeSpan last = Cap(b * Math.Pow(settings.TimeFactor, timeouts - 1), timeCap), next = Cap(b * Math.Pow(settings.TimeFactor, timeouts), timeCap);
-                if (next <= last && t.Scheduler?.Kind == TaskStateKind.Timeout) atCap ??= $"the time limit ({RaisedLimits.SlurmTime(last)}{CapSource(settings.MaxTime, partition?.MaxTime, t)})";
+                if (next <= last && t.Scheduler?.Kind == TaskStateKind.Timeout) atCap ??= $"the time limit ({ResourceValues.Hms(last)}{CapSource(settings.MaxTime, partition?.MaxTime, t)})";
                 time = next;
             }
         }
@@ -187,6 +170,7 @@ public sealed class RetryPolicy(RetrySettings settings, Func<StagePlan, Partitio
 
     private static long? Min(long? a, long? b) => a is null ? b : b is null ? a : Math.Min(a.Value, b.Value);
     private static TimeSpan? Min(TimeSpan? a, TimeSpan? b) => a is null ? b : b is null ? a : a < b ? a : b;
+    private static long WholeMiB(long v) => RaisedLimits.WholeMiB(v);
     private static long Cap(long v, long? cap) => cap is long c && v > c ? c : v;
     private static TimeSpan Cap(TimeSpan v, TimeSpan? cap) => cap is TimeSpan c && v > c ? c : v;
 

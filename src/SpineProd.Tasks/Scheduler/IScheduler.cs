@@ -120,6 +120,12 @@ public interface ISchedulerDialect
     string LogDirectiveExample(string? jobName, bool error);
     /// <summary>Where one task's output (or error) goes, relative to its job folder, as this scheduler's job template has it.</summary>
     string LogFile(string jobName, string jobId, int index, bool error);
+    /// <summary>
+    /// Submit options that raise a job's limits over its script's own directives (a -t:Run retry with
+    /// more time or memory): only what <paramref name="raised"/> sets. Its memory is the whole task's,
+    /// shared by its <see cref="ResourceRequest.Cpus"/>.
+    /// </summary>
+    IReadOnlyList<string> RaisedLimitOptions(ResourceRequest raised);
 }
 
 /// <summary>

@@ -57,9 +57,6 @@ public static class ResourceValues
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s / 3600:00}:{s / 60 % 60:00}:{s % 60:00}");
     }
 
-    /// <summary>Kept for Run/RetryPolicy until its raised limits are spelled by the dialect: SLURM's spelling is <see cref="Slurm.SlurmDialect.Time"/>.</summary>
-    public static string SlurmTime(TimeSpan t) => Slurm.SlurmDialect.Time(t);
-
     /// <summary>Kept for Usage/StageUsage until it calls <see cref="Options.SettingValues.ParseMemory"/>, the one parser of a size setting.</summary>
     public static long? ParseSlurmMemory(string? value) => Options.SettingValues.ParseMemory(value);
 

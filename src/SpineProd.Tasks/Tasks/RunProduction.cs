@@ -88,7 +88,7 @@ public sealed class RunProduction : SpineProdTask, ICancelableTask
                 Cancellation = interruption.Token,
                 CancellationReason = () => interruption.Reason,
                 Only = t => t.Stage.Name == group.Stage.Name && group.Tasks.Contains(t.Task),
-                ExtraOptions = group.Limits.IsNone ? null : group.Limits.Options(plan.Scheduler, group.Stage.Resources),
+                ExtraOptions = group.Limits.IsNone ? null : Schedulers.Dialect(plan.Scheduler).RaisedLimitOptions(group.Limits.Request(group.Stage.Resources)),
             };
             var before = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
             // One audit record per Submit: History lists every attempt, retries as "Retry".

@@ -11,22 +11,27 @@ namespace SpineProd.Tests.Run;
 public sealed class RetryValuesTests
 {
     [Theory]
-    [InlineData(10, "0:00:10")]
-    [InlineData(61, "0:02:00")]
-    [InlineData(7200, "2:00:00")]
-    [InlineData(90000, "1-01:00:00")]
+    [InlineData(10, "--time=0:00:10")]
+    [InlineData(61, "--time=0:02:00")]
+    [InlineData(7200, "--time=2:00:00")]
+    [InlineData(90000, "--time=1-01:00:00")]
     public void A_raised_time_is_written_as_SLURM_reads_it_rounded_up_to_its_minute(int seconds, string expected) =>
-        Assert.Equal(expected, RaisedLimits.SlurmTime(TimeSpan.FromSeconds(seconds)));
+        Assert.Equal([expected], Schedulers.Dialect("slurm").RaisedLimitOptions(new RaisedLimits(TimeSpan.FromSeconds(seconds), null).Request(new())));
 
     [Fact]
-    public void Raised_limits_become_sbatch_options_that_win_over_the_script()
+    public void Raised_limits_are_values_each_scheduler_spells_as_options_that_win_over_the_script()
     {
-        var o = new RaisedLimits(TimeSpan.FromMinutes(2), 600L << 20).SbatchOptions();
-        Assert.Equal(["--time=0:02:00", "--mem-per-cpu=600M"], o);
-        Assert.Empty(RaisedLimits.None.SbatchOptions());
+        var limits = new RaisedLimits(TimeSpan.FromMinutes(2), 600L << 20);
+        var resources = new global::SpineProd.Planning.Resources { CpusPerTask = 2, Gpus = 1 };
+        Assert.Equal(["--time=0:02:00", "--mem-per-cpu=600M"], Schedulers.Dialect("slurm").RaisedLimitOptions(limits.Request(resources)));
+        // the local scheduler reads sbatch's options over the script's #SBATCH lines
+        Assert.Equal(["--time=0:02:00", "--mem-per-cpu=600M"], Schedulers.Dialect("local").RaisedLimitOptions(limits.Request(resources)));
         // PBS: walltime, and memory as the template's whole select chunk (a command-line select replaces the script's)
-        var pbs = new RaisedLimits(TimeSpan.FromMinutes(2), 600L << 20).Options("pbs", new global::SpineProd.Planning.Resources { CpusPerTask = 2, Gpus = 1 });
-        Assert.Equal(["-l", "walltime=00:02:00", "-l", "select=1:ncpus=2:mem=1200mb:ngpus=1"], pbs);
+        Assert.Equal(["-l", "walltime=00:02:00", "-l", "select=1:ncpus=2:mem=1200mb:ngpus=1"], Schedulers.Dialect("pbs").RaisedLimitOptions(limits.Request(resources)));
+        Assert.Equal(["-l", "walltime=01:30:00"], Schedulers.Dialect("pbs").RaisedLimitOptions(new RaisedLimits(TimeSpan.FromMinutes(90), null).Request(resources)));
+        Assert.Equal(["-l", "select=1:ncpus=1:mem=1gb"], Schedulers.Dialect("pbs").RaisedLimitOptions(new RaisedLimits(null, 1L << 30).Request(new())));
+        Assert.Equal("time 00:02:00 and 600M per CPU", limits.ToString());
+        Assert.Equal(1L << 20, RaisedLimits.WholeMiB(1));
     }
 
     [Fact]
@@ -89,7 +94,7 @@ public sealed class LocalRunTests : RunScenarios
             """, "<Source Include=\"inputs/*.root\" />");
 
         var r = RunAndRetry(p);
-        Assert.Contains("test task 2: timed out (attempt 1 of 3): again with time 0:00:30", r.Output);
+        Assert.Contains("test task 2: timed out (attempt 1 of 3): again with time 00:00:30", r.Output);
         Assert.Contains("test task 1: FAILED, exit code 1: a failure that more memory or time does not fix, 1 time(s) (RetryFailedAttempts=1)", r.Output);
         Assert.Contains("test: 2 of 3 task(s) complete, 1 failed", r.Output);
         var plan = Plan(p);
@@ -142,7 +147,7 @@ public sealed class SlurmRunTests(ClusterFixture cluster) : RunScenarios
 
         // SLURM ends a job somewhat after its limit (it checks every 30 s): the sleeper outlasts that slack.
         var r = RunAndRetry(p, ("RetryMemoryFactor", "4"), ("RetryTimeFactor", "3"), ("RetryMaxTime", "4m"));
-        Assert.Contains("timed out (attempt 1 of 3): again with time 0:03:00", r.Output);
+        Assert.Contains("timed out (attempt 1 of 3): again with time 00:03:00", r.Output);
         if (memory) Assert.Contains("out of memory (attempt 1 of 3): again with 1000M per CPU", r.Output);
         Assert.Contains("a failure that more memory or time does not fix", r.Output);
         Assert.Contains("waiting, poll", r.Output);   // visible progress while the jobs run

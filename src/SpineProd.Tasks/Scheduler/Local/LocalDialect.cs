@@ -33,4 +33,6 @@ public sealed class LocalDialect : ISchedulerDialect
     public string? Dependency(JobRequest request) => SlurmDialect.Dependency(request);
     public string LogFile(string jobName, string jobId, int index, bool error) => SlurmDialect.Instance.LogFile(jobName, jobId, index, error);
     public IReadOnlyList<string> CommandLine(JobRequest request) => ["local", .. SlurmDialect.SbatchArgs(request)];
+    /// <summary>sbatch's options: the local scheduler reads them over the script's #SBATCH lines.</summary>
+    public IReadOnlyList<string> RaisedLimitOptions(ResourceRequest raised) => SlurmDialect.Instance.RaisedLimitOptions(raised);
 }

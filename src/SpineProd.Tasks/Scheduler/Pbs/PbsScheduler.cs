@@ -53,6 +53,12 @@ public sealed class PbsSchedulerDialect : ISchedulerDialect
 
     /// <summary>qsub's argument list for one part (its task set one <c>-J</c> range).</summary>
     public IReadOnlyList<string> CommandLine(JobRequest request) => ["qsub", .. PbsScheduler.QsubArgs(request)];
+
+    /// <summary>
+    /// <c>-l walltime</c>, and memory as the whole <c>-l select</c> chunk (CPUs, memory, GPUs): a
+    /// command-line select replaces the script's.
+    /// </summary>
+    public IReadOnlyList<string> RaisedLimitOptions(ResourceRequest raised) => PbsDialect.ResourceOptions(raised with { Account = null, Queue = null });
 }
 
 /// <summary>

@@ -70,6 +70,27 @@ public sealed partial class SlurmDialect : ISchedulerDialect
         return args;
     }
 
+    /// <summary>
+    /// sbatch options that win over the script's #SBATCH lines: <c>--time</c> rounded up to a whole
+    /// minute (SLURM's granularity; under a minute as it is), <c>--mem-per-cpu</c> in whole MB.
+    /// </summary>
+    public IReadOnlyList<string> RaisedLimitOptions(ResourceRequest raised)
+    {
+        var o = new List<string>();
+        if (raised.Walltime is TimeSpan t)
+        {
+            long s = (long)Math.Ceiling(t.TotalSeconds);
+            if (s >= 60) s = (s + 59) / 60 * 60;
+            o.Add("--time=" + Time(TimeSpan.FromSeconds(s)));
+        }
+        if (raised.MemoryBytes is long m)
+        {
+            long perCpu = m / Math.Max(1, raised.Cpus ?? 1);
+            o.Add("--mem-per-cpu=" + ((perCpu + (1 << 20) - 1) >> 20).ToString(CultureInfo.InvariantCulture) + "M");
+        }
+        return o;
+    }
+
     DependencyProblem? ISchedulerDialect.CheckDependency(string dependency, bool alsoAfterOk) => CheckDependency(dependency, alsoAfterOk);
 
     /// <summary>SLURM's <c>--dependency</c> syntax; an either-or (<c>?</c>) cannot take the afterok Submit adds (SLURM allows one separator).</summary>
