@@ -47,6 +47,27 @@ public sealed class LocalSchedulerKillTests
         }
     }
 
+    /// <summary>Waits until no process group the local scheduler recorded for a task has a member left.</summary>
+    private static void AssertGroupsGone(string productionDir, string why)
+    {
+        foreach (var state in Directory.EnumerateFiles(Path.Combine(productionDir, "jobs"), "local-scheduler.json", SearchOption.AllDirectories))
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(state));
+            foreach (var job in json.RootElement.GetProperty("Jobs").EnumerateArray())
+                foreach (var task in job.GetProperty("Tasks").EnumerateArray())
+                {
+                    if (!task.TryGetProperty("ProcessGroup", out var g) || g.ValueKind != System.Text.Json.JsonValueKind.Number) continue;
+                    long? start = task.TryGetProperty("ProcessStart", out var s) && s.ValueKind == System.Text.Json.JsonValueKind.Number ? s.GetInt64() : null;
+                    var end = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+                    while (SpineProd.Scheduler.Local.LocalTaskProcess.GroupAlive(g.GetInt32(), start))
+                    {
+                        Assert.True(DateTime.UtcNow < end, $"process group {g.GetInt32()} still has a process: {why}");
+                        Thread.Sleep(50);
+                    }
+                }
+        }
+    }
+
     /// <summary>The MSBuild task host (<c>/nodemode:2</c>) that <paramref name="build"/> started, if any yet.</summary>
     private static int? TaskHostOf(int build)
     {
@@ -104,13 +125,18 @@ public sealed class LocalSchedulerKillTests
         }
         var first = Pids(pidFile);
         AssertAllGone(first, "a task of the killed Submit (or what it left behind) outlived it");
+        // The tasks' process groups end a moment after their processes (the wrapper tears down
+        // last). Until they have, the next Submit rightly reports the tasks still running rather
+        // than run them twice (seen under CI's load): wait for that, as a person would see it end.
+        AssertGroupsGone(p.Dir, "a task's process group outlived the killed Submit");
 
         File.Delete(hold);
         var second = DotnetBuild.Run(p.ProjectFile, "Submit", timeout: TimeSpan.FromMinutes(5));
 
         Assert.True(second.Succeeded, second.Output);
-        Assert.Contains("2 to submit", second.Output);
-        Assert.Contains("ran here: 2 completed", second.Output);
+        // (the whole output on failure: xunit's Contains shows only its first line)
+        Assert.True(second.Output.Contains("2 to submit", StringComparison.Ordinal), second.Output);
+        Assert.True(second.Output.Contains("ran here: 2 completed", StringComparison.Ordinal), second.Output);
         var again = Pids(pidFile).Skip(first.Length).ToArray();
         Assert.Equal(4, again.Length);                       // each task ran once more, not twice
         AssertAllGone(again, "what SPINE left in the background outlived its task");
