@@ -57,9 +57,6 @@ public static class ResourceValues
         return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{s / 3600:00}:{s / 60 % 60:00}:{s % 60:00}");
     }
 
-    /// <summary>Kept for Usage/StageUsage until it calls <see cref="Options.SettingValues.ParseMemory"/>, the one parser of a size setting.</summary>
-    public static long? ParseSlurmMemory(string? value) => Options.SettingValues.ParseMemory(value);
-
     /// <summary>The plan's resources of a stage as a neutral request (memory: the whole task's when the plan has it, 0 = the whole node: none asked; else per CPU times CPUs).</summary>
     public static ResourceRequest FromPlan(Planning.Resources r) => new()
     {

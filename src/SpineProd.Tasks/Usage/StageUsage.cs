@@ -147,7 +147,7 @@ public sealed class StageUsage
         return $"{(bytes + gb - 1) / gb}g";
     }
 
-    private static long ParseMem(string v) => ResourceValues.ParseSlurmMemory(v) ?? 0;
+    private static long ParseMem(string v) => Options.SettingValues.ParseMemory(v) ?? 0;
 
     /// <summary>A SLURM time at or above <paramref name="t"/>: whole 5 minutes up to an hour, 15 minutes up to 6 hours, whole hours above.</summary>
     public static string Duration(TimeSpan t) => ResourceValues.Hms(RoundUp(t));
