@@ -5,6 +5,7 @@
 # production is cancelled at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 out=$root/bench/out
 runs=${1:-3}
@@ -28,15 +29,7 @@ done
 dir=$out/submit$n
 mkdir -p "$dir/inputs"
 if [ ! -f "$dir/inputs.txt" ]; then
-  python3 - "$dir" "$n" <<'PY'
-import os, sys
-d, n = sys.argv[1], int(sys.argv[2])
-with open(os.path.join(d, 'inputs.txt'), 'w') as f:
-    for i in range(n):
-        p = os.path.join(d, 'inputs', f'run_{i:06d}.root')
-        open(p, 'w').close()
-        f.write(p + '\n')
-PY
+  empty_inputs "$dir" "$n"
 fi
 hold=$(sbatch --parsable --hold --account=ci --job-name=spineprod-bench-hold --output=/dev/null --wrap=true)
 cat > "$dir/submit$n.spineproj" <<XML

@@ -9,6 +9,7 @@
 #   bench/status-cluster.sh [N]        (BENCH_RUNS=3 by default; BENCH_FRESH=1 runs the tasks again)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 root=$PWD
 n=${1:-10000}
 runs=${BENCH_RUNS:-3}
@@ -32,15 +33,7 @@ PY
 # Reuse a finished run while sacct still knows its first job (the cluster keeps its accounting).
 if [ "${BENCH_FRESH:-0}" = 1 ] || [ ! -f "$dir/ready" ] || [ -z "$(sacct -n -X -P -j "$(job_ids | cut -d, -f1)" -o JobID 2>/dev/null)" ]; then
   rm -rf "$dir"; mkdir -p "$dir/inputs"
-  python3 - "$dir" "$n" <<'PY'
-import os, sys
-d, n = sys.argv[1], int(sys.argv[2])
-with open(os.path.join(d, 'inputs.txt'), 'w') as f:
-    for i in range(n):
-        p = os.path.join(d, 'inputs', f'run_{i:06d}.root')
-        open(p, 'w').close()
-        f.write(p + '\n')
-PY
+  empty_inputs "$dir" "$n"
   cat > "$proj" <<XML
 <Project Sdk="SpineProd.Sdk">
   <PropertyGroup>
