@@ -118,15 +118,22 @@ public sealed class ProductionState
     /// <summary>How long each phase took (logged at -v:d: where a slow Status spends its time).</summary>
     public Timings Timings { get; } = new();
 
-    public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers, IClock? clock = null)
+    /// <summary>What an earlier Status settled (null: nothing is taken from it, as Submit and Preview do).</summary>
+    public SettledState? Settled { get; private init; }
+    /// <summary>Per stage not settled before: its marker folder as it was before its markers were checked.</summary>
+    private readonly Dictionary<string, IO.FileIdentity?> _markerFolders = new();
+
+    public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers, IClock? clock = null,
+        SettledState? settled = null)
     {
         var now = (clock ?? SystemClock.Instance).UtcNow;
         var owner = plan.Owner;
         // One query per scheduler that ran any of this production's arrays (its cleanup jobs ride
         // along), keeping only the jobs the scheduler confirms are the ones the ledger recorded.
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: false);
-        var state = new ProductionState { Plan = plan, Ledger = ledger, Snapshot = verified };
+        var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: false, settled: settled is null ? null : settled.HasJob);
+        if (settled is not null) verified.Settled = settled.Find;
+        var state = new ProductionState { Plan = plan, Ledger = ledger, Snapshot = verified, Settled = settled };
         state.Timings.Add("scheduler query", watch);
         state.Foreign.AddRange(foreign);
 
@@ -136,18 +143,18 @@ public sealed class ProductionState
         {
             var inputs = ChunkLists.Open(planDir, stage);
             state.Timings.Add("", watch);
+            var folder = IO.SafeFile.Identify(ProductionLayout.Of(plan).MarkerDir(stage.Name));
+            if (settled is not null && settled.IsSettled(stage, plan.PlanSha256, folder, SettledState.LedgerArrays(ledger, stage.Name)))
+            {
+                state.Stages[stage.Name] = SettledTasks(stage, ledger, plan, inputs);
+                state.Timings.Add($"tasks of {stage.Name} (settled: every task complete, markers unchanged)", watch);
+                continue;
+            }
+            state._markerFolders[stage.Name] = folder;
             var markers = state.Markers[stage.Name] = CompletionMarkers.Check(ProductionLayout.Of(plan), stage, inputs, now);
             state.Timings.Add($"markers of {stage.Name} ({markers.Found} found, {markers.FromIndex} unchanged since verified)", watch);
 
-            // The latest submission that covered each task number (tasks are numbered 0..n-1 in a stage).
-            int taskSlots = stage.Arrays.Count == 0 ? 0 : stage.Arrays.Max(a => a.FirstTask + a.TaskCount);
-            var latestOf = new (SubmissionRecord, StageSubmission, ArraySubmission)?[taskSlots];
-            foreach (var (sub, st, arr) in ledger.AllArrays())
-            {
-                if (st.Stage != stage.Name || arr.State == ArraySubmissionState.NotSubmitted) continue;
-                if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
-                foreach (var t in tasks.Indices) if (t >= 0 && t < taskSlots) latestOf[t] = (sub, st, arr);
-            }
+            var latestOf = LatestSubmissions(stage, ledger);
 
             var list = new List<TaskInfo>(stage.TaskCount);
             foreach (var array in stage.Arrays)
@@ -172,7 +179,7 @@ public sealed class ProductionState
                             {
                                 int index = task - arr.FirstTask;
                                 info.Scheduler = state.Snapshot.Find(arr.JobId, index);
-                                accounted.Add((arr.JobId, index));
+                                if (info.Scheduler?.IsLive == true) accounted.Add((arr.JobId, index));
                             }
                         }
                         else { markerProblem ??= "its inputs changed since it was last submitted"; info.InputsChanged = true; }
@@ -205,6 +212,61 @@ public sealed class ProductionState
             if (t.IsLive && !accounted.Contains((t.ArrayJobId, t.ArrayIndex)) && entryById.TryGetValue(t.ArrayJobId, out var arr))
                 state.LiveFromOtherPlans.Add((arr, t));
         return state;
+    }
+
+    /// <summary>The latest submission that covered each task number of the stage (tasks are numbered 0..n-1 in a stage).</summary>
+    private static (SubmissionRecord, StageSubmission, ArraySubmission)?[] LatestSubmissions(StagePlan stage, Ledger ledger)
+    {
+        int taskSlots = stage.Arrays.Count == 0 ? 0 : stage.Arrays.Max(a => a.FirstTask + a.TaskCount);
+        var latestOf = new (SubmissionRecord, StageSubmission, ArraySubmission)?[taskSlots];
+        foreach (var (sub, st, arr) in ledger.AllArrays())
+        {
+            if (st.Stage != stage.Name || arr.State == ArraySubmissionState.NotSubmitted) continue;
+            if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
+            foreach (var t in tasks.Indices) if (t >= 0 && t < taskSlots) latestOf[t] = (sub, st, arr);
+        }
+        return latestOf;
+    }
+
+    /// <summary>
+    /// A settled stage's tasks: all complete (an earlier Status verified every marker, and the marker
+    /// folder is unchanged since), with the submission that last ran each; the scheduler's row is not
+    /// looked up (no task of it needs one).
+    /// </summary>
+    private static List<TaskInfo> SettledTasks(StagePlan stage, Ledger ledger, ProductionPlan plan, ChunkLists inputs)
+    {
+        var latestOf = LatestSubmissions(stage, ledger);
+        var list = new List<TaskInfo>(stage.TaskCount);
+        foreach (var array in stage.Arrays)
+            for (int task = array.FirstTask; task < array.FirstTask + array.TaskCount; task++)
+            {
+                var info = new TaskInfo { Stage = stage, Array = array, Task = task, InputSource = inputs, Status = TaskState.Completed, Detail = "completion marker" };
+                if (latestOf[task] is { } l)
+                {
+                    (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
+                    info.FromEarlierVersion = l.Item1.PlanSha256 != plan.PlanSha256;
+                }
+                list.Add(info);
+            }
+        return list;
+    }
+
+    /// <summary>
+    /// Records in <see cref="Settled"/> what this Status found final: jobs whose every task ended
+    /// (<see cref="SettledState.TrySettle"/>), and stages whose every task is complete. Returns the
+    /// jobs settled now (their trace rows are written once, now).
+    /// </summary>
+    public List<string> Settle(DateTimeOffset now)
+    {
+        var newly = new List<string>();
+        if (Settled is null) return newly;
+        var foreign = Foreign.Select(f => f.JobId).ToHashSet();
+        foreach (var (sub, st, arr) in Ledger.AllArrays())
+            if (arr.JobId is not null && !foreign.Contains(arr.JobId) && Settled.TrySettle(sub, st, arr, Snapshot, now)) newly.Add(arr.JobId);
+        foreach (var stage in Plan.Stages)
+            if (_markerFolders.TryGetValue(stage.Name, out var folder) && Stages[stage.Name].All(t => t.IsDone))
+                Settled.SettleStage(stage, Plan.PlanSha256, folder, SettledState.LedgerArrays(Ledger, stage.Name), now);
+        return newly;
     }
 
     /// <summary>Whether an earlier submission's copy of the chunk list gave this task exactly these inputs.</summary>
