@@ -64,6 +64,53 @@ public sealed class TaskInfo
     public int SubmittedIndex => ArraySubmission is null ? IndexInArray : Task - ArraySubmission.FirstTask;
 }
 
+/// <summary>
+/// A settled stage's tasks (<see cref="ProductionState.SettledTasks"/>), all complete: each is made when
+/// it is asked for and not kept, so a settled stage of a million tasks holds no million objects.
+/// </summary>
+public sealed class SettledTaskList(StagePlan stage, (SubmissionRecord, StageSubmission, ArraySubmission)?[] latestOf, string planSha, ChunkLists inputs)
+    : IReadOnlyList<TaskInfo>
+{
+    public int Count { get; } = stage.Arrays.Sum(a => a.TaskCount);
+
+    /// <summary>The job that last ran task <paramref name="task"/> (null: none recorded).</summary>
+    public string? JobId(int task) => task < latestOf.Length && latestOf[task] is { } l ? l.Item3.JobId : null;
+
+    /// <summary>Task number <paramref name="task"/> (a stage's arrays number its tasks 0..n-1 in order).</summary>
+    public TaskInfo this[int task]
+    {
+        get
+        {
+            int lo = 0, hi = stage.Arrays.Count - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi + 1) / 2;
+                if (stage.Arrays[mid].FirstTask <= task) lo = mid; else hi = mid - 1;
+            }
+            return Make(stage.Arrays[lo], task);
+        }
+    }
+
+    private TaskInfo Make(ArrayPlan array, int task)
+    {
+        var info = new TaskInfo { Stage = stage, Array = array, Task = task, InputSource = inputs, Status = TaskState.Completed, Detail = "completion marker" };
+        if (task < latestOf.Length && latestOf[task] is { } l)
+        {
+            (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
+            info.FromEarlierVersion = l.Item1.PlanSha256 != planSha;
+        }
+        return info;
+    }
+
+    public IEnumerator<TaskInfo> GetEnumerator()
+    {
+        foreach (var array in stage.Arrays)
+            for (int task = array.FirstTask; task < array.FirstTask + array.TaskCount; task++) yield return Make(array, task);
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
 /// <summary>Named phases and how long each took: the lap since the last one (an empty name only restarts the lap).</summary>
 public sealed class Timings
 {
@@ -89,7 +136,7 @@ public sealed class ProductionState
 {
     public required ProductionPlan Plan { get; init; }
     public required Ledger Ledger { get; init; }
-    public Dictionary<string, List<TaskInfo>> Stages { get; } = new();
+    public Dictionary<string, IReadOnlyList<TaskInfo>> Stages { get; } = new();
     public SchedulerSnapshot Snapshot { get; private init; } = new();
     /// <summary>Job ids of the ledger the scheduler reports as other jobs (reused ids, a ledger from elsewhere): never counted.</summary>
     public List<ForeignJob> Foreign { get; } = new();
@@ -195,7 +242,8 @@ public sealed class ProductionState
         // Name what blocks a task stuck behind its upstream stages: their unsuccessful tasks.
         foreach (var stage in plan.Stages.Where(s => s.DependsOn.Count > 0))
         {
-            var blockers = stage.DependsOn.Where(state.Stages.ContainsKey)
+            // (a settled stage has no unsuccessful task: it is not walked)
+            var blockers = stage.DependsOn.Where(up => state.Stages.TryGetValue(up, out var tasks) && tasks is not SettledTaskList)
                 .SelectMany(up => state.Stages[up].Where(t => t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled))
                 .ToList();
             if (blockers.Count == 0) continue;
@@ -233,23 +281,8 @@ public sealed class ProductionState
     /// folder is unchanged since), with the submission that last ran each; the scheduler's row is not
     /// looked up (no task of it needs one).
     /// </summary>
-    private static List<TaskInfo> SettledTasks(StagePlan stage, Ledger ledger, ProductionPlan plan, ChunkLists inputs)
-    {
-        var latestOf = LatestSubmissions(stage, ledger);
-        var list = new List<TaskInfo>(stage.TaskCount);
-        foreach (var array in stage.Arrays)
-            for (int task = array.FirstTask; task < array.FirstTask + array.TaskCount; task++)
-            {
-                var info = new TaskInfo { Stage = stage, Array = array, Task = task, InputSource = inputs, Status = TaskState.Completed, Detail = "completion marker" };
-                if (latestOf[task] is { } l)
-                {
-                    (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
-                    info.FromEarlierVersion = l.Item1.PlanSha256 != plan.PlanSha256;
-                }
-                list.Add(info);
-            }
-        return list;
-    }
+    private static SettledTaskList SettledTasks(StagePlan stage, Ledger ledger, ProductionPlan plan, ChunkLists inputs) =>
+        new(stage, LatestSubmissions(stage, ledger), plan.PlanSha256, inputs);
 
     /// <summary>
     /// Records in <see cref="Settled"/> what this Status found final: jobs whose every task ended

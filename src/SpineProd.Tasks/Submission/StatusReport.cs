@@ -77,6 +77,20 @@ public sealed class StatusReport
         foreach (var stage in plan.Stages)
         {
             var sc = report.ByStage[stage.Name] = new StatusCounts();
+            if (state.Stages[stage.Name] is SettledTaskList settledTasks)
+            {
+                // every task complete: counted by array, without a task object each
+                foreach (var array in stage.Arrays)
+                {
+                    var ac = report.ByArray[(stage.Name, array.Index)] = new StatusCounts { Total = array.TaskCount, Completed = array.TaskCount };
+                    sc.Merge(ac);
+                    report.Totals.Merge(ac);
+                    var ids = report._jobIds[(stage.Name, array.Index)] = new();
+                    for (int task = array.FirstTask; task < array.FirstTask + array.TaskCount; task++)
+                        if (settledTasks.JobId(task) is string id && (ids.Count == 0 || ids[^1] != id) && !ids.Contains(id)) ids.Add(id);
+                }
+                continue;
+            }
             foreach (var t in state.Stages[stage.Name])
             {
                 report.Totals.Add(t);
