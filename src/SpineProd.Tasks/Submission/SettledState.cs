@@ -74,7 +74,8 @@ public sealed class SettledState
         {
             if (!snapshot.Tasks.TryGetValue((arr.JobId, task - arr.FirstTask), out var t)) return false;
             if (t.IsLive || t.Kind == TaskStateKind.Unknown) return false;
-            if (t.Usage?.End is { } end && end > now - Grace) return false;
+            // an end the scheduler reported, long enough ago (a row without one may not be final yet)
+            if (t.Usage?.End is not { } end || end > now - Grace) return false;
             rows.Add(t);
         }
         var job = new SettledJob(sub.Scheduler, arr.JobId, sub.Id, st.Stage, arr.Tasks, rows.Count);
