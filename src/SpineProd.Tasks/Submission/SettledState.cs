@@ -188,6 +188,8 @@ public sealed class SettledJob
     private double[] _elapsed, _cpuTime, _requestedTime;
 
     public int Count => _index.Length;
+    /// <summary>Bytes of one row over all columns.</summary>
+    private const int RowBytes = 4 + 1 + 1 + 4 * 6 + 8 * 4 + 2 * 2 + 8 * 3;
 
     internal SettledJob(string scheduler, string jobId, string submissionId, string stage, string tasks, int n)
     {
@@ -279,8 +281,12 @@ public sealed class SettledJob
 
     internal static SettledJob Read(BinaryReader r)
     {
-        var job = new SettledJob(r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadString(), r.ReadInt32());
+        string scheduler = r.ReadString(), jobId = r.ReadString(), submission = r.ReadString(), stage = r.ReadString(), tasks = r.ReadString();
+        int n = r.ReadInt32();
         var s = r.BaseStream;
+        // a torn or foreign file must not make us allocate what it claims
+        if (n < 0 || (long)n * RowBytes > s.Length - s.Position) throw new FormatException($"{n} rows do not fit in what is left of the file");
+        var job = new SettledJob(scheduler, jobId, submission, stage, tasks, n);
         Column(s, job._index); Column(s, job._kind); Column(s, job._hasUsage); Column(s, job._rawState); Column(s, job._exitCode); Column(s, job._reason);
         Column(s, job._node); Column(s, job._cpus); Column(s, job._gpus); Column(s, job._start); Column(s, job._end); Column(s, job._peak);
         Column(s, job._requestedMemory); Column(s, job._startOffset); Column(s, job._endOffset); Column(s, job._elapsed); Column(s, job._cpuTime); Column(s, job._requestedTime);
