@@ -103,10 +103,9 @@ public sealed class SlurmUsageTests(ClusterFixture cluster) : UsageScenarios
         var before = JsonNode.Parse(File.ReadAllText(Path.Combine(p.StateDir, "status.json")))!;
         var rows = File.ReadAllLines(trace).Order().ToList();
 
-        var settling = Run(p, "Status").Output;   // settles the job
-        var settled = Run(p, "Status").Output;    // asks nothing
+        Run(p, "Status");                        // settles the job (if the Status before did not: it may have ended long enough before)
+        var settled = Run(p, "Status").Output;   // asks nothing
 
-        Assert.DoesNotContain("not asked again", settling);
         Assert.Contains("asked no scheduler", settled);
         Assert.Contains("(1 finished job(s) not asked again)", settled);
         var after = JsonNode.Parse(File.ReadAllText(Path.Combine(p.StateDir, "status.json")))!;
