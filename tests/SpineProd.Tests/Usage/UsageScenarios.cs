@@ -17,7 +17,7 @@ public abstract class UsageScenarios : EndToEndScenarios
     /// <summary>Time limit and the sleep that overruns it (SLURM counts whole minutes, checked every ~30 s).</summary>
     protected abstract (string Limit, int Sleep) Overrun { get; }
 
-    protected ScratchProduction Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails()
+    protected void Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails()
     {
         var p = new ScratchProduction($"{Scheduler}-usage");
         Directory.CreateDirectory(Path.Combine(p.Dir, "inputs"));
@@ -68,7 +68,6 @@ public abstract class UsageScenarios : EndToEndScenarios
         // the task of run_OOM600.root: its line in the plan's chunk list
         var task = File.ReadAllLines(Path.Combine(p.StageDir, "files_chunk_0.txt")).ToList().FindIndex(l => l.Contains("OOM600"));
         CheckOutOfMemory(rows.Single(r => r["task"] == task.ToString()), status);
-        return p;
     }
 
     /// <summary>What the scheduler does with a task over its memory.</summary>
@@ -85,35 +84,7 @@ public sealed class SlurmUsageTests(ClusterFixture cluster) : UsageScenarios
     public void Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails_on_slurm()
     {
         cluster.Require();
-        var p = Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails();
-        A_finished_job_is_not_asked_about_again(p);
-    }
-
-    /// <summary>
-    /// The next Status once the job has been over for the settling time: sacct is not asked about it
-    /// again (the header says so, status.json counts it), and the table, the usage and trace.tsv say
-    /// the same as before, from the rows the earlier Status kept.
-    /// </summary>
-    private void A_finished_job_is_not_asked_about_again(ScratchProduction p)
-    {
-        var trace = ProductionLayout.Of(Plan(p)).TraceFile;
-        var ends = File.ReadAllLines(trace).Skip(1).Select(l => DateTimeOffset.Parse(l.Split('\t')[11], System.Globalization.CultureInfo.InvariantCulture));
-        var settleAt = ends.Max() + SpineProd.Submission.SettledState.Grace + TimeSpan.FromSeconds(2);
-        if (settleAt > DateTimeOffset.Now) Thread.Sleep(settleAt - DateTimeOffset.Now);
-        var before = JsonNode.Parse(File.ReadAllText(Path.Combine(p.StateDir, "status.json")))!;
-        var rows = File.ReadAllLines(trace).Order().ToList();
-
-        Run(p, "Status");                        // settles the job (if the Status before did not: it may have ended long enough before)
-        var settled = Run(p, "Status").Output;   // asks nothing
-
-        Assert.Contains("asked no scheduler", settled);
-        Assert.Contains("(1 finished job(s) not asked again)", settled);
-        var after = JsonNode.Parse(File.ReadAllText(Path.Combine(p.StateDir, "status.json")))!;
-        Assert.Equal(1, (int)after["settled_jobs"]!);
-        Assert.Equal(before["totals"]!.ToJsonString(), after["totals"]!.ToJsonString());
-        Assert.Equal(before["stages"]![0]!["usage"]!.ToJsonString(), after["stages"]![0]!["usage"]!.ToJsonString());
-        Assert.Equal(rows, File.ReadAllLines(trace).Order().ToList());
-        Assert.Contains("spine-test-double: failing on purpose", settled);   // the failure's log tail, from its kept row
+        Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails();
     }
 
     protected override void CheckOutOfMemory(Dictionary<string, string> row, string status)
