@@ -31,19 +31,19 @@ public sealed class ReportModel
     /// <summary>Failed tasks shown one by one with their log tail; the others are counted in their cause's row.</summary>
     public const int MaxFailuresShown = 50;
 
-    /// <summary>The model of <paramref name="status"/>, with the charts drawn from <paramref name="attempts"/> (one pass).</summary>
-    public static ReportModel Create(StatusReport status, IEnumerable<TaskAttempt> attempts, string? gitCommit = null)
+    /// <summary>
+    /// The model of a Status, with the charts drawn in one pass over its attempts: the ledger's, read
+    /// against the Status's one snapshot, and its settled jobs' rows from their columns.
+    /// </summary>
+    public static ReportModel Create(StatusReport status, string? gitCommit = null)
     {
         var model = new ReportModel { Status = status, GitCommit = gitCommit };
         foreach (var stage in model.Plan.Stages) model.Charts[stage.Name] = new StageCharts();
-        foreach (var a in attempts)
-            if (model.Charts.TryGetValue(a.Stage, out var c)) c.Add(a, status.Time);
+        TaskAttempts.Each(status.State.Ledger, status.State.Snapshot, status.State.Settled,
+            a => { if (model.Charts.TryGetValue(a.Stage, out var c)) c.Add(a, status.Time); },
+            job => { if (model.Charts.TryGetValue(job.Stage, out var c)) c.Add(job, status.Time); });
         return model;
     }
-
-    /// <summary>The model of a Status: its attempts are the ledger's, read against the Status's one snapshot.</summary>
-    public static ReportModel Create(StatusReport status, string? gitCommit = null) =>
-        Create(status, TaskAttempts.All(status.State.Ledger, status.State.Snapshot), gitCommit);
 
     /// <summary>The largest request of the stage: the plan's, or the latest a scheduler reported (a retry asks for more).</summary>
     public (TimeSpan? Time, long? Memory) Request(StagePlan stage)

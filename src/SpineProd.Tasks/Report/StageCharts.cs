@@ -25,19 +25,38 @@ public sealed class StageCharts
 
     public void Add(TaskAttempt a, DateTimeOffset now)
     {
-        if (a.Attempt > 1) Retries++;
-        if (a.Scheduler is not { Usage: { Start: { } start } u } s) return;
-        var end = s.IsLive ? now : u.End ?? (u.Elapsed is { } e ? start + e : (DateTimeOffset?)null);
-        if (end is { } stop && stop >= start)
+        if (a.Scheduler is not { } s) { Add(a.Stage, a.Task, a.Attempt, default, false, null, null, null, null, now); return; }
+        var u = s.Usage;
+        Add(a.Stage, a.Task, a.Attempt, s.Kind, s.IsLive, u?.Start, u?.End, u?.Elapsed?.TotalSeconds, u?.PeakMemoryBytes, now);
+    }
+
+    /// <summary>A settled job's attempts, read from its columns (the same as one <see cref="Add(TaskAttempt, DateTimeOffset)"/> each).</summary>
+    public void Add(SettledAttempts job, DateTimeOffset now)
+    {
+        var j = job.Job;
+        for (int row = 0; row < j.Count; row++)
         {
-            Starts.Add(start.ToUnixTimeSeconds());
-            Ends.Add(stop.ToUnixTimeSeconds());
-            if (Bars.Count < ReportCharts.MaxTimelineBars) Bars.Add(new TimelineBar(a.Stage, a.Task, a.Attempt, start, stop, s.Kind));
+            bool usage = j.HasUsage(row);
+            Add(job.Stage, job.Task(row), job.Attempt(row), j.Kind(row), false, usage ? j.Start(row) : null, usage ? j.End(row) : null,
+                usage ? j.ElapsedSeconds(row) : null, usage ? j.PeakMemoryBytes(row) : null, now);
+        }
+    }
+
+    private void Add(string stage, int task, int attempt, TaskStateKind kind, bool live, DateTimeOffset? start, DateTimeOffset? end, double? elapsed, long? peak, DateTimeOffset now)
+    {
+        if (attempt > 1) Retries++;
+        if (start is not { } begun) return;
+        var stop = live ? now : end ?? (elapsed is { } e ? begun + TimeSpan.FromSeconds(e) : null);
+        if (stop is { } ended && ended >= begun)
+        {
+            Starts.Add(begun.ToUnixTimeSeconds());
+            Ends.Add(ended.ToUnixTimeSeconds());
+            if (Bars.Count < ReportCharts.MaxTimelineBars) Bars.Add(new TimelineBar(stage, task, attempt, begun, ended, kind));
         }
         // as StageUsage counts it: an attempt that ran to an end with its run time known
-        if (s.IsLive || s.Kind == TaskStateKind.Completed || u.Elapsed is not { } elapsed) return;
-        UnfinishedElapsed.Add(elapsed.TotalSeconds);
-        if (u.PeakMemoryBytes is { } peak) UnfinishedPeaks.Add(peak);
+        if (live || kind == TaskStateKind.Completed || elapsed is not { } ran) return;
+        UnfinishedElapsed.Add(ran);
+        if (peak is { } p) UnfinishedPeaks.Add(p);
     }
 }
 

@@ -158,4 +158,24 @@ public sealed class SettledJob
     }
 
     internal SchedulerTask Task(int row, List<string> strings) => Columns.Task(JobId, Offset + row, strings);
+
+    // A row's values, read from the columns without building its SchedulerTask (a million rows are
+    // summed for usage and charts without a million objects): null where the scheduler gave none.
+    public int Index(int row) => Columns.Index[Offset + row];
+    public TaskStateKind Kind(int row) => (TaskStateKind)Columns.Kind[Offset + row];
+    public bool HasUsage(int row) => Columns.HasUsage[Offset + row] != 0;
+    public DateTimeOffset? Start(int row) => Time(Columns.Start[Offset + row], Columns.StartOffset[Offset + row]);
+    public DateTimeOffset? End(int row) => Time(Columns.End[Offset + row], Columns.EndOffset[Offset + row]);
+    public double? ElapsedSeconds(int row) => Number(Columns.Elapsed[Offset + row]);
+    public double? CpuSeconds(int row) => Number(Columns.CpuTime[Offset + row]);
+    public double? RequestedTimeSeconds(int row) => Number(Columns.RequestedTime[Offset + row]);
+    public long? PeakMemoryBytes(int row) => Columns.Peak[Offset + row] is var v and >= 0 ? v : null;
+    public long? RequestedMemoryBytes(int row) => Columns.RequestedMemory[Offset + row] is var v and >= 0 ? v : null;
+    public int? Cpus(int row) => Columns.Cpus[Offset + row] is var v and >= 0 ? v : null;
+    public int? Gpus(int row) => Columns.Gpus[Offset + row] is var v and >= 0 ? v : null;
+
+    private static double? Number(double v) => double.IsNaN(v) ? null : v;
+
+    private static DateTimeOffset? Time(long utcTicks, short offsetMinutes) =>
+        utcTicks == 0 ? null : new DateTimeOffset(utcTicks + offsetMinutes * TimeSpan.TicksPerMinute, TimeSpan.FromMinutes(offsetMinutes));
 }

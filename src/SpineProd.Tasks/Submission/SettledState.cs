@@ -39,6 +39,7 @@ public sealed class SettledState
     public int JobCount => _jobs.Count;
     /// <summary>Keyed by job id alone, as the scheduler snapshot is (one production's ids do not repeat across its schedulers).</summary>
     public bool HasJob(string jobId) => _jobs.ContainsKey(jobId);
+    public SettledJob? Job(string jobId) => _jobs.GetValueOrDefault(jobId);
 
     /// <summary>The final row of a settled job's task (built on demand: it is not kept).</summary>
     public SchedulerTask? Find(string jobId, int index) =>

@@ -121,8 +121,9 @@ public sealed class StatusReport
     {
         var plan = State.Plan;
         foreach (var stage in plan.Stages) Usage[stage.Name] = new StageUsage();
-        foreach (var a in TaskAttempts.All(State.Ledger, State.Snapshot))
-            if (Usage.TryGetValue(a.Stage, out var u)) u.Add(a);
+        TaskAttempts.Each(State.Ledger, State.Snapshot, State.Settled,
+            a => { if (Usage.TryGetValue(a.Stage, out var u)) u.Add(a); },
+            job => { if (Usage.TryGetValue(job.Stage, out var u)) u.Add(job.Job); });
         foreach (var stage in plan.Stages)
         {
             Func<string, string, string>? spell = plan.Stages.Count == 1 ? null : (p, v) => $"{p}=\"{v}\" on stage {stage.Name}";

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using SpineProd.Scheduler;
+using SpineProd.Submission;
 
 namespace SpineProd.Usage;
 
@@ -42,31 +43,51 @@ public sealed class StageUsage
     public void Add(TaskAttempt a)
     {
         Attempts++;
-        if (a.Scheduler is not { Usage: { } u } s || s.IsLive || u.Elapsed is not { } elapsed || u.Start is null) return;
-        Measured++;
-        double e = elapsed.TotalSeconds;
-        ElapsedSeconds += e;
-        if (u.CpuTime is { } cpu)
+        if (a.Scheduler is { Usage: { } u } s)
+            Measure(s.Kind, s.IsLive, u.Elapsed?.TotalSeconds, u.Start is not null, u.CpuTime?.TotalSeconds, u.Cpus, u.Gpus,
+                u.RequestedTime?.TotalSeconds, u.RequestedMemoryBytes, u.PeakMemoryBytes);
+    }
+
+    /// <summary>A settled job's attempts, read from its columns (the same sums as one <see cref="Add(TaskAttempt)"/> each).</summary>
+    public void Add(SettledJob job)
+    {
+        for (int row = 0; row < job.Count; row++)
         {
-            CpuSeconds += cpu.TotalSeconds;
-            CpuAllocatedSeconds += e * Math.Max(1, u.Cpus ?? 1);
+            Attempts++;
+            if (job.HasUsage(row))
+                Measure(job.Kind(row), false, job.ElapsedSeconds(row), job.Start(row) is not null, job.CpuSeconds(row), job.Cpus(row), job.Gpus(row),
+                    job.RequestedTimeSeconds(row), job.RequestedMemoryBytes(row), job.PeakMemoryBytes(row));
         }
-        if (u.Gpus is > 0 and var g)
+    }
+
+    /// <summary>One attempt's usage: counted when it ran to an end with its run time known.</summary>
+    private void Measure(TaskStateKind kind, bool live, double? elapsed, bool started, double? cpu, int? cpus, int? gpus,
+        double? requestedTime, long? requestedMemory, long? peak)
+    {
+        if (live || elapsed is not { } e || !started) return;
+        Measured++;
+        ElapsedSeconds += e;
+        if (cpu is { } c)
+        {
+            CpuSeconds += c;
+            CpuAllocatedSeconds += e * Math.Max(1, cpus ?? 1);
+        }
+        if (gpus is > 0 and var g)
         {
             GpuHoursUsed += e * g / 3600;
-            if (u.RequestedTime is { } limit) GpuHoursRequested += limit.TotalSeconds * g / 3600;
+            if (requestedTime is { } limit) GpuHoursRequested += limit * g / 3600;
         }
         // the latest request the scheduler reported (a resubmission may have raised it)
-        RequestedMemoryBytes = u.RequestedMemoryBytes ?? RequestedMemoryBytes;
-        RequestedTime = u.RequestedTime ?? RequestedTime;
-        Cpus = u.Cpus ?? Cpus;
-        Gpus = u.Gpus ?? Gpus;
-        if (s.Kind != TaskStateKind.Completed) return;
+        RequestedMemoryBytes = requestedMemory ?? RequestedMemoryBytes;
+        RequestedTime = requestedTime is { } rt ? TimeSpan.FromSeconds(rt) : RequestedTime;
+        Cpus = cpus ?? Cpus;
+        Gpus = gpus ?? Gpus;
+        if (kind != TaskStateKind.Completed) return;
         _elapsed.Add(e);
-        if (u.PeakMemoryBytes is { } p)
+        if (peak is { } p)
         {
             _peaks.Add(p);
-            if (u.MemoryEfficiency is { } r) _memoryRatios.Add(r);
+            if (requestedMemory is { } r && r > 0) _memoryRatios.Add((double)p / r);
         }
     }
 

@@ -88,6 +88,27 @@ public sealed class SettledStateTests
     }
 
     [Fact]
+    public void Usage_and_charts_from_settled_rows_are_those_from_the_schedulers_rows()
+    {
+        var (plan, dir, s) = Finished("settle-same", 10, n => n == 3 ? "FAILED" : "COMPLETED");
+        var clock = Later();
+        var asked = Status(plan, dir, s, clock);      // from the scheduler's rows (and settles them)
+        var kept = Status(plan, dir, s, clock);       // from settled.bin's columns
+        Assert.Equal(2, kept.State.Settled!.JobCount);
+
+        Assert.Equal(asked.Usage["reco"].ToJson([]).ToJsonString(), kept.Usage["reco"].ToJson([]).ToJsonString());
+        var (a, k) = (SpineProd.Report.ReportModel.Create(asked).Charts["reco"], SpineProd.Report.ReportModel.Create(kept).Charts["reco"]);
+        Assert.Equal(a.Starts, k.Starts);
+        Assert.Equal(a.Ends, k.Ends);
+        Assert.Equal(a.UnfinishedElapsed, k.UnfinishedElapsed);
+        Assert.Equal(a.UnfinishedPeaks, k.UnfinishedPeaks);
+        Assert.Equal(a.Bars, k.Bars);
+        Assert.Equal(a.Retries, k.Retries);
+        Assert.Single(k.UnfinishedElapsed);   // the failed one
+        Assert.Equal(kept.Problems.Single().Scheduler!.Usage, asked.Problems.Single().Scheduler!.Usage);
+    }
+
+    [Fact]
     public void A_job_with_a_running_task_or_one_that_just_ended_is_asked_again()
     {
         var (plan, dir, s) = Finished("settle-live", 10, n => n == 7 ? "RUNNING" : "COMPLETED");
