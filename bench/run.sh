@@ -60,7 +60,7 @@ if [ "$what" = all ] || [ "$what" = plan ]; then
     r=$(env -u MSBUILDDISABLENODEREUSE DOTNET_CLI_USE_MSBUILD_SERVER=1 MEASURE_MSBUILD_SERVER=1 python3 "$root/bench/measure.py" "$runs" "touch $out/$name/inputs.txt" dotnet build "$proj" -nologo)
     row "Build, $n inputs, warm build server (peak: client + server trees)" "$r"
     dotnet build-server shutdown >/dev/null 2>&1 || true
-    scripts=$(ls "$out/$name/obj/$name/$name"/*.sbatch | wc -l)
+    scripts=$(ls "$out/$name/obj/$name/$name"/submit_chunk_*.sh | wc -l)   # the local scheduler names its scripts .sh
     row "  scripts for $n tasks (expected ceil(n/1000) = $(( (n + 999) / 1000 )))" "$scripts"
   done
   # A million inputs with one duplicate file name: refused (SPN1016) at the list line, in seconds.

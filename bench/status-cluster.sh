@@ -2,10 +2,12 @@
 # Status of N REAL finished tasks (default 10,000) on the test cluster (tests/cluster/): a production
 # of N tasks of the SPINE test double (one empty input each, the shortest task there is) is
 # submitted in arrays of the cluster's MaxArraySize, run to the end, then `dotnet build -t:Status`
-# is timed cold (no marker index, no trace: the first Status after the tasks ran) and warm (the
-# next one). Holds the cluster tests' lock the whole time (run it when nothing else needs the
-# cluster: the node has 2 CPUs, so N tasks take about N/20 s to run). A finished production is
-# kept (bench/out/status-cluster<N>/) and reused while the cluster still knows its jobs.
+# is timed cold (no marker index, nothing settled, no trace: the first Status after the tasks ran)
+# and warm (the next ones: every job settled). The node has 2 CPUs and runs about 2 tasks a second,
+# so 10,000 tasks take over an hour: the cluster tests' lock is held to submit and to time Status,
+# not while the tasks run; their jobs run at the lowest priority (Nice), so a test's job is started
+# before them and waits at most for one of their tasks to end. A finished production is kept
+# (bench/out/status-cluster<N>/) and reused while the cluster still knows its jobs.
 #   bench/status-cluster.sh [N]        (BENCH_RUNS=3 by default; BENCH_FRESH=1 runs the tasks again)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,18 +52,21 @@ XML
   start=$(date +%s)
   dotnet build "$proj" -nologo -v:q -t:Submit >/dev/null
   ids=$(job_ids)
+  for id in ${ids//,/ }; do scontrol update JobId="$id" Nice=100000 >/dev/null; done
+  flock -u 9   # the tests may use the cluster meanwhile: their jobs go first
   # wait for every task to leave the queue (a poll every 10 s; no Status is run meanwhile)
   while [ -n "$(squeue -h -r -t pending,running,completing -j "$ids" -o %i 2>/dev/null | head -1)" ]; do sleep 10; done
   sleep 5   # sacct's last rows
   echo "$(( $(date +%s) - start ))" > "$dir/ready"
+  flock 9
 fi
 dotnet build "$proj" -nologo -v:q >/dev/null   # plan up to date, task assembly built: not timed
 state=$(state_dir)
 row "$n real tasks: Submit to the last task's end (once)" "$(cat "$dir/ready") s"
-cold="rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json'"
+cold="rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json' '$state/settled.bin'"
 r=$(python3 bench/measure.py "$runs" "$cold" dotnet build "$proj" -nologo -t:Status)
 row "Status of $n real finished tasks, cold (no marker index)" "$r"
-dotnet build "$proj" -nologo -v:q -t:Status >/dev/null   # builds the index
+dotnet build "$proj" -nologo -v:q -t:Status >/dev/null   # builds the index and settles the jobs
 r=$(python3 bench/measure.py "$runs" "" dotnet build "$proj" -nologo -t:Status)
 row "Status of $n real finished tasks, warm" "$r"
 done=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['totals']['completed'])" "$state/status.json")

@@ -75,19 +75,24 @@ dotnet build "$proj" -nologo -v:q >/dev/null   # plan up to date, task assembly 
 rows=$(wc -l < "$out/slurm/sacct.txt")
 state=$(python3 -c "import json,sys;print(json.load(open(sys.argv[1]))['StateDir'])" "$out/obj/usage$n/plan.json")
 
-# Status: cold is the first Status after the tasks ran (no marker index: every marker is opened);
-# warm is the next one (the index says which markers are unchanged since they were verified).
+# Status: cold is the first Status after the tasks ran, by nobody before (no marker index: every
+# marker is opened; nothing settled: all sacct rows read); "settling" is the first Status after the
+# tasks ran when Status was run while they ran (markers verified before, but no job settled yet: all
+# sacct rows are read once more, the jobs settle, trace.tsv is written whole); warm is every Status
+# after that (every job settled, the stage settled: no sacct, no marker stat'ed, no trace row written).
 status_rows() {
-  local cold="rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json'" r
+  local cold="rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json' '$state/settled.bin'" r
   row "load average before (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
   r=$(python3 bench/measure.py "$runs" "$cold" dotnet build "$proj" -nologo -t:Status)
   row "Status of $n finished tasks, cold ($rows sacct rows)" "$r"
-  dotnet build "$proj" -nologo -v:q -t:Status >/dev/null   # leaves the index a warm Status finds
+  r=$(python3 bench/measure.py "$runs" "rm -f '$state/trace.tsv' '$state/settled.bin'" dotnet build "$proj" -nologo -t:Status)
+  row "Status of $n finished tasks, settling (markers verified before)" "$r"
+  dotnet build "$proj" -nologo -v:q -t:Status >/dev/null   # leaves what a warm Status finds
   r=$(python3 bench/measure.py "$runs" "" dotnet build "$proj" -nologo -t:Status)
   row "Status of $n finished tasks, warm" "$r"
   row "  trace.tsv written" "$(wc -l < "$state/trace.tsv") lines, $(du -h "$state/trace.tsv" | cut -f1)"
   row "  status.json written" "$(du -h "$state/status.json" | cut -f1)"
-  row "  marker index" "$(du -ch "$state"/markers/*.verified | tail -1 | cut -f1)"
+  row "  marker index / settled.bin" "$(du -ch "$state"/markers/*.verified | tail -1 | cut -f1) / $(du -h "$state/settled.bin" | cut -f1)"
   row "load average after (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
@@ -98,7 +103,7 @@ status_rows() {
 report_rows() {
   local page=$state/report.html r
   row "load average before (1/5/15 min)" "$(cut -d' ' -f1-3 /proc/loadavg)"
-  r=$(python3 bench/measure.py "$runs" "rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json' '$page'" dotnet build "$proj" -nologo -t:Report)
+  r=$(python3 bench/measure.py "$runs" "rm -f '$state'/markers/*.verified '$state/trace.tsv' '$state/status.json' '$state/settled.bin' '$page'" dotnet build "$proj" -nologo -t:Report)
   row "Report of $n finished tasks, cold" "$r"
   dotnet build "$proj" -nologo -v:q -t:Status >/dev/null   # what a warm Report finds
   r=$(python3 bench/measure.py "$runs" "" dotnet build "$proj" -nologo -t:Report)

@@ -36,8 +36,10 @@ public sealed record ProductionLayout(string StateDir)
     public string MarkerIndex(string stage) => Path.Combine(Markers, stage + ".verified");
     /// <summary>The last Status, as JSON.</summary>
     public string StatusFile => In("status.json");
-    /// <summary>One row per task attempt, rewritten by every Status (<see cref="Usage.TraceFile"/>).</summary>
+    /// <summary>One row per task attempt, finished jobs' rows written once, the others by every Status (<see cref="Usage.TraceFile"/>).</summary>
     public string TraceFile => In("trace.tsv");
+    /// <summary>Finished jobs' final rows and settled stages, never asked about again (<see cref="Submission.SettledState"/>).</summary>
+    public string SettledFile => In("settled.bin");
     /// <summary>The audit journal (<see cref="Audit.AuditLog"/>).</summary>
     public string AuditJournal => In(AuditJournalFileName);
     /// <summary>The binlogs of builds that changed the cluster, filed by <see cref="Audit.BinlogArchive"/>.</summary>

@@ -138,9 +138,9 @@ public static class SettingsCatalogue
         new("Flashmatch", PerStage, SettingType.Flag, "`true`: source `$FMATCH_BASEDIR/configure.sh` in the container (`true`/`false`, any case)",
             Default: "`false`", MSBuildDefault: "false", PipelineKey: "flashmatch"),
         new("JobTemplate", PlanProperty, SettingType.Path, "The Scriban job template; a site's own must keep [the contract](#your-own-job-template-the-contract) (SPN0040–SPN0044)",
-            Default: "the scheduler's own (its targets file sets it): the SDK's `templates/job.sbatch.scriban` (slurm, local) or `templates/job.pbs.scriban` (pbs)"),
+            Default: "the scheduler's own (its targets file sets it): the SDK's `templates/job.sbatch.scriban` (slurm), `templates/job.pbs.scriban` (pbs) or `templates/job.local.scriban` (local)"),
         new("CleanupTemplate", PlanProperty, SettingType.Path, "The Scriban cleanup-job template; the same contract as the job template",
-            Default: "the scheduler's own: `templates/cleanup.sbatch.scriban` (slurm, local) or `templates/cleanup.pbs.scriban` (pbs)"),
+            Default: "the scheduler's own: `templates/cleanup.sbatch.scriban` (slurm), `templates/cleanup.pbs.scriban` (pbs) or `templates/cleanup.local.scriban` (local)"),
 
         new("SpineSet", PerStage, SettingType.Text, "SPINE's `--set KEY=VALUE` overrides, `;`-separated (`io.loader.batch_size=4;base.iterations=100`; on the command line `'-p:SpineSet=\"a=1;b=2\"'`): passed to SPINE in every job and applied to the config SpineProd resolves and records; no whitespace or quotes (SPN2070); a key the config lacks is a warning (SPN2071)",
             PipelineKey: "set", PipelineAliases: ["spine_set"]),

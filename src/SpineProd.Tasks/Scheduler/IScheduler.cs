@@ -61,7 +61,9 @@ public sealed class SchedulerSnapshot
     public SchedulerSnapshot(Dictionary<(string JobId, int Index), SchedulerTask> tasks) => Tasks = tasks;
     /// <summary>Which commands answered it (for reports and tests that count calls).</summary>
     public List<string> Sources { get; } = new();
-    public SchedulerTask? Find(string jobId, int index) => Tasks.TryGetValue((jobId, index), out var t) ? t : null;
+    public SchedulerTask? Find(string jobId, int index) => Tasks.TryGetValue((jobId, index), out var t) ? t : Settled?.Invoke(jobId, index);
+    /// <summary>Where rows of jobs that were not asked come from: settled jobs' final rows, kept by an earlier Status.</summary>
+    public Func<string, int, SchedulerTask?>? Settled { get; set; }
 }
 
 /// <summary>A pending or running job as the scheduler lists it: its (array) job id, name, submission key and working directory.</summary>

@@ -24,12 +24,13 @@ public static class JobVerification
     /// (sacct without AccountingStoreFlags=job_comment reports no comments).
     /// </summary>
     public static (SchedulerSnapshot Verified, List<ForeignJob> Foreign) Query(Ledger ledger, ProductionIdentity? owner,
-        Func<string, IScheduler> schedulers, bool strict)
+        Func<string, IScheduler> schedulers, bool strict, Func<string, bool>? settled = null)
     {
         var verified = new SchedulerSnapshot();
         var foreign = new List<ForeignJob>();
         var jobs = new List<(string Scheduler, string JobId, Expected Expected, int Tasks, DateTimeOffset Since)>();
-        foreach (var (sub, _, arr) in ledger.AllArrays().Where(x => x.Array.JobId is not null))
+        // A settled job (every task final, its rows kept by an earlier Status) is not asked again.
+        foreach (var (sub, _, arr) in ledger.AllArrays().Where(x => x.Array.JobId is not null && settled?.Invoke(x.Array.JobId) != true))
             jobs.Add((sub.Scheduler, arr.JobId!, new Expected(arr.JobName, arr.Comment),
                 ArraySpec.TryParse(arr.ArraySpec, out var spec) ? spec.Indices.Count : 1, sub.Time));
         foreach (var (sub, c) in ProductionState.LatestCleanups(ledger))

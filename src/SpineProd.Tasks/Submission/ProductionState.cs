@@ -64,6 +64,53 @@ public sealed class TaskInfo
     public int SubmittedIndex => ArraySubmission is null ? IndexInArray : Task - ArraySubmission.FirstTask;
 }
 
+/// <summary>
+/// A settled stage's tasks (<see cref="ProductionState.SettledTasks"/>), all complete: each is made when
+/// it is asked for and not kept, so a settled stage of a million tasks holds no million objects.
+/// </summary>
+public sealed class SettledTaskList(StagePlan stage, (SubmissionRecord, StageSubmission, ArraySubmission)?[] latestOf, string planSha, ChunkLists inputs)
+    : IReadOnlyList<TaskInfo>
+{
+    public int Count { get; } = stage.Arrays.Sum(a => a.TaskCount);
+
+    /// <summary>The job that last ran task <paramref name="task"/> (null: none recorded).</summary>
+    public string? JobId(int task) => task < latestOf.Length && latestOf[task] is { } l ? l.Item3.JobId : null;
+
+    /// <summary>Task number <paramref name="task"/> (a stage's arrays number its tasks 0..n-1 in order).</summary>
+    public TaskInfo this[int task]
+    {
+        get
+        {
+            int lo = 0, hi = stage.Arrays.Count - 1;
+            while (lo < hi)
+            {
+                int mid = (lo + hi + 1) / 2;
+                if (stage.Arrays[mid].FirstTask <= task) lo = mid; else hi = mid - 1;
+            }
+            return Make(stage.Arrays[lo], task);
+        }
+    }
+
+    private TaskInfo Make(ArrayPlan array, int task)
+    {
+        var info = new TaskInfo { Stage = stage, Array = array, Task = task, InputSource = inputs, Status = TaskState.Completed, Detail = "completion marker" };
+        if (task < latestOf.Length && latestOf[task] is { } l)
+        {
+            (info.Submission, info.StageSubmission, info.ArraySubmission) = l;
+            info.FromEarlierVersion = l.Item1.PlanSha256 != planSha;
+        }
+        return info;
+    }
+
+    public IEnumerator<TaskInfo> GetEnumerator()
+    {
+        foreach (var array in stage.Arrays)
+            for (int task = array.FirstTask; task < array.FirstTask + array.TaskCount; task++) yield return Make(array, task);
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+}
+
 /// <summary>Named phases and how long each took: the lap since the last one (an empty name only restarts the lap).</summary>
 public sealed class Timings
 {
@@ -89,7 +136,7 @@ public sealed class ProductionState
 {
     public required ProductionPlan Plan { get; init; }
     public required Ledger Ledger { get; init; }
-    public Dictionary<string, List<TaskInfo>> Stages { get; } = new();
+    public Dictionary<string, IReadOnlyList<TaskInfo>> Stages { get; } = new();
     public SchedulerSnapshot Snapshot { get; private init; } = new();
     /// <summary>Job ids of the ledger the scheduler reports as other jobs (reused ids, a ledger from elsewhere): never counted.</summary>
     public List<ForeignJob> Foreign { get; } = new();
@@ -118,15 +165,22 @@ public sealed class ProductionState
     /// <summary>How long each phase took (logged at -v:d: where a slow Status spends its time).</summary>
     public Timings Timings { get; } = new();
 
-    public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers, IClock? clock = null)
+    /// <summary>What an earlier Status settled (null: nothing is taken from it, as Submit and Preview do).</summary>
+    public SettledState? Settled { get; private init; }
+    /// <summary>Per stage not settled before: its marker folder as it was before its markers were checked.</summary>
+    private readonly Dictionary<string, IO.FileIdentity?> _markerFolders = new();
+
+    public static ProductionState Resolve(ProductionPlan plan, string planDir, Ledger ledger, Func<string, IScheduler> schedulers, IClock? clock = null,
+        SettledState? settled = null)
     {
         var now = (clock ?? SystemClock.Instance).UtcNow;
         var owner = plan.Owner;
         // One query per scheduler that ran any of this production's arrays (its cleanup jobs ride
         // along), keeping only the jobs the scheduler confirms are the ones the ledger recorded.
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: false);
-        var state = new ProductionState { Plan = plan, Ledger = ledger, Snapshot = verified };
+        var (verified, foreign) = JobVerification.Query(ledger, owner, schedulers, strict: false, settled: settled is null ? null : settled.HasJob);
+        if (settled is not null) verified.Settled = settled.Find;
+        var state = new ProductionState { Plan = plan, Ledger = ledger, Snapshot = verified, Settled = settled };
         state.Timings.Add("scheduler query", watch);
         state.Foreign.AddRange(foreign);
 
@@ -136,18 +190,18 @@ public sealed class ProductionState
         {
             var inputs = ChunkLists.Open(planDir, stage);
             state.Timings.Add("", watch);
+            var folder = IO.SafeFile.Identify(ProductionLayout.Of(plan).MarkerDir(stage.Name));
+            if (settled is not null && settled.IsSettled(stage, plan.PlanSha256, folder, SettledState.LedgerArrays(ledger, stage.Name)))
+            {
+                state.Stages[stage.Name] = SettledTasks(stage, ledger, plan, inputs);
+                state.Timings.Add($"tasks of {stage.Name} (settled: every task complete, markers unchanged)", watch);
+                continue;
+            }
+            state._markerFolders[stage.Name] = folder;
             var markers = state.Markers[stage.Name] = CompletionMarkers.Check(ProductionLayout.Of(plan), stage, inputs, now);
             state.Timings.Add($"markers of {stage.Name} ({markers.Found} found, {markers.FromIndex} unchanged since verified)", watch);
 
-            // The latest submission that covered each task number (tasks are numbered 0..n-1 in a stage).
-            int taskSlots = stage.Arrays.Count == 0 ? 0 : stage.Arrays.Max(a => a.FirstTask + a.TaskCount);
-            var latestOf = new (SubmissionRecord, StageSubmission, ArraySubmission)?[taskSlots];
-            foreach (var (sub, st, arr) in ledger.AllArrays())
-            {
-                if (st.Stage != stage.Name || arr.State == ArraySubmissionState.NotSubmitted) continue;
-                if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
-                foreach (var t in tasks.Indices) if (t >= 0 && t < taskSlots) latestOf[t] = (sub, st, arr);
-            }
+            var latestOf = LatestSubmissions(stage, ledger);
 
             var list = new List<TaskInfo>(stage.TaskCount);
             foreach (var array in stage.Arrays)
@@ -172,7 +226,7 @@ public sealed class ProductionState
                             {
                                 int index = task - arr.FirstTask;
                                 info.Scheduler = state.Snapshot.Find(arr.JobId, index);
-                                accounted.Add((arr.JobId, index));
+                                if (info.Scheduler?.IsLive == true) accounted.Add((arr.JobId, index));
                             }
                         }
                         else { markerProblem ??= "its inputs changed since it was last submitted"; info.InputsChanged = true; }
@@ -188,7 +242,8 @@ public sealed class ProductionState
         // Name what blocks a task stuck behind its upstream stages: their unsuccessful tasks.
         foreach (var stage in plan.Stages.Where(s => s.DependsOn.Count > 0))
         {
-            var blockers = stage.DependsOn.Where(state.Stages.ContainsKey)
+            // (a settled stage has no unsuccessful task: it is not walked)
+            var blockers = stage.DependsOn.Where(up => state.Stages.TryGetValue(up, out var tasks) && tasks is not SettledTaskList)
                 .SelectMany(up => state.Stages[up].Where(t => t.Status is TaskState.Failed or TaskState.Timeout or TaskState.OutOfMemory or TaskState.Cancelled))
                 .ToList();
             if (blockers.Count == 0) continue;
@@ -205,6 +260,46 @@ public sealed class ProductionState
             if (t.IsLive && !accounted.Contains((t.ArrayJobId, t.ArrayIndex)) && entryById.TryGetValue(t.ArrayJobId, out var arr))
                 state.LiveFromOtherPlans.Add((arr, t));
         return state;
+    }
+
+    /// <summary>The latest submission that covered each task number of the stage (tasks are numbered 0..n-1 in a stage).</summary>
+    private static (SubmissionRecord, StageSubmission, ArraySubmission)?[] LatestSubmissions(StagePlan stage, Ledger ledger)
+    {
+        int taskSlots = stage.Arrays.Count == 0 ? 0 : stage.Arrays.Max(a => a.FirstTask + a.TaskCount);
+        var latestOf = new (SubmissionRecord, StageSubmission, ArraySubmission)?[taskSlots];
+        foreach (var (sub, st, arr) in ledger.AllArrays())
+        {
+            if (st.Stage != stage.Name || arr.State == ArraySubmissionState.NotSubmitted) continue;
+            if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
+            foreach (var t in tasks.Indices) if (t >= 0 && t < taskSlots) latestOf[t] = (sub, st, arr);
+        }
+        return latestOf;
+    }
+
+    /// <summary>
+    /// A settled stage's tasks: all complete (an earlier Status verified every marker, and the marker
+    /// folder is unchanged since), with the submission that last ran each; the scheduler's row is not
+    /// looked up (no task of it needs one).
+    /// </summary>
+    private static SettledTaskList SettledTasks(StagePlan stage, Ledger ledger, ProductionPlan plan, ChunkLists inputs) =>
+        new(stage, LatestSubmissions(stage, ledger), plan.PlanSha256, inputs);
+
+    /// <summary>
+    /// Records in <see cref="Settled"/> what this Status found final: jobs whose every task ended
+    /// (<see cref="SettledState.TrySettle"/>), and stages whose every task is complete. Returns the
+    /// jobs settled now (their trace rows are written once, now).
+    /// </summary>
+    public List<string> Settle(DateTimeOffset now)
+    {
+        var newly = new List<string>();
+        if (Settled is null) return newly;
+        var foreign = Foreign.Select(f => f.JobId).ToHashSet();
+        foreach (var (sub, st, arr) in Ledger.AllArrays())
+            if (arr.JobId is not null && !foreign.Contains(arr.JobId) && Settled.TrySettle(sub, st, arr, Snapshot, now)) newly.Add(arr.JobId);
+        foreach (var stage in Plan.Stages)
+            if (_markerFolders.TryGetValue(stage.Name, out var folder) && Stages[stage.Name].All(t => t.IsDone))
+                Settled.SettleStage(stage, Plan.PlanSha256, folder, SettledState.LedgerArrays(Ledger, stage.Name), now);
+        return newly;
     }
 
     /// <summary>Whether an earlier submission's copy of the chunk list gave this task exactly these inputs.</summary>

@@ -67,12 +67,30 @@ public sealed class StatusReport
     public static StatusReport Create(ProductionPlan plan, string planDir, Func<string, IScheduler> schedulers, IClock? clock = null)
     {
         var ledger = Ledger.Load(plan.StateDir, plan.ProductionName, plan.Owner);
-        var state = ProductionState.Resolve(plan, planDir, ledger, schedulers, clock);
-        var report = new StatusReport { State = state, Time = (clock ?? SystemClock.Instance).UtcNow };
         var watch = System.Diagnostics.Stopwatch.StartNew();
+        var settled = SettledState.Load(ProductionLayout.Of(plan).SettledFile, ledger);
+        var loaded = watch.Elapsed;
+        var state = ProductionState.Resolve(plan, planDir, ledger, schedulers, clock, settled);
+        state.Timings.Phases.Insert(0, ($"settled jobs read ({settled.JobCount})", loaded));
+        var report = new StatusReport { State = state, Time = (clock ?? SystemClock.Instance).UtcNow };
+        watch.Restart();
         foreach (var stage in plan.Stages)
         {
             var sc = report.ByStage[stage.Name] = new StatusCounts();
+            if (state.Stages[stage.Name] is SettledTaskList settledTasks)
+            {
+                // every task complete: counted by array, without a task object each
+                foreach (var array in stage.Arrays)
+                {
+                    var ac = report.ByArray[(stage.Name, array.Index)] = new StatusCounts { Total = array.TaskCount, Completed = array.TaskCount };
+                    sc.Merge(ac);
+                    report.Totals.Merge(ac);
+                    var ids = report._jobIds[(stage.Name, array.Index)] = new();
+                    for (int task = array.FirstTask; task < array.FirstTask + array.TaskCount; task++)
+                        if (settledTasks.JobId(task) is string id && (ids.Count == 0 || ids[^1] != id) && !ids.Contains(id)) ids.Add(id);
+                }
+                continue;
+            }
             foreach (var t in state.Stages[stage.Name])
             {
                 report.Totals.Add(t);
@@ -94,6 +112,8 @@ public sealed class StatusReport
         state.Timings.Add("failure digest", watch);
         report.AddUsage();
         state.Timings.Add("usage", watch);
+        report._newlySettled = state.Settle(report.Time).ToHashSet();
+        state.Timings.Add($"settling ({report._newlySettled.Count} job(s) now)", watch);
         return report;
     }
 
@@ -115,6 +135,8 @@ public sealed class StatusReport
     public bool IsComplete => Totals.Completed == Totals.Total;
 
     private readonly Dictionary<(string Stage, int Array), List<string>> _jobIds = new();
+    /// <summary>Jobs this Status found settled: their trace rows are written now, once.</summary>
+    private HashSet<string> _newlySettled = new();
 
     /// <summary>The jobs that last ran the array's tasks, oldest first.</summary>
     private IEnumerable<string> JobIds(string stage, int array) =>
@@ -129,7 +151,8 @@ public sealed class StatusReport
         lines.Add($"{plan.ProductionName}: {Totals.Completed} of {Totals.Total} task(s) complete" +
                   $" ({(Totals.Total == 0 ? 100 : 100.0 * Totals.Completed / Totals.Total):0.#}%), {subs.Count} submission(s)" +
                   (subs.Count > 0 ? $", last {subs[^1].Id} on {subs[^1].Scheduler}" : "") +
-                  $"; asked {(State.Snapshot.Sources.Count == 0 ? "no scheduler" : string.Join("+", State.Snapshot.Sources.Distinct()))} at {Time.ToLocalTime():HH:mm:ss}");
+                  $"; asked {(State.Snapshot.Sources.Count == 0 ? "no scheduler" : string.Join("+", State.Snapshot.Sources.Distinct()))} at {Time.ToLocalTime():HH:mm:ss}" +
+                  (State.Settled is { JobCount: > 0 } settled ? $" ({settled.JobCount} finished job(s) not asked again)" : ""));
 
         string[] head = ["stage", "array", "job ids", "tasks", "done", "pending", "running", "failed", "timeout", "oom", "cancelled", "unsubmitted"];
         var rows = new List<string[]>();
@@ -393,7 +416,14 @@ public sealed class StatusReport
     public void Write()
     {
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        TraceFile.Write(ProductionLayout.Of(State.Plan).TraceFile, TaskAttempts.All(State.Ledger, State.Snapshot));
+        var layout = ProductionLayout.Of(State.Plan);
+        if (State.Settled is { } settled)
+        {
+            // trace.tsv first: settled.bin records how much of it is settled
+            TraceFile.Update(layout.TraceFile, settled, _newlySettled, include => TaskAttempts.All(State.Ledger, State.Snapshot, include));
+            if (settled.Changed) settled.Save(layout.SettledFile);
+        }
+        else TraceFile.Write(layout.TraceFile, TaskAttempts.All(State.Ledger, State.Snapshot));
         State.Timings.Add("trace.tsv", watch);
         AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, ToJson().ToJsonString(Ledger.ReadableJson));
         State.Timings.Add("status.json", watch);

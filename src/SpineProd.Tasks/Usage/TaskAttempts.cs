@@ -31,7 +31,10 @@ public static class TaskAttempts
     /// task, read against one snapshot (the one batched query Status made). Streams: a million tasks
     /// are never held as a list here.
     /// </summary>
-    public static IEnumerable<TaskAttempt> All(Ledger ledger, SchedulerSnapshot snapshot)
+    public static IEnumerable<TaskAttempt> All(Ledger ledger, SchedulerSnapshot snapshot) => All(ledger, snapshot, null);
+
+    /// <summary>The attempts of the arrays <paramref name="include"/> takes (numbered as among all of them).</summary>
+    public static IEnumerable<TaskAttempt> All(Ledger ledger, SchedulerSnapshot snapshot, Func<ArraySubmission, bool>? include)
     {
         var attempts = new Dictionary<string, int[]>();
         foreach (var (sub, st, arr) in ledger.AllArrays())
@@ -39,6 +42,7 @@ public static class TaskAttempts
             if (arr.State == ArraySubmissionState.NotSubmitted || arr.JobId is null) continue;
             if (!ArraySpec.TryParse(arr.Tasks, out var tasks)) continue;
             if (!attempts.TryGetValue(st.Stage, out var counts)) attempts[st.Stage] = counts = new int[16];
+            bool included = include?.Invoke(arr) ?? true;
             foreach (var task in tasks.Indices)
             {
                 if (task < 0) continue;
@@ -47,8 +51,10 @@ public static class TaskAttempts
                     System.Array.Resize(ref counts, Math.Max(task + 1, counts.Length * 2));
                     attempts[st.Stage] = counts;
                 }
+                ++counts[task];
+                if (!included) continue;
                 int index = task - arr.FirstTask;
-                yield return new TaskAttempt(st.Stage, task, ++counts[task], sub, st, arr, index, snapshot.Find(arr.JobId, index));
+                yield return new TaskAttempt(st.Stage, task, counts[task], sub, st, arr, index, snapshot.Find(arr.JobId, index));
             }
         }
     }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using SpineProd.IO;
 using SpineProd.Scheduler;
+using SpineProd.Submission;
 
 namespace SpineProd.Usage;
 
@@ -9,8 +10,11 @@ namespace SpineProd.Usage;
 /// <c>&lt;state dir&gt;/trace.tsv</c> (<see cref="Layout.ProductionLayout.TraceFile"/>): one row per task attempt, tab-separated with a header, as
 /// Nextflow's trace file: what a person greps (<c>grep OUT_OF_MEMORY</c>) or loads into pandas
 /// (<c>pd.read_csv("trace.tsv", sep="\t")</c>). Numbers are in base units (seconds, bytes), times
-/// ISO 8601 with their offset; an empty cell is a value the scheduler did not give. Rewritten whole,
-/// atomically, by every Status, streamed (a million rows never sit in memory).
+/// ISO 8601 with their offset; an empty cell is a value the scheduler did not give. Streamed (a
+/// million rows never sit in memory). The rows of settled jobs (<see cref="SettledState"/>: every task
+/// ended, its usage final) come first and are written once, appended as jobs settle, as Nextflow
+/// appends a finished task's row; the rows of the other attempts follow and are rewritten by every
+/// Status (<see cref="Update"/>).
 /// </summary>
 public static class TraceFile
 {
@@ -27,7 +31,7 @@ public static class TraceFile
         long rows = 0;
         AtomicFile.Write(path, stream =>
         {
-            using var w = new StreamWriter(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
+            using var w = Writer(stream);
             w.WriteLine(string.Join('\t', Columns));
             foreach (var a in attempts)
             {
@@ -37,6 +41,49 @@ public static class TraceFile
         }, durable: false);
         return rows;
     }
+
+    /// <summary>
+    /// Brings the file up to date: when it is the one <paramref name="settled"/> describes, its settled
+    /// part is kept, the rows of the jobs settled now (<paramref name="newlySettled"/>) are appended to it
+    /// and the other rows written after; otherwise (no file, another file, a shorter one) it is written
+    /// whole, atomically. The file is locked while it changes (a second Status at the same time fails
+    /// to write it and says so). <paramref name="attempts"/> gives the attempts of the arrays a filter takes.
+    /// </summary>
+    public static void Update(string path, SettledState settled, IReadOnlySet<string> newlySettled, Func<Func<ArraySubmission, bool>, IEnumerable<TaskAttempt>> attempts)
+    {
+        bool Unsettled(ArraySubmission a) => a.JobId is null || !settled.HasJob(a.JobId);
+        var file = SafeFile.Identify(path);
+        if (settled.TraceLength > 0 && file is { } f && f.Inode == settled.TraceInode && f.Size >= settled.TraceLength)
+        {
+            if (newlySettled.Count == 0 && f.Size == settled.TraceLength && !attempts(Unsettled).Any()) return;
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.ReadWrite, FileShare.None, 1 << 16);
+            fs.SetLength(settled.TraceLength);
+            fs.Position = settled.TraceLength;
+            using var w = Writer(fs);
+            foreach (var a in attempts(a => a.JobId is not null && newlySettled.Contains(a.JobId))) WriteRow(w, a);
+            w.Flush();
+            long settledEnd = fs.Position;
+            foreach (var a in attempts(Unsettled)) WriteRow(w, a);
+            w.Flush();
+            if (settledEnd != settled.TraceLength) { settled.TraceLength = settledEnd; settled.MarkChanged(); }
+            return;
+        }
+        long end = 0;
+        AtomicFile.Write(path, stream =>
+        {
+            using var w = Writer(stream);
+            w.WriteLine(string.Join('\t', Columns));
+            foreach (var a in attempts(a => !Unsettled(a))) WriteRow(w, a);
+            w.Flush();
+            end = stream.Position;
+            foreach (var a in attempts(Unsettled)) WriteRow(w, a);
+        }, durable: false);
+        settled.TraceLength = end;
+        settled.TraceInode = SafeFile.Identify(path)?.Inode ?? 0;
+        settled.MarkChanged();
+    }
+
+    private static StreamWriter Writer(Stream stream) => new(stream, new UTF8Encoding(false), 1 << 16, leaveOpen: true) { NewLine = "\n" };
 
     private static void WriteRow(TextWriter w, TaskAttempt a)
     {

@@ -54,6 +54,8 @@ public sealed class FakeScheduler : IScheduler
     public Dictionary<(string, int), SchedulerTask> Tasks { get; } = new();
     public List<string> Cancelled { get; } = new();
     public int Queries { get; private set; }
+    /// <summary>The job ids each query asked about.</summary>
+    public List<List<string>> Asked { get; } = new();
     public int? FailOnSubmission { get; set; }
     public string FailCode { get; set; } = "SPN3002";
     public Func<JobRequest, int, string> StateOf { get; set; } = (_, _) => "COMPLETED";
@@ -85,6 +87,7 @@ public sealed class FakeScheduler : IScheduler
     public SchedulerSnapshot Query(IReadOnlyCollection<string> jobIds, DateTimeOffset? submittedAfter = null, IReadOnlyDictionary<string, int>? expectedTasks = null)
     {
         Queries++;
+        Asked.Add(jobIds.ToList());
         var snap = new SchedulerSnapshot();
         foreach (var (k, v) in Tasks.Where(t => jobIds.Contains(t.Key.Item1))) snap.Tasks[k] = v;
         return snap;

@@ -9,29 +9,29 @@ namespace SpineProd.Tests.Cluster;
 /// <summary>The local scheduler runs real scripts: the environment, logs, time limits and dependencies a SLURM task would see.</summary>
 public sealed class LocalSchedulerTests
 {
-    private static string Script(string dir, string body, string time = "00:05:00")
+    /// <summary>A plain bash script, as templates/job.local.scriban renders: no directives (the limits come with the request).</summary>
+    private static string Script(string dir, string body)
     {
-        var path = Path.Combine(dir, "job.sbatch");
+        var path = Path.Combine(dir, "job.sh");
         File.WriteAllText(path, $"""
             #!/bin/bash
-            #SBATCH --job-name=ignored
-            #SBATCH --time={time}
-            #SBATCH --cpus-per-task=1
-            #SBATCH --output=logs/%x_%A_%a.out
-            #SBATCH --error=logs/%x_%A_%a.err
             {body}
             """);
         return path;
     }
 
+    /// <summary>A request as Submit makes it: the plan's resources (a time limit) travel with it.</summary>
+    private static JobRequest Request(string script, string dir, string name, string tasks, string key, TimeSpan? time = null, IReadOnlyList<string>? afterOk = null) =>
+        new(script, dir, name, ArraySpec.Parse(tasks), afterOk ?? [], key, new ResourceRequest { Walltime = time ?? TimeSpan.FromMinutes(5), Cpus = 1 });
+
     [Fact]
-    public void Tasks_see_the_SLURM_array_environment_and_log_where_the_script_says()
+    public void Tasks_see_the_SLURM_array_environment_and_log_where_Status_reads_the_logs()
     {
         var dir = Repo.Scratch("local-env");
         var script = Script(dir, "env | grep '^SLURM_' | sort > \"env_${SLURM_ARRAY_TASK_ID}.txt\"; echo out-$SLURM_ARRAY_TASK_ID; echo err >&2");
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 2);
 
-        var id = local.Submit(new JobRequest(script, dir, "spine_x_0", ArraySpec.Parse("1,3"), [], "c")).JobId;
+        var id = local.Submit(Request(script, dir, "spine_x_0", "1,3", "c")).JobId;
         local.RunPending();
 
         var env = File.ReadAllLines(Path.Combine(dir, "env_3.txt")).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
@@ -52,10 +52,10 @@ public sealed class LocalSchedulerTests
     public void A_task_over_its_time_limit_ends_TIMEOUT_and_a_failing_one_FAILED_with_its_exit_code()
     {
         var dir = Repo.Scratch("local-time");
-        var script = Script(dir, "case $SLURM_ARRAY_TASK_ID in 0) sleep 30;; 1) exit 3;; esac", time: "0:01");
+        var script = Script(dir, "case $SLURM_ARRAY_TASK_ID in 0) sleep 30;; 1) exit 3;; esac");
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 2);
 
-        var id = local.Submit(new JobRequest(script, dir, "t", ArraySpec.Parse("0-2"), [], "c")).JobId;
+        var id = local.Submit(Request(script, dir, "t", "0-2", "c", time: TimeSpan.FromSeconds(1))).JobId;
         var started = DateTime.UtcNow;
         local.RunPending();
 
@@ -73,9 +73,9 @@ public sealed class LocalSchedulerTests
         var dir = Repo.Scratch("local-dep");
         var failing = Script(dir, "exit 1");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var up = local.Submit(new JobRequest(failing, dir, "up", ArraySpec.Parse("0"), [], "c1")).JobId;
-        var down = local.Submit(new JobRequest(failing, dir, "down", ArraySpec.Parse("0-1"), [up], "c2")).JobId;
-        var other = local.Submit(new JobRequest(failing, dir, "other", ArraySpec.Parse("0"), [], "c3")).JobId;
+        var up = local.Submit(Request(failing, dir, "up", "0", "c1")).JobId;
+        var down = local.Submit(Request(failing, dir, "down", "0-1", "c2", afterOk: [up])).JobId;
+        var other = local.Submit(Request(failing, dir, "other", "0", "c3")).JobId;
         local.Cancel([other]);
 
         local.RunPending();
@@ -92,7 +92,7 @@ public sealed class LocalSchedulerTests
     {
         var dir = Repo.Scratch("local-died");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new JobRequest(Script(dir, "exit 0"), dir, "x", ArraySpec.Parse("0-1"), [], "c")).JobId;
+        var id = local.Submit(Request(Script(dir, "exit 0"), dir, "x", "0-1", "c")).JobId;
         Assert.Equal(TaskStateKind.Pending, local.Query([id]).Find(id, 0)!.Kind);
         // the Submit process that recorded the job is gone (a pid that is not running)
         var text = File.ReadAllText(local.StateFile).Replace($"\"RunnerPid\": {Environment.ProcessId}", "\"RunnerPid\": 2147483000");
@@ -134,7 +134,7 @@ public sealed class LocalSchedulerTests
         // SPINE leaving a process behind that holds stdout and stderr open
         var script = Script(dir, "sleep 1000 & echo $! > bg.pid; echo finished");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new JobRequest(script, dir, "bg", ArraySpec.Parse("0"), [], "c")).JobId;
+        var id = local.Submit(Request(script, dir, "bg", "0", "c")).JobId;
 
         await Task.Run(() => local.RunPending());
 
@@ -147,9 +147,9 @@ public sealed class LocalSchedulerTests
     public async Task The_time_limit_ends_the_whole_process_group()
     {
         var dir = Repo.Scratch("local-tgroup");
-        var script = Script(dir, "sleep 1000 & echo $! > bg.pid; sleep 1000", time: "0:01");
+        var script = Script(dir, "sleep 1000 & echo $! > bg.pid; sleep 1000");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new JobRequest(script, dir, "tg", ArraySpec.Parse("0"), [], "c")).JobId;
+        var id = local.Submit(Request(script, dir, "tg", "0", "c", time: TimeSpan.FromSeconds(1))).JobId;
 
         await Task.Run(() => local.RunPending());
 
@@ -164,7 +164,7 @@ public sealed class LocalSchedulerTests
         var script = Script(dir, "sleep 1000 & echo $! > bg_$SLURM_ARRAY_TASK_ID.pid; echo $$ > task_$SLURM_ARRAY_TASK_ID.pid; sleep 1000");
         using var stop = new CancellationTokenSource();
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 1, stop.Token) { KillWait = TimeSpan.FromSeconds(2) };
-        var id = local.Submit(new JobRequest(script, dir, "st", ArraySpec.Parse("0-1"), [], "c")).JobId;
+        var id = local.Submit(Request(script, dir, "st", "0-1", "c")).JobId;
 
         var run = Task.Run(() => local.RunPending());
         WaitFor(() => File.Exists(Path.Combine(dir, "task_0.pid")) && File.Exists(Path.Combine(dir, "bg_0.pid")), TimeSpan.FromSeconds(20), "task 0 to start");
@@ -186,7 +186,7 @@ public sealed class LocalSchedulerTests
     {
         var dir = Repo.Scratch("local-orphan");
         var local = new LocalScheduler(Path.Combine(dir, "state"));
-        var id = local.Submit(new JobRequest(Script(dir, "exit 0"), dir, "o", ArraySpec.Parse("0-1"), [], "c")).JobId;
+        var id = local.Submit(Request(Script(dir, "exit 0"), dir, "o", "0-1", "c")).JobId;
         // task 0 ran from a Submit that is gone (a pid that is not running) and its process group
         // is still alive (a real one: setsid makes sleep a group leader); task 1's group is gone
         using var orphan = System.Diagnostics.Process.Start("setsid", ["sleep", "60"]);
@@ -227,6 +227,53 @@ public sealed class LocalSchedulerTests
         {
             System.Diagnostics.Process.GetProcessById(int.Parse(File.ReadAllText(pidFile).Trim())).Kill();
         }
+    }
+
+    [Fact]
+    public void A_job_runs_with_the_plans_limits_and_a_retrys_raised_options_win()
+    {
+        var plan = new ResourceRequest { Walltime = TimeSpan.FromMinutes(10), MemoryBytes = 2L << 30, Cpus = 2, Gpus = 1, Queue = "q", Account = "a" };
+        var request = new JobRequest("s.sh", "/w", "n", ArraySpec.Parse("0-3"), [], "k", plan,
+            ExtraOptions: LocalDialect.Instance.RaisedLimitOptions(new ResourceRequest { Walltime = TimeSpan.FromMinutes(30), MemoryBytes = 6L << 30, Cpus = 2 }));
+
+        var argv = LocalDialect.Instance.CommandLine(request);
+        Assert.Equal(["--time=0:10:00", "--cpus-per-task=2", "--mem=2G", "--gpus=1", "--partition=q", "--account=a", "--time=0:30:00", "--mem-per-cpu=3072M"],
+            argv.Where(a => a.StartsWith("--", StringComparison.Ordinal) && !a.StartsWith("--parsable", StringComparison.Ordinal) && !a.StartsWith("--chdir", StringComparison.Ordinal)
+                && !a.StartsWith("--job-name", StringComparison.Ordinal) && !a.StartsWith("--array", StringComparison.Ordinal) && !a.StartsWith("--comment", StringComparison.Ordinal)));
+        var limits = LocalLimits.Read(LocalLimits.Options(request));
+        Assert.Equal(new LocalLimits { Time = TimeSpan.FromMinutes(30), MemoryBytes = 6L << 30, Cpus = 2, Gpus = 1, Partition = "q", Account = "a" }, limits);
+        Assert.Equal(new LocalLimits(), LocalLimits.Read(LocalLimits.Options(request with { Resources = null, ExtraOptions = null })));
+    }
+
+    [Fact]
+    public void A_script_s_SBATCH_lines_are_comments_to_the_local_scheduler()
+    {
+        var dir = Repo.Scratch("local-nodirectives");
+        // a site's sbatch script: its own time and log lines mean nothing here
+        var script = Script(dir, "#SBATCH --time=0:01\n#SBATCH --output=elsewhere.out\nsleep 2; echo done");
+        var local = new LocalScheduler(Path.Combine(dir, "state"));
+        var id = local.Submit(Request(script, dir, "sb", "0", "c")).JobId;
+
+        local.RunPending();
+
+        Assert.Equal(TaskStateKind.Completed, local.Query([id]).Find(id, 0)!.Kind);
+        Assert.Equal("done", File.ReadAllText(Path.Combine(dir, LocalDialect.Instance.LogFile("sb", id, 0, error: false))).Trim());
+        Assert.False(File.Exists(Path.Combine(dir, "elsewhere.out")));
+    }
+
+    [Fact]
+    public void A_single_job_is_its_own_task_and_logs_under_its_id_with_no_time_limit()
+    {
+        var dir = Repo.Scratch("local-single");
+        var local = new LocalScheduler(Path.Combine(dir, "state"));
+        var id = local.Submit(new JobRequest(Script(dir, "echo $SLURM_JOB_ID"), dir, "cleanup_x", null, [], "c")).JobId;
+
+        local.RunPending();
+
+        var task = local.Query([id]).Find(id, 0)!;
+        Assert.Equal((TaskStateKind.Completed, id), (task.Kind, task.TaskJobId));
+        Assert.Null(task.Usage!.RequestedTime);
+        Assert.Equal(id, File.ReadAllText(Path.Combine(dir, "logs", $"cleanup_x_{id}.out")).Trim());
     }
 
     [Fact]

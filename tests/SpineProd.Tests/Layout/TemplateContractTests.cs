@@ -111,11 +111,19 @@ public sealed class TemplateContractTests
     [Theory]
     [InlineData("slurm", "job.sbatch.scriban", "cleanup.sbatch.scriban")]
     [InlineData("pbs", "job.pbs.scriban", "cleanup.pbs.scriban")]
+    [InlineData("local", "job.local.scriban", "cleanup.local.scriban")]
     public void Every_shipped_template_keeps_the_contract(string scheduler, string jobTemplate, string cleanupTemplate)
     {
         var f = new Fixture(cleanup: true, scheduler);
-        Assert.Contains(ProductionLayout.Of(f.Plan).MarkerDir("reco"), f.RenderJob(Repo.Path_("templates", jobTemplate)));
-        Assert.Contains(OwnedFolder.RecordName, f.RenderCleanup(Repo.Path_("templates", cleanupTemplate)));
+        var job = f.RenderJob(Repo.Path_("templates", jobTemplate));
+        var cleanup = f.RenderCleanup(Repo.Path_("templates", cleanupTemplate));
+        Assert.Contains(ProductionLayout.Of(f.Plan).MarkerDir("reco"), job);
+        Assert.Contains(OwnedFolder.RecordName, cleanup);
+        // each scheduler's scripts carry its own directives only; the local scheduler's none at all
+        var prefixes = new[] { "#SBATCH", "#PBS" };
+        foreach (var script in new[] { job, cleanup })
+            Assert.All(script.Split('\n').Where(l => prefixes.Any(p => l.StartsWith(p, StringComparison.Ordinal))),
+                l => Assert.StartsWith(Schedulers.Dialect(scheduler).DirectivePrefix ?? "(none)", l));
     }
 
     public static TheoryData<string, string, string, string> JobBreaches => new()
@@ -202,7 +210,8 @@ public sealed class TemplateContractTests
         File.WriteAllText(template, File.ReadAllText(Repo.Path_("templates", "job.sbatch.scriban"))
             .Replace("#SBATCH --output={{ log_output }}", "#SBATCH --output=slurm-%A_%a.out"));
         int line = Array.FindIndex(File.ReadAllLines(template), l => l.StartsWith("#SBATCH --output", StringComparison.Ordinal)) + 1;
-        p.Write($"<Scheduler>local</Scheduler><SpineCommand>{TestDouble}</SpineCommand><JobTemplate>site.sbatch.scriban</JobTemplate>",
+        // (SLURM reads the #SBATCH lines; the local scheduler reads none, so there it would be no breach)
+        p.Write($"<Scheduler>slurm</Scheduler><SpineCommand>{TestDouble}</SpineCommand><JobTemplate>site.sbatch.scriban</JobTemplate>",
             "<Source Include=\"inputs/*.root\" />");
 
         var r = DotnetBuild.Run(p.ProjectFile, "Submit");

@@ -50,7 +50,7 @@ public sealed class TerminalLoggerTests
         Assert.Contains("SpineProd plan for test.spineproj (dry run: nothing is submitted)", preview.Text);
         Assert.Matches(new Regex(@"^\s+1\s+spine_generic_spine_1\s+0-2\s+3\s+3\s+/\S+/obj/test/test/", RegexOptions.Multiline), preview.Text);
         Assert.Contains("First script", preview.Text);
-        Assert.Contains("#SBATCH --array=0-2", preview.Text);
+        Assert.Contains("Run on this machine by SpineProd's local scheduler", preview.Text);   // the local scheduler's own script
 
         var submit = Dotnet(p.Dir, "test.spineproj -t:Submit");
         Assert.Matches(@"test: submitted 7 task\(s\) in 3 array\(s\): jobs \S+, \S+, \S+\. See where they stand", submit.Text);

@@ -12,22 +12,18 @@ public sealed class LocalUsageTests
     public void A_local_task_reports_its_peak_memory_CPU_time_request_and_host()
     {
         var dir = Repo.Scratch("local-usage");
-        var script = Path.Combine(dir, "job.sbatch");
+        var script = Path.Combine(dir, "job.sh");
         File.WriteAllText(script, """
             #!/bin/bash
-            #SBATCH --time=00:05:00
-            #SBATCH --cpus-per-task=2
-            #SBATCH --mem-per-cpu=512M
-            #SBATCH --gpus=0
-            #SBATCH --output=logs/%x_%A_%a.out
-            #SBATCH --error=logs/%x_%A_%a.err
             # a child process holds ~300 MB (as SPINE's own workers would), then some CPU work
             if [ "$SLURM_ARRAY_TASK_ID" = 0 ]; then head -c 300M /dev/zero | tail -n 1 >/dev/null; fi
             i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done
             sleep 0.5
             """);
         var local = new LocalScheduler(Path.Combine(dir, "state"), parallelism: 2);
-        var id = local.Submit(new JobRequest(script, dir, "usage", ArraySpec.Parse("0-1"), [], "c")).JobId;
+        var id = local.Submit(new JobRequest(script, dir, "usage", ArraySpec.Parse("0-1"), [], "c",
+            // the plan's resources, as Submit sends them: 512M per CPU × 2 CPUs
+            ResourceValues.FromPlan(new SpineProd.Planning.Resources { Walltime = TimeSpan.FromMinutes(5), CpusPerTask = 2, MemPerCpuBytes = 512L << 20, Gpus = 0 }))).JobId;
         local.RunPending();
 
         var snap = local.Query([id]);

@@ -12,8 +12,11 @@ namespace SpineProd.Scheduler.Local;
 /// (<c>-p:Scheduler=local</c>). Submit only records the array (so its id is known, and recorded,
 /// before anything runs); <see cref="RunPending"/>, called at the end of Submit, then runs every
 /// recorded task synchronously, a bounded number at once, in submission order so dependencies are
-/// already decided. Each task sees the environment variables a SLURM array task sees, writes its
-/// log where the script's #SBATCH --output/--error say, and honours --time (the task ends TIMEOUT).
+/// already decided. Its scripts are plain bash (templates/job.local.scriban) whose lines it never
+/// reads: a job's limits are its request's (<see cref="LocalLimits"/>: the plan's, a retry's raised
+/// ones), and it honours the time limit (the task ends TIMEOUT). Each task sees the environment
+/// variables a SLURM array task sees, and its output and error go to the files the dialect's
+/// <see cref="LocalDialect.LogFile"/> names, where Status reads them.
 /// Each task is a process group (<see cref="LocalTaskProcess"/>) that ends with its script, at its
 /// time limit, and with this runner: a killed Submit never leaves tasks running unseen, and a task
 /// that outlived its Submit anyway (its process group is recorded) is reported running, never run twice.
@@ -66,7 +69,10 @@ public sealed class LocalScheduler : IScheduler
         public string? Dependency { get; set; }
         public string Comment { get; set; } = "";
         public int? Throttle { get; set; }
-        public List<string> ExtraOptions { get; set; } = new();
+        /// <summary>Its limits, in sbatch's words, later winning (<see cref="LocalLimits"/>): the plan's, then a retry's.</summary>
+        public List<string> Options { get; set; } = new();
+        /// <summary>One job, not an array (a cleanup job): its one task has the job's id, and its logs are named by it.</summary>
+        public bool Single { get; set; }
         public DateTimeOffset Submitted { get; set; }
         /// <summary>The process that runs this job (the Submit that recorded it), and when that process started.</summary>
         public int RunnerPid { get; set; }
@@ -86,7 +92,7 @@ public sealed class LocalScheduler : IScheduler
         /// <summary>The task's process group (its script's pid) and that process's start time (/proc ticks), while it may run.</summary>
         public int? ProcessGroup { get; set; }
         public long? ProcessStart { get; set; }
-        /// <summary>What it used (measured: <see cref="LocalTaskMeter"/>) and asked for (its #SBATCH lines), and where it ran.</summary>
+        /// <summary>What it used (measured: <see cref="LocalTaskMeter"/>) and asked for (its job's <see cref="LocalLimits"/>), and where it ran.</summary>
         public double? CpuSeconds { get; set; }
         public long? PeakMemoryBytes { get; set; }
         public double? RequestedSeconds { get; set; }
@@ -121,7 +127,7 @@ public sealed class LocalScheduler : IScheduler
         {
             using var stream = SafeFile.OpenRead(_stateFile);
             var state = JsonSerializer.Deserialize<LocalState>(stream, Json) ?? throw new JsonException("the file holds null");
-            if (state.Jobs.Any(j => j is null || j.Tasks is null || j.Tasks.Any(t => t is null) || j.ExtraOptions is null || j.ExtraOptions.Any(o => o is null) || j.AfterOk is null))
+            if (state.Jobs.Any(j => j is null || j.Tasks is null || j.Tasks.Any(t => t is null) || j.Options is null || j.Options.Any(o => o is null) || j.AfterOk is null))
                 throw new JsonException("a job, task or option is null");
             return state;
         }
@@ -153,15 +159,16 @@ public sealed class LocalScheduler : IScheduler
                 Dependency = string.IsNullOrWhiteSpace(request.NativeDependency) ? null : request.NativeDependency,
                 Comment = request.Key,
                 Throttle = spec.Throttle,
-                ExtraOptions = request.ExtraOptions?.ToList() ?? new(),
+                Options = LocalLimits.Options(request),
+                Single = request.Tasks is null,
                 Submitted = DateTimeOffset.Now,
                 RunnerPid = Environment.ProcessId,
                 RunnerStart = CurrentProcessStart,
             };
-            // Like SLURM, every task has its own job id besides the array's.
+            // Like SLURM, every task of an array has its own job id besides the array's; a single job is its task.
             int next = id + 1;
             foreach (var i in spec.Indices)
-                job.Tasks.Add(new LocalTask { Index = i, JobId = (next++).ToString(CultureInfo.InvariantCulture) });
+                job.Tasks.Add(new LocalTask { Index = i, JobId = job.Single ? job.Id : (next++).ToString(CultureInfo.InvariantCulture) });
             state.NextId = next;
             state.Jobs.Add(job);
             Save(state);
@@ -263,7 +270,7 @@ public sealed class LocalScheduler : IScheduler
                 progress?.Invoke($"local job {job.Id} ({job.Name}): not run, dependency never satisfied ({why})");
                 continue;
             }
-            var options = ScriptOptions.Read(job.Script, job.ExtraOptions);
+            var limits = LocalLimits.Read(job.Options);
             int width = Math.Min(_parallelism, job.Throttle ?? int.MaxValue);
             progress?.Invoke($"local job {job.Id} ({job.Name}): running {pending.Count} task(s), {width} at once");
             // Progress a person can follow: every task of a small job, every tenth of a large one.
@@ -272,7 +279,7 @@ public sealed class LocalScheduler : IScheduler
             {
                 Parallel.ForEach(pending, new ParallelOptions { MaxDegreeOfParallelism = width, CancellationToken = _stop }, t =>
                 {
-                    if (RunTask(job, t, options, _stop)) { Interlocked.Increment(ref ended); return; }
+                    if (RunTask(job, t, limits, _stop)) { Interlocked.Increment(ref ended); return; }
                     int n = Interlocked.Increment(ref done);
                     if (n % step == 0 || n == pending.Count)
                         progress?.Invoke($"local job {job.Id} ({job.Name}): {n} of {pending.Count} task(s) done");
@@ -337,26 +344,23 @@ public sealed class LocalScheduler : IScheduler
     }
 
     /// <summary>Runs one task to its end; true when it was ended because the runner stopped.</summary>
-    private bool RunTask(LocalJob job, LocalTask task, ScriptOptions options, CancellationToken stop)
+    private bool RunTask(LocalJob job, LocalTask task, LocalLimits limits, CancellationToken stop)
     {
         var name = job.Name;
         var start = DateTimeOffset.Now;
         bool cancelled = false;
-        var cpus = int.TryParse(options.CpusPerTask, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : 1;
         Update(job.Id, task.Index, t =>
         {
             if (t.State != "PENDING") { cancelled = true; return; }
-            (t.State, t.Start, t.Node, t.Cpus) = ("RUNNING", start, Environment.MachineName, cpus);
-            t.RequestedSeconds = options.TimeLimit?.TotalSeconds;
-            t.RequestedMemoryBytes = Options.SettingValues.ParseMemory(options.MemPerCpu) * cpus;
-            t.Gpus = int.TryParse(options.Gpus, NumberStyles.None, CultureInfo.InvariantCulture, out var g) ? g : null;
+            (t.State, t.Start, t.Node, t.Cpus, t.Gpus) = ("RUNNING", start, Environment.MachineName, limits.Cpus, limits.Gpus);
+            (t.RequestedSeconds, t.RequestedMemoryBytes) = (limits.Time?.TotalSeconds, limits.MemoryBytes);
         });
         if (cancelled) return false;
         var host = Environment.MachineName;
-        string Expand(string pattern) => ExpandLogPattern(pattern, job.Id, task.Index, task.JobId, name, Environment.UserName, host);
-        var outFile = Path.GetFullPath(Path.Combine(job.WorkDir, Expand(options.Output ?? "slurm-%A_%a.out")));
-        var errFile = Path.GetFullPath(Path.Combine(job.WorkDir, Expand(options.Error ?? options.Output ?? "slurm-%A_%a.out")));
+        var outFile = Path.GetFullPath(Path.Combine(job.WorkDir, LogFile(job, task, error: false)));
+        var errFile = Path.GetFullPath(Path.Combine(job.WorkDir, LogFile(job, task, error: true)));
         var indices = job.Tasks.Select(t => t.Index).ToList();
+        var cpus = limits.Cpus.ToString(CultureInfo.InvariantCulture);
         var env = new Dictionary<string, string?>
         {
             ["SLURM_JOB_ID"] = task.JobId,
@@ -371,7 +375,7 @@ public sealed class LocalScheduler : IScheduler
             ["SLURM_SUBMIT_DIR"] = job.WorkDir,
             ["SLURM_SUBMIT_HOST"] = host,
             ["SLURM_CLUSTER_NAME"] = "local",
-            ["SLURM_JOB_PARTITION"] = options.Partition ?? "local",
+            ["SLURM_JOB_PARTITION"] = limits.Partition ?? "local",
             ["SLURM_JOB_NUM_NODES"] = "1",
             ["SLURM_NNODES"] = "1",
             ["SLURM_NTASKS"] = "1",
@@ -379,18 +383,19 @@ public sealed class LocalScheduler : IScheduler
             ["SLURM_NODEID"] = "0",
             ["SLURM_PROCID"] = "0",
             ["SLURM_LOCALID"] = "0",
-            ["SLURM_CPUS_PER_TASK"] = options.CpusPerTask ?? "1",
-            ["SLURM_CPUS_ON_NODE"] = options.CpusPerTask ?? "1",
-            ["SLURM_JOB_CPUS_PER_NODE"] = options.CpusPerTask ?? "1",
+            ["SLURM_CPUS_PER_TASK"] = cpus,
+            ["SLURM_CPUS_ON_NODE"] = cpus,
+            ["SLURM_JOB_CPUS_PER_NODE"] = cpus,
             ["SLURM_JOB_NODELIST"] = host,
             ["SLURM_NODELIST"] = host,
             ["SLURM_TASKS_PER_NODE"] = "1",
             ["SLURMD_NODENAME"] = host,
             ["SLURM_JOB_USER"] = Environment.UserName,
-            ["SLURM_JOB_ACCOUNT"] = options.Account,
-            ["SLURM_MEM_PER_CPU"] = options.MemPerCpu,
+            ["SLURM_JOB_ACCOUNT"] = limits.Account,
+            // whole MB per CPU, as SLURM exports it
+            ["SLURM_MEM_PER_CPU"] = limits.MemoryBytes is long m ? ((m / limits.Cpus + (1L << 20) - 1) >> 20).ToString(CultureInfo.InvariantCulture) : null,
         };
-        var limit = options.TimeLimit ?? Timeout.InfiniteTimeSpan;
+        var limit = limits.Time ?? Timeout.InfiniteTimeSpan;
         // The process group is recorded the moment it exists: a later Submit checks it before running this task again.
         var r = LocalTaskProcess.Run(job.Script, job.WorkDir, env, outFile, errFile, limit, KillWait, stop,
             (group, processStart) => Update(job.Id, task.Index, t => { t.ProcessGroup = group; t.ProcessStart = processStart; }));
@@ -422,6 +427,14 @@ public sealed class LocalScheduler : IScheduler
         catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
     }
 
+    /// <summary>
+    /// Where a task's output (or error) goes, relative to its job folder: an array's task logs where the
+    /// dialect says Status finds them; a single job's (a cleanup) as the layout names a cleanup log, by the job's id.
+    /// </summary>
+    private static string LogFile(LocalJob job, LocalTask task, bool error) => job.Single
+        ? ExpandLogPattern(Layout.ProductionLayout.Job.SlurmCleanupLog(job.Name, error ? "err" : "out"), job.Id, task.Index, task.JobId, job.Name, Environment.UserName, Environment.MachineName)
+        : LocalDialect.Instance.LogFile(job.Name, job.Id, task.Index, error);
+
     /// <summary>SLURM's filename pattern letters: %A %a %j %x %u %N %%.</summary>
     public static string ExpandLogPattern(string pattern, string arrayJobId, int index, string jobId, string name, string user, string host)
     {
@@ -443,47 +456,5 @@ public sealed class LocalScheduler : IScheduler
             });
         }
         return sb.ToString();
-    }
-
-    /// <summary>The #SBATCH options the local scheduler honours, from the script and then the extra options (which win).</summary>
-    public sealed class ScriptOptions
-    {
-        public string? Output, Error, Partition, CpusPerTask, Account, MemPerCpu, Gpus;
-        public TimeSpan? TimeLimit;
-
-        public static ScriptOptions Read(string script, IEnumerable<string> extra)
-        {
-            var o = new ScriptOptions();
-            foreach (var line in File.ReadLines(script))
-            {
-                var l = line.Trim();
-                if (!l.StartsWith("#SBATCH", StringComparison.Ordinal)) { if (l.Length > 0 && !l.StartsWith('#')) break; continue; }
-                foreach (var word in IO.ShellQuote.SplitWords(l["#SBATCH".Length..])) o.Apply(word);
-            }
-            foreach (var word in extra) o.Apply(word);
-            return o;
-        }
-
-        private void Apply(string word)
-        {
-            int eq = word.IndexOf('=');
-            if (!word.StartsWith("--", StringComparison.Ordinal) || eq < 0) return;
-            var key = word[2..eq];
-            var value = word[(eq + 1)..];
-            switch (key)
-            {
-                case "output": Output = value; break;
-                case "error": Error = value; break;
-                case "partition": Partition = value; break;
-                case "cpus-per-task": CpusPerTask = value; break;
-                case "account": Account = value; break;
-                case "mem-per-cpu": MemPerCpu = value; break;
-                case "gpus": Gpus = value; break;
-                case "time":
-                    // validated at build time (SPN1021); an unreadable value here means no local limit
-                    try { TimeLimit = SlurmDialect.ParseTime(value); } catch (Exception e) when (e is FormatException or OverflowException) { TimeLimit = null; }
-                    break;
-            }
-        }
     }
 }
