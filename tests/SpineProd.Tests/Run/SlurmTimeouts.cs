@@ -18,8 +18,10 @@ namespace SpineProd.Tests.Run;
 /// <item><see cref="Sleeper"/>: a task over its limit and a quick one, for the fault test's
 /// resubmission with a longer Time.</item>
 /// </list>
-/// Input names sort the sleepers last in their arrays, so the quick tasks take the node's two CPUs
-/// first and both sleepers then start, and time out, together.
+/// Both sleepers should start together, or they may straddle a 30 s check and the later one end
+/// 30 s later. The node has two CPUs and runs the earlier array's tasks first: the mixed production
+/// is submitted first, its sleeper sorted last (its quick tasks take both CPUs for a moment), and the
+/// other is submitted as soon as it is (its plan built meanwhile), its sleeper sorted first.
 /// </summary>
 public sealed class SlurmTimeouts : EndToEndScenarios
 {
@@ -50,8 +52,9 @@ public sealed class SlurmTimeouts : EndToEndScenarios
     private static SlurmTimeouts FirstAttempts()
     {
         var mixed = ClusterProductionOf("slurm-timeouts-mixed", ClusterResources(memPerCpu: MixedMemPerCpu, time: "00:01:00"), MixedInputs);
-        var sleeper = ClusterProductionOf("slurm-timeouts-sleeper", ClusterResources(memPerCpu: "100M", time: "1"), "run_quick.root", "run_wait_SLEEP300.root");
-        Parallel.Invoke(() => Run(mixed, "Submit"), () => Run(sleeper, "Submit"));
+        var sleeper = ClusterProductionOf("slurm-timeouts-sleeper", ClusterResources(memPerCpu: "100M", time: "1"), "run_0_SLEEP300.root", "run_quick.root");
+        Parallel.Invoke(() => Run(mixed, "Submit"), () => Run(sleeper, "Build"));
+        Run(sleeper, "Submit");
         var mixedFirst = WaitFinished(mixed);
         var sleeperFirst = WaitFinished(sleeper);
         var status = Run(mixed, "Status").Output;
