@@ -397,6 +397,7 @@ public sealed class StatusReport
             ["time"] = Time.ToLocalTime().ToString("O"),
             ["plan_sha256"] = plan.PlanSha256,
             ["sources"] = new JsonArray(State.Snapshot.Sources.Distinct().Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+            ["settled_jobs"] = State.Settled?.JobCount ?? 0,
             ["finished"] = IsFinished,
             ["complete"] = IsComplete,
             ["totals"] = totals,
