@@ -138,7 +138,8 @@ public sealed class ProfileCatalog
             {
                 if (value is not YamlMappingNode m)
                     throw Error(path, value, $"Site '{key}' must be a mapping (scheduler, default_profile, container, image, ...).");
-                var site = SiteDefinition.Read(SiteDefinition.Canonical(key), k => Scalar(m, k), path, (int)value.Start.Line);
+                var site = SiteDefinition.Read(SiteDefinition.Canonical(key), k => Scalar(m, k), path, (int)value.Start.Line,
+                    k => Child(m, k) is { } field ? ((int)field.Start.Line, (int)field.Start.Column) : null);
                 sites[site.Name] = site;
             }
 

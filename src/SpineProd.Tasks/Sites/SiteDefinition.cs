@@ -42,14 +42,20 @@ public sealed record SiteDefinition(
         var n => n,
     };
 
-    internal static SiteDefinition Read(string name, Func<string, string?> value, string file, int line)
+    /// <summary>The site entry <paramref name="name"/> at <paramref name="line"/>; <paramref name="at"/> gives a field's own line and column, so a bad value is reported where it is written.</summary>
+    internal static SiteDefinition Read(string name, Func<string, string?> value, string file, int line, Func<string, (int Line, int Column)?>? at = null)
     {
+        SpineProdException Bad(string field, string message)
+        {
+            var (l, c) = at?.Invoke(field) ?? (line, 1);
+            return new SpineProdException("SPN1302", message, file, l, c);
+        }
         string scheduler = (value("scheduler") ?? "slurm").ToLowerInvariant();
         if (scheduler is not ("slurm" or "pbs"))
-            throw new SpineProdException("SPN1302", $"Site '{name}': scheduler must be slurm or pbs, not '{scheduler}'.", file, line, 1);
+            throw Bad("scheduler", $"Site '{name}': scheduler must be slurm or pbs, not '{scheduler}'.");
         string container = (value("container") ?? "none").ToLowerInvariant();
         if (!Containers.Contains(container))
-            throw new SpineProdException("SPN1302", $"Site '{name}': container must be one of {string.Join(", ", Containers)}, not '{container}'.", file, line, 1);
+            throw Bad("container", $"Site '{name}': container must be one of {string.Join(", ", Containers)}, not '{container}'.");
         return new SiteDefinition(name, value("description"), scheduler, value("default_profile"), value("cpu_profile"), value("cleanup_profile"),
             container, value("image"), value("bind_paths"), value("container_args"), value("launcher"), value("module_use"), value("modules"),
             value("account"), value("gpus_per_node")?.ToLowerInvariant() is "true" or "yes", file, line);

@@ -153,13 +153,6 @@ public sealed class ProductionState
     /// <summary>What the scheduler says of a cleanup job (null when it did not answer for it).</summary>
     public SchedulerTask? CleanupState(CleanupSubmission cleanup) => cleanup.JobId is null ? null : Snapshot.Find(cleanup.JobId, 0);
 
-    /// <summary>Reads each stage's chunk lists from its plan folder: line i of array a is task a.FirstTask + i.</summary>
-    public static List<IReadOnlyList<string>> ReadInputs(string planDir, StagePlan stage)
-    {
-        var inputs = ChunkLists.Open(planDir, stage);
-        return stage.Arrays.SelectMany(a => Enumerable.Range(a.FirstTask, a.TaskCount)).Select(inputs.Inputs).ToList();
-    }
-
     /// <summary>What the completion markers said, per stage (for the phase log and tests).</summary>
     public Dictionary<string, MarkerVerdicts> Markers { get; } = new();
     /// <summary>How long each phase took (logged at -v:d: where a slow Status spends its time).</summary>

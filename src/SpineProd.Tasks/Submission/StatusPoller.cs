@@ -11,18 +11,28 @@ public sealed class StatusPoller(IClock clock, TimeSpan first, TimeSpan max, Tim
 {
     public int Polls { get; private set; }
 
-    public StatusReport WaitUntilFinished(Func<StatusReport> query, Action<StatusReport>? progress = null)
+    /// <summary>
+    /// Polls until nothing is pending or running, or the deadline. <paramref name="stop"/> (Ctrl-C) is
+    /// heard within a second, also in the middle of a long interval: OperationCanceledException.
+    /// </summary>
+    public StatusReport WaitUntilFinished(Func<StatusReport> query, Action<StatusReport>? progress = null, CancellationToken stop = default)
     {
         var end = clock.UtcNow + deadline;
         var interval = first;
         while (true)
         {
+            stop.ThrowIfCancellationRequested();
             var report = query();
             Polls++;
             if (report.IsFinished || clock.UtcNow >= end) return report;
             progress?.Invoke(report);
             var left = end - clock.UtcNow;
-            clock.Sleep(interval < left ? interval : left);
+            var until = clock.UtcNow + (interval < left ? interval : left);
+            for (var rest = until - clock.UtcNow; rest > TimeSpan.Zero; rest = until - clock.UtcNow)
+            {
+                stop.ThrowIfCancellationRequested();
+                clock.Sleep(rest < TimeSpan.FromSeconds(1) ? rest : TimeSpan.FromSeconds(1));
+            }
             interval = TimeSpan.FromTicks(Math.Min(max.Ticks, (long)(interval.Ticks * 1.5)));
         }
     }

@@ -7,9 +7,17 @@ using SpineProd.Layout;
 
 namespace SpineProd.Tasks;
 
-/// <summary>-t:Status: the table of where every task stands; writes status.json. With Wait, polls until nothing is pending or running.</summary>
-public sealed class ProductionStatus : SpineProdTask
+/// <summary>
+/// -t:Status: the table of where every task stands; writes status.json. With Wait, polls until
+/// nothing is pending or running; Ctrl-C stops the waiting within a second (in-proc, as a packed SDK
+/// runs it, MSBuild would otherwise wait for the task to end: hours).
+/// </summary>
+public sealed class ProductionStatus : SpineProdTask, ICancelableTask
 {
+    private readonly CancellationTokenSource _stop = new();
+
+    public void Cancel() => _stop.Cancel();
+
     [Required] public string PlanFile { get; set; } = "";
     [Required] public string ProjectFile { get; set; } = "";
     /// <summary>true: poll until nothing is pending or running (strings: a typo is SPN1063, not MSB4030).</summary>
@@ -36,9 +44,17 @@ public sealed class ProductionStatus : SpineProdTask
         if (wait)
         {
             var poller = new StatusPoller(SystemClock.Instance, poll, TimeSpan.FromMinutes(5), timeout);
-            report = poller.WaitUntilFinished(() => StatusReport.Create(plan, planDir, schedulers),
-                r => Report($"{plan.ProductionName}: waiting, poll {poller.Polls} at {DateTime.Now:HH:mm:ss}: {r.Totals.Completed} of {r.Totals.Total} task(s) done, " +
-                            $"{r.Totals.Pending} pending, {r.Totals.Running} running, {r.Totals.Failed + r.Totals.Timeout + r.Totals.OutOfMemory} failed"));
+            try
+            {
+                report = poller.WaitUntilFinished(() => StatusReport.Create(plan, planDir, schedulers),
+                    r => Report($"{plan.ProductionName}: waiting, poll {poller.Polls} at {DateTime.Now:HH:mm:ss}: {r.Totals.Completed} of {r.Totals.Total} task(s) done, " +
+                                $"{r.Totals.Pending} pending, {r.Totals.Running} running, {r.Totals.Failed + r.Totals.Timeout + r.Totals.OutOfMemory} failed"),
+                    _stop.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new SpineProdException("SPN3024", $"{plan.ProductionName}: Status stopped waiting (Ctrl-C) after {poller.Polls} poll(s); nothing was changed and the tasks go on running (-t:Status shows them, -t:Cancel stops them)", ProjectFile);
+            }
         }
         else report = StatusReport.Create(plan, planDir, schedulers);
         var rendering = System.Diagnostics.Stopwatch.StartNew();

@@ -169,5 +169,5 @@ public static class HandPlan
     }
 
     public static IReadOnlyList<string> TaskInputs(string planDir, StagePlan stage, int task) =>
-        Submission.ProductionState.ReadInputs(planDir, stage)[task];
+        Submission.ChunkLists.Open(planDir, stage).Inputs(task);
 }

@@ -95,6 +95,17 @@ public sealed class OddFileTests
         }
     }
 
+    [Theory]
+    [InlineData("scheduler: lsf", 6, 16)]
+    [InlineData("container: docker", 6, 16)]
+    public void A_bad_site_value_is_reported_at_the_value_itself(string field, int line, int column)
+    {
+        var profiles = Path.Combine(Repo.Scratch("odd-site-field"), "profiles.yaml");
+        File.WriteAllText(profiles, $"profiles:\n  gpu: {{gpus: 1, cpus_per_task: 4, time: \"1:00:00\"}}\nsites:\n  mycluster:\n    image: x.sif\n    {field}\n");
+        var e = Assert.Throws<SpineProdException>(() => ProfileCatalog.Load(profiles));
+        Assert.Equal(("SPN1302", profiles, line, column), (e.Code, e.File, e.Line, e.Column));
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Profiles_and_pipelines_nested_too_deep_are_refused_at_the_line_without_overflowing_the_stack()
     {

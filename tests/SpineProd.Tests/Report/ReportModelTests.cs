@@ -86,9 +86,9 @@ public sealed class ReportModelTests
         // 5,000 tasks, every tenth failed, with 100 different exit codes: 100 causes, 500 failures
         var (plan, dir, s) = Submitted("report-large", 5_000, 1000, i => i % 10 == 3 ? "FAILED" : "COMPLETED");
         Measure(s, plan, i => 2 * GB + i % 1000 * (GB / 1000), i => i % 10 == 3 ? $"{i / 10 % 100 + 1}:0" : null);
-        var inputs = ProductionState.ReadInputs(dir, plan.Stages[0]);
+        var inputs = ChunkLists.Open(dir, plan.Stages[0]);
         for (int task = 0; task < 5_000; task++)
-            if (task % 10 != 3) FakeScheduler.WriteMarker(plan, "reco", task, inputs[task]);
+            if (task % 10 != 3) FakeScheduler.WriteMarker(plan, "reco", task, inputs.Inputs(task));
 
         var status = StatusReport.Create(plan, dir, _ => s);
         var html = HtmlReport.Render(ReportModel.Create(status));
