@@ -179,6 +179,10 @@ SelectTypeParameters=CR_Core_Memory
 DefMemPerCPU=$defmem
 SchedulerType=sched/backfill
 SchedulerParameters=batch_sched_delay=0,sched_min_interval=0,bf_interval=1
+# Nice is honoured, as at a site: priority/basic ignores it (a bench's 10,000 tasks with Nice=100000
+# went before the tests' jobs). Every job gets the partition's weight less its Nice; ties stay FIFO.
+PriorityType=priority/multifactor
+PriorityWeightPartition=10000
 $dep_params
 EnforcePartLimits=ALL
 MaxArraySize=$MAXARRAY

@@ -3,6 +3,7 @@ using SpineProd.Scheduler;
 using SpineProd.Submission;
 using SpineProd.Tests.Cluster;
 using SpineProd.Tests.Infrastructure;
+using SpineProd.Tests.Run;
 using Xunit;
 
 namespace SpineProd.Tests.Hardening;
@@ -197,14 +198,16 @@ public sealed class ClusterFaultTests(ClusterFixture cluster) : EndToEndScenario
         Assert.Equal(new Dictionary<string, int> { [$"{jobName}_0"] = 1, [$"{jobName}_1"] = 1 }, ArraysByName(jobName));
     }
 
+    /// <summary>
+    /// The sleeper production of <see cref="SlurmTimeouts"/>, whose first attempt timed out while the
+    /// other productions waiting for a timeout waited too (SLURM enforces limits in whole minutes,
+    /// checked about every 30 s).
+    /// </summary>
     [Fact]
     public void A_task_over_its_time_limit_shows_TIMEOUT_and_is_resubmitted_with_the_longer_Time_given()
     {
-        cluster.Require();
-        var p = ClusterProductionOf("slurm-timeout", ClusterResources(memPerCpu: "100M", time: "1"), "run_SLEEP300.root", "run_quick.root");
-
-        Run(p, "Submit");
-        var report = WaitFinished(p);   // SLURM enforces limits in whole minutes, checked about every 30 s
+        var shared = SlurmTimeouts.Get(cluster);
+        var (p, report) = (shared.Sleeper, shared.SleeperFirst);
 
         var slow = Assert.Single(report.Problems);
         Assert.Equal(TaskState.Timeout, slow.Status);

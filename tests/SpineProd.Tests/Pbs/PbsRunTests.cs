@@ -31,9 +31,11 @@ public sealed class PbsRunTests(PbsServerFixture server)
         server.Require();
         var s = new ScenarioProduction(_pbs, "run");
         // OOM200HOLD3: 200 MiB held for 3 s, over the 100 MiB asked for (MOM samples every 1-2 s);
-        // SLEEP40 outlasts the 30 s limit, but not the retry's 60 s.
-        s.Inputs("run_ok.root", "run_FAIL.root", "run_SLEEP40.root", "run_OOM200HOLD3.root");
-        s.Write("", "<Source Include=\"inputs/*.root\" />", _pbs.Resources(memPerCpu: "100M", time: "00:00:30"));
+        // SLEEP25 outlasts the 20 s limit (MOM enforces walltime at its polls, every 1-2 s here:
+        // tests/cluster/pbs/start.sh), but not the retry's 40 s. The limit leaves room for the other
+        // tasks on a loaded machine (there, holding 200 MiB for 3 s took 13 s).
+        s.Inputs("run_ok.root", "run_FAIL.root", "run_SLEEP25.root", "run_OOM200HOLD3.root");
+        s.Write("", "<Source Include=\"inputs/*.root\" />", _pbs.Resources(memPerCpu: "100M", time: "00:00:20"));
 
         s.Run("Submit");
         var st = s.WaitFinished();
@@ -47,16 +49,16 @@ public sealed class PbsRunTests(PbsServerFixture server)
         Assert.True((long)oom["usage"]!["peak_memory_bytes"]! > 100 * MiB, Dump(oom));
         Assert.Equal(100 * MiB, (long)oom["usage"]!["requested_memory_bytes"]!);
         var slow = Problem("timeout");
-        Assert.Contains("run_SLEEP40.root", (string?)slow["inputs"]![0]);
-        Assert.True((double)slow["usage"]!["elapsed_s"]! >= 30, Dump(slow));
-        Assert.Equal(30, (double)slow["usage"]!["requested_time_s"]!);
+        Assert.Contains("run_SLEEP25.root", (string?)slow["inputs"]![0]);
+        Assert.True((double)slow["usage"]!["elapsed_s"]! >= 20, Dump(slow));
+        Assert.Equal(20, (double)slow["usage"]!["requested_time_s"]!);
         var failed = Problem("failed");
         Assert.Contains("run_FAIL.root", (string?)failed["inputs"]![0]);
         Assert.Equal(1, Total(st, "completed"));
         var status = s.Run("Status").Output;
         Assert.Contains("ran:    ", status);
         Assert.Matches(@"peak \d+(\.\d)? MB of 100 MB", status);   // the out-of-memory task's peak against its request
-        Assert.Contains("of 00:00:30", status);
+        Assert.Contains("of 00:00:20", status);
         var trace = Trace(s);
         Assert.Equal(4, trace.Count);
         // every attempt was measured, the quick ones too (MOM counted nothing for jobs run as root before)
@@ -72,16 +74,16 @@ public sealed class PbsRunTests(PbsServerFixture server)
         foreach (var id in new[] { "summary", "provenance", "submissions", "stage-graph", "stages", "distributions", "timeline", "failures" })
             Assert.Contains($"<section id=\"{id}\">", dom);
         Assert.Contains("run_OOM200HOLD3.root", dom);
-        Assert.Contains("run_SLEEP40.root", dom);
+        Assert.Contains("run_SLEEP25.root", dom);
         Assert.Contains("failing on purpose", dom);   // the failed task's log tail, from PBS's .ER file
         HeadlessChromium.Screenshot(file, Path.Combine(ReportBrowserTests.Screenshots, "report-pbs.png"));
 
         // Run: the out-of-memory and timed-out tasks again with larger limits; the failure left
-        var run = s.Build("Run", [("PollInterval", "2"), ("RetryMemoryFactor", "4"), ("RetryTimeFactor", "2")]);
+        var run = s.Build("Run", [("PollInterval", "1"), ("RetryMemoryFactor", "4"), ("RetryTimeFactor", "2")]);
         Assert.False(run.Succeeded, "a production with a task that fails for good must fail Run:\n" + run.Output);
         Assert.Contains("SPN5030", run.Output);
         Assert.Contains($"test task {Task("run_OOM200HOLD3")}: out of memory (attempt 1 of 3): again with 400M per CPU", run.Output);
-        Assert.Contains($"test task {Task("run_SLEEP40")}: timed out (attempt 1 of 3): again with time 00:01:00", run.Output);
+        Assert.Contains($"test task {Task("run_SLEEP25")}: timed out (attempt 1 of 3): again with time 00:00:40", run.Output);
         Assert.Contains($"test task {Task("run_FAIL")}: FAILED, exit code 1: a failure that more memory or time does not fix", run.Output);
         Assert.Contains("test: 3 of 4 task(s) complete, 1 failed", run.Output);
 
@@ -96,13 +98,13 @@ public sealed class PbsRunTests(PbsServerFixture server)
         Assert.All(retried, r => Assert.Equal("0", r["exit_code"]));
         Assert.Contains(retried, r => r["requested_memory_bytes"] == (400 * MiB).ToString(CultureInfo.InvariantCulture)
                                       && long.Parse(r["peak_memory_bytes"], CultureInfo.InvariantCulture) > 100 * MiB);
-        Assert.Contains(retried, r => r["requested_time_s"] == "60");
+        Assert.Contains(retried, r => r["requested_time_s"] == "40");
 
         // History: the Submit, then one audited Retry per raised limit, each with the qsub options that raised it
         var history = History(s);
         Assert.Equal(["Submit", "Retry", "Retry"], history.Select(h => h.Action));
         Assert.Contains(history, h => h.Argv.Contains("select=1:ncpus=1:mem=400mb"));
-        Assert.Contains(history, h => h.Argv.Contains("walltime=00:01:00"));
+        Assert.Contains(history, h => h.Argv.Contains("walltime=00:00:40"));
         Assert.Contains("Retry", s.Run("History").Output);
     }
 

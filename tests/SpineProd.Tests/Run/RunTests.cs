@@ -57,7 +57,9 @@ public abstract class RunScenarios : EndToEndScenarios
 {
     protected DotnetBuild.Result RunAndRetry(ScratchProduction p, params (string, string)[] props)
     {
-        var r = DotnetBuild.Run(p.ProjectFile, "Run", props.Append(("PollInterval", "2")).ToDictionary(x => x.Item1, x => x.Item2), TimeSpan.FromMinutes(9));
+        var all = new Dictionary<string, string> { ["PollInterval"] = "2" };
+        foreach (var (k, v) in props) all[k] = v;
+        var r = DotnetBuild.Run(p.ProjectFile, "Run", all, TimeSpan.FromMinutes(9));
         Assert.False(r.Succeeded, "a production with a task that fails for good must fail Run:\n" + r.Output);
         Assert.Contains("SPN5030", r.Output);
         return r;
@@ -135,25 +137,29 @@ public sealed class SlurmRunTests(ClusterFixture cluster) : RunScenarios
 {
     protected override string Scheduler => "slurm";
 
+    /// <summary>
+    /// The test cluster's shared production (<see cref="SlurmTimeouts"/>) after its first attempt, whose
+    /// Status the usage facts read: -t:Run takes it from there, as a user runs it after a Submit. The
+    /// timed-out task sleeps 100 s, past all SLURM may let it run over its first one-minute limit, and
+    /// well within the three minutes of its retry.
+    /// </summary>
     [Fact]
     public void Run_retries_out_of_memory_and_timed_out_tasks_with_larger_limits_on_slurm()
     {
-        cluster.Require();
+        var p = SlurmTimeouts.Get(cluster).Mixed;
         var config = ProcessRunner.Instance.Run("scontrol", ["show", "config"], TimeSpan.FromSeconds(30)).Stdout;
-        bool memory = config.Contains("task/cgroup", StringComparison.Ordinal);
-        var inputs = new List<string> { "run_ok.root", "run_FAIL.root", "run_SLEEP100.root" };
-        if (memory) inputs.Add("run_OOM600.root");   // where memory is enforced (SPINEPROD_CLUSTER_CGROUP)
-        var p = ClusterProductionOf("slurm-run", ClusterResources(memPerCpu: "250M", time: "1"), [.. inputs]);
+        bool memory = config.Contains("task/cgroup", StringComparison.Ordinal);   // where memory is enforced (SPINEPROD_CLUSTER_CGROUP)
 
-        // SLURM ends a job somewhat after its limit (it checks every 30 s): the sleeper outlasts that slack.
-        var r = RunAndRetry(p, ("RetryMemoryFactor", "4"), ("RetryTimeFactor", "3"), ("RetryMaxTime", "4m"));
+        // Run's polls grow by half each time from PollInterval: from 2.5 s, one falls at 123 s, just
+        // after the retried sleeper ends (from 2 s they fall at 99 and 150 s).
+        var r = RunAndRetry(p, ("RetryMemoryFactor", "4"), ("RetryTimeFactor", "3"), ("RetryMaxTime", "4m"), ("PollInterval", "2.5"));
         Assert.Contains("timed out (attempt 1 of 3): again with time 00:03:00", r.Output);
         if (memory) Assert.Contains("out of memory (attempt 1 of 3): again with 1000M per CPU", r.Output);
         Assert.Contains("a failure that more memory or time does not fix", r.Output);
         Assert.Contains("waiting, poll", r.Output);   // visible progress while the jobs run
 
         var status = WaitFinished(p);
-        Assert.Equal(inputs.Count - 1, status.Totals.Completed);
+        Assert.Equal(SlurmTimeouts.MixedInputs.Length - 1, status.Totals.Completed);
         Assert.Equal(1, status.Totals.Failed);
         var history = History(p);
         Assert.Equal("Submit", history[0].Action);

@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using SpineProd.Layout;
+using SpineProd.Options;
 using SpineProd.Tests.Cluster;
 using SpineProd.Tests.Infrastructure;
+using SpineProd.Tests.Run;
 using Xunit;
 
 namespace SpineProd.Tests.Usage;
@@ -17,6 +19,11 @@ public abstract class UsageScenarios : EndToEndScenarios
     /// <summary>Time limit and the sleep that overruns it (SLURM counts whole minutes, checked every ~30 s).</summary>
     protected abstract (string Limit, int Sleep) Overrun { get; }
 
+    /// <summary>What the production asks per CPU (the test cluster's shared production asks more: -t:Run retries it after).</summary>
+    protected virtual string MemPerCpu => "150M";
+    private long RequestedBytes => SettingValues.ParseMemory(MemPerCpu)!.Value;
+
+    /// <summary>A production of its own, submitted and waited for, then its Status as a user runs it.</summary>
     protected void Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails()
     {
         var p = new ScratchProduction($"{Scheduler}-usage");
@@ -26,13 +33,21 @@ public abstract class UsageScenarios : EndToEndScenarios
         p.Write($"""
                 <Scheduler>{Scheduler}</Scheduler>
                 <SpineCommand>{TestDouble}</SpineCommand>
-                {ClusterResources(memPerCpu: "150M", time: Overrun.Limit)}
+                {ClusterResources(memPerCpu: MemPerCpu, time: Overrun.Limit)}
             """, "<Source Include=\"inputs/*.root\" />");
 
         Run(p, "Submit");
         WaitFinished(p);
         var status = Run(p, "Status").Output;
+        Check(p, status, File.ReadAllText(Path.Combine(p.StateDir, "status.json")), File.ReadAllLines(ProductionLayout.Of(Plan(p)).TraceFile));
+    }
 
+    /// <summary>
+    /// What Status showed of a finished first attempt of ok1, ok2, FAIL, OOM600 and a SLEEP over the
+    /// time limit: its output, status.json and trace.tsv.
+    /// </summary>
+    protected void Check(ScratchProduction p, string status, string statusJson, string[] trace)
+    {
         // the usage table, and each failure with what it used and the end of its log
         Assert.Contains("run time median/max", status);
         Assert.Contains("spine-test-double: failing on purpose", status);
@@ -43,11 +58,11 @@ public abstract class UsageScenarios : EndToEndScenarios
         Assert.Contains("hit the ", status);        // advice: a longer -p:Time
         Assert.Contains("Every attempt of every task:", status);
 
-        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(p.StateDir, "status.json")))!;
+        var json = JsonNode.Parse(statusJson)!;
         var usage = json["stages"]![0]!["usage"]!;
         Assert.Equal(5, (int)usage["measured"]!);
         Assert.True((int)usage["completed_measured"]! >= 2);
-        Assert.Equal(150L << 20, (long)usage["requested_memory_bytes"]!);
+        Assert.Equal(RequestedBytes, (long)usage["requested_memory_bytes"]!);
         Assert.NotNull(usage["peak_memory_bytes"]!["max"]);
         Assert.Contains(usage["advice"]!.AsArray(), a => (string?)a!["property"] == "Time");
         var problems = json["problems"]!.AsArray();
@@ -57,12 +72,11 @@ public abstract class UsageScenarios : EndToEndScenarios
         Assert.Contains(failed["log_tail"]!.AsArray(), l => ((string)l!).Contains("failing on purpose"));
         Assert.NotEmpty(json["failure_groups"]!.AsArray());
 
-        var trace = File.ReadAllLines(ProductionLayout.Of(Plan(p)).TraceFile);
         var head = trace[0].Split('\t');
         var rows = trace.Skip(1).Select(l => head.Zip(l.Split('\t')).ToDictionary(x => x.First, x => x.Second)).ToList();
         Assert.Equal(5, rows.Count);
         Assert.All(rows, r => Assert.NotEqual("", r["elapsed_s"]));
-        Assert.All(rows, r => Assert.Equal((150L << 20).ToString(), r["requested_memory_bytes"]));
+        Assert.All(rows, r => Assert.Equal(RequestedBytes.ToString(), r["requested_memory_bytes"]));
         Assert.Contains(rows, r => r["state"] == "TIMEOUT");
         Assert.True(rows.Count(r => r["state"] == "COMPLETED" && r["peak_memory_bytes"] != "") >= 2, string.Join("\n", trace));
         // the task of run_OOM600.root: its line in the plan's chunk list
@@ -78,13 +92,18 @@ public abstract class UsageScenarios : EndToEndScenarios
 public sealed class SlurmUsageTests(ClusterFixture cluster) : UsageScenarios
 {
     protected override string Scheduler => "slurm";
-    protected override (string Limit, int Sleep) Overrun => ("00:01:00", 150);
+    protected override (string Limit, int Sleep) Overrun => ("00:01:00", SlurmTimeouts.MixedSleep);
+    protected override string MemPerCpu => SlurmTimeouts.MixedMemPerCpu;
 
+    /// <summary>
+    /// The test cluster's shared production with such tasks (<see cref="SlurmTimeouts"/>): its Status
+    /// after the first attempt, before -t:Run retries it, so that its one-minute timeout is waited for once.
+    /// </summary>
     [Fact]
     public void Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails_on_slurm()
     {
-        cluster.Require();
-        Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails();
+        var shared = SlurmTimeouts.Get(cluster);
+        Check(shared.Mixed, shared.MixedStatusOutput, shared.MixedStatusJson, shared.MixedTrace);
     }
 
     protected override void CheckOutOfMemory(Dictionary<string, string> row, string status)
@@ -125,7 +144,7 @@ public sealed class SlurmUsageTests(ClusterFixture cluster) : UsageScenarios
 public sealed class LocalUsageScenarioTests : UsageScenarios
 {
     protected override string Scheduler => "local";
-    protected override (string Limit, int Sleep) Overrun => ("0:40", 90);
+    protected override (string Limit, int Sleep) Overrun => ("0:40", 90);   // room for holding 600 MiB on a loaded machine (20 s was not, at a load of 19)
 
     [Fact]
     public void Every_task_shows_what_it_used_and_failures_are_grouped_with_their_log_tails_locally()
