@@ -427,7 +427,13 @@ public sealed class StatusReport
         }
         else TraceFile.Write(layout.TraceFile, TaskAttempts.All(State.Ledger, State.Snapshot));
         State.Timings.Add("trace.tsv", watch);
-        AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, ToJson().ToJsonString(Ledger.ReadableJson));
+        // streamed to the file as UTF-8 (thousands of problems are megabytes: no string of it first)
+        var json = ToJson();
+        AtomicFile.Write(ProductionLayout.Of(State.Plan).StatusFile, stream =>
+        {
+            using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = Ledger.ReadableJson.Encoder });
+            json.WriteTo(writer, Ledger.ReadableJson);
+        });
         State.Timings.Add("status.json", watch);
     }
 }

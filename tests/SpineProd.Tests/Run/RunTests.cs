@@ -166,5 +166,15 @@ public sealed class SlurmRunTests(ClusterFixture cluster) : RunScenarios
         Assert.All(history.Skip(1), h => Assert.Equal("Retry", h.Action));
         Assert.Contains(history, h => h.Argv.Contains("--time=0:03:00"));
         if (memory) Assert.Contains(history, h => h.Argv.Contains("--mem-per-cpu=1000M"));
+
+        // Status after Run, as a user runs it: the first attempt's job, over for minutes, is settled
+        // and never asked about again (the retries' jobs, just over, may still be); the same numbers.
+        Run(p, "Status");
+        var again = Run(p, "Status").Output;
+        Assert.Matches(@"\(\d+ finished job\(s\) not asked again\)", again);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(p.StateDir, "status.json")))!;
+        Assert.True((int)json["settled_jobs"]! >= 1, again);
+        Assert.Equal(status.Totals.Completed, (int)json["totals"]!["completed"]!);
+        Assert.Contains("spine-test-double: failing on purpose", again);   // the failure's log tail, its row kept
     }
 }
