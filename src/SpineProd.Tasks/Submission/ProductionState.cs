@@ -81,13 +81,9 @@ public sealed class SettledTaskList(StagePlan stage, (SubmissionRecord, StageSub
     {
         get
         {
-            int lo = 0, hi = stage.Arrays.Count - 1;
-            while (lo < hi)
-            {
-                int mid = (lo + hi + 1) / 2;
-                if (stage.Arrays[mid].FirstTask <= task) lo = mid; else hi = mid - 1;
-            }
-            return Make(stage.Arrays[lo], task);
+            int a = inputs.ArrayOf(task);
+            if (a < 0) throw new ArgumentOutOfRangeException(nameof(task));
+            return Make(stage.Arrays[a], task);
         }
     }
 

@@ -72,8 +72,8 @@ internal sealed class SettledColumns
     private static (long Ticks, short Offset) Time(DateTimeOffset? t) =>
         t is { } v ? (v.UtcTicks, (short)v.Offset.TotalMinutes) : (0, 0);
 
-    private static DateTimeOffset? Time(long utcTicks, short offsetMinutes) =>
-        utcTicks == 0 ? null : new DateTimeOffset(utcTicks, TimeSpan.Zero).ToOffset(TimeSpan.FromMinutes(offsetMinutes));
+    internal static DateTimeOffset? Time(long utcTicks, short offsetMinutes) =>
+        utcTicks == 0 ? null : new DateTimeOffset(utcTicks + offsetMinutes * TimeSpan.TicksPerMinute, TimeSpan.FromMinutes(offsetMinutes));
 
     /// <summary>The jobs' names and row counts, then each column of all their rows as one block.</summary>
     internal static void Write(BinaryWriter w, IReadOnlyList<SettledJob> jobs)
@@ -164,8 +164,8 @@ public sealed class SettledJob
     public int Index(int row) => Columns.Index[Offset + row];
     public TaskStateKind Kind(int row) => (TaskStateKind)Columns.Kind[Offset + row];
     public bool HasUsage(int row) => Columns.HasUsage[Offset + row] != 0;
-    public DateTimeOffset? Start(int row) => Time(Columns.Start[Offset + row], Columns.StartOffset[Offset + row]);
-    public DateTimeOffset? End(int row) => Time(Columns.End[Offset + row], Columns.EndOffset[Offset + row]);
+    public DateTimeOffset? Start(int row) => SettledColumns.Time(Columns.Start[Offset + row], Columns.StartOffset[Offset + row]);
+    public DateTimeOffset? End(int row) => SettledColumns.Time(Columns.End[Offset + row], Columns.EndOffset[Offset + row]);
     public double? ElapsedSeconds(int row) => Number(Columns.Elapsed[Offset + row]);
     public double? CpuSeconds(int row) => Number(Columns.CpuTime[Offset + row]);
     public double? RequestedTimeSeconds(int row) => Number(Columns.RequestedTime[Offset + row]);
@@ -176,6 +176,4 @@ public sealed class SettledJob
 
     private static double? Number(double v) => double.IsNaN(v) ? null : v;
 
-    private static DateTimeOffset? Time(long utcTicks, short offsetMinutes) =>
-        utcTicks == 0 ? null : new DateTimeOffset(utcTicks + offsetMinutes * TimeSpan.TicksPerMinute, TimeSpan.FromMinutes(offsetMinutes));
 }

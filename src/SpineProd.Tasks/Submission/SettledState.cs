@@ -132,8 +132,7 @@ public sealed class SettledState
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or EndOfStreamException or ArgumentException or FormatException)
         {
             // Missing, unreadable or torn: everything is asked again, and the next Status writes it anew.
-            var empty = new SettledState { Changed = File.Exists(path) };
-            return empty;
+            return new SettledState { Changed = File.Exists(path) };
         }
         state.KeepOnly(ledger);
         return state;
